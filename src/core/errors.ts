@@ -1,0 +1,50 @@
+/** Typed errors that say what went wrong and what to do about it. */
+
+export class ReckonError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(hint ? `${message}\n  hint: ${hint}` : message);
+    this.name = new.target.name;
+  }
+}
+
+/** Input that failed validation; `field` names what to fix. */
+export class InvalidInputError extends ReckonError {
+  constructor(
+    readonly field: string,
+    problem: string,
+    hint?: string,
+  ) {
+    super(`invalid ${field}: ${problem}`, hint);
+  }
+}
+
+/** The budget allows no further backend call. Strategies catch it and return a partial result. */
+export class BudgetExhaustedError extends ReckonError {
+  constructor(readonly limit: "tokens" | "calls" | "wallMs" | "costUsd") {
+    super(`budget exhausted: ${limit}`);
+  }
+}
+
+/** A backend could not be reached or kept failing after retries. */
+export class BackendError extends ReckonError {
+  constructor(
+    message: string,
+    readonly status?: number,
+    hint?: string,
+  ) {
+    super(message, hint);
+  }
+}
+
+export class AbortedError extends ReckonError {
+  constructor() {
+    super("aborted");
+  }
+}
+
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new AbortedError();
+}
