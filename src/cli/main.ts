@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { ReckonError } from "../core/errors.js";
+
+/** Each command lives in its own file and registers itself here. */
+const program = new Command()
+  .name("reckon")
+  .description("Test-time compute for language models: sample, vote, verify, search, refine.")
+  .version("0.1.0")
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = exitCodeFor(error);
+}
+
+/** 2 for bad input or an unreachable backend (user can fix it), 1 for anything unexpected. */
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+  if (error instanceof ReckonError) {
+    process.stderr.write(`reckon: ${error.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`reckon: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return 1;
+}
