@@ -1,0 +1,30 @@
+import { z } from "zod";
+import { drawCandidates } from "./sampling.js";
+import { defineStrategy } from "./strategy.js";
+import { tallyAnswers } from "./vote.js";
+
+/** Self-consistency (Wang et al. 2022): sample n solutions, answer with the most frequent answer. */
+export const selfConsistency = defineStrategy({
+  name: "self-consistency",
+  description: "Sample n solutions and take the majority answer (ties: earliest answer in sample order).",
+  options: z
+    .object({
+      n: z.number().int().min(1).max(1024).default(8).describe("samples to draw"),
+      batchSize: z.number().int().min(1).optional().describe("samples per backend call (default: all n)"),
+    })
+    .strict(),
+  needsScorer: false,
+  async run(problem, ctx, { n, batchSize }) {
+    const { candidates, stopReason } = await drawCandidates(problem, ctx, n, batchSize);
+    const tally = tallyAnswers(candidates, problem.task);
+    ctx.trace({ type: "voted", tally, at: Date.now() });
+    return {
+      answer: tally[0]?.answer,
+      candidates,
+      tally,
+      usage: ctx.meter.usage,
+      stopReason,
+      strategy: "self-consistency",
+    };
+  },
+});

@@ -1,0 +1,32 @@
+import { z } from "zod";
+import { drawCandidates } from "./sampling.js";
+import { scoreCandidates } from "./scoring.js";
+import { defineStrategy } from "./strategy.js";
+import { tallyAnswers } from "./vote.js";
+
+/** Weighted majority (Li et al. 2023, "weighted self-consistency"): votes weighted by verifier score. */
+export const weightedMajority = defineStrategy({
+  name: "weighted-majority",
+  description: "Sample n solutions, score each, and take the answer with the largest summed score.",
+  options: z
+    .object({
+      n: z.number().int().min(1).max(1024).default(8).describe("samples to draw"),
+      batchSize: z.number().int().min(1).optional().describe("samples per backend call (default: all n)"),
+    })
+    .strict(),
+  needsScorer: true,
+  async run(problem, ctx, { n, batchSize }) {
+    const drawn = await drawCandidates(problem, ctx, n, batchSize);
+    const candidates = await scoreCandidates(problem, ctx, drawn.candidates);
+    const tally = tallyAnswers(candidates, problem.task, (c) => c.score ?? 0);
+    ctx.trace({ type: "voted", tally, at: Date.now() });
+    return {
+      answer: tally[0]?.answer,
+      candidates,
+      tally,
+      usage: ctx.meter.usage,
+      stopReason: drawn.stopReason,
+      strategy: "weighted-majority",
+    };
+  },
+});
