@@ -50,6 +50,8 @@ export interface Usage {
   estimated: boolean;
   /** Estimated floating-point operations, when the model's parameter count is known. */
   flops?: number;
+  /** Prompt tokens served from a cache (e.g. a reused KV prefix) instead of evaluated; not in `promptTokens`. */
+  cachedPromptTokens?: number;
 }
 
 export const emptyUsage = (): Usage => ({
@@ -69,6 +71,8 @@ export function addUsage(a: Usage, b: Usage): Usage {
     estimated: a.estimated || b.estimated,
   };
   if (a.flops !== undefined || b.flops !== undefined) sum.flops = (a.flops ?? 0) + (b.flops ?? 0);
+  if (a.cachedPromptTokens !== undefined || b.cachedPromptTokens !== undefined)
+    sum.cachedPromptTokens = (a.cachedPromptTokens ?? 0) + (b.cachedPromptTokens ?? 0);
   return sum;
 }
 
