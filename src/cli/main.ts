@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { ReckonError } from "../core/errors.js";
+import { askCommand } from "./ask.js";
+import { strategiesCommand } from "./strategies.js";
 
 /** Each command lives in its own file and registers itself here. */
 const program = new Command()
@@ -8,7 +10,9 @@ const program = new Command()
   .description("Test-time compute for language models: sample, vote, verify, search, refine.")
   .version("0.1.0")
   .exitOverride()
-  .configureOutput({ outputError: (text, write) => write(text) });
+  .configureOutput({ outputError: (text, write) => write(text) })
+  .addCommand(askCommand())
+  .addCommand(strategiesCommand());
 
 try {
   await program.parseAsync(process.argv);
@@ -23,6 +27,8 @@ function exitCodeFor(error: unknown): number {
     process.stderr.write(`reckon: ${error.message}\n`);
     return 2;
   }
-  process.stderr.write(`reckon: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `reckon: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   return 1;
 }

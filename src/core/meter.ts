@@ -42,7 +42,10 @@ export function meteredBackend(backend: Backend, meter: Meter, budget?: Budget):
       // Never let one call overrun the token budget by more than its prompt.
       const maxTokens =
         remaining !== undefined
-          ? Math.max(1, Math.min(request.maxTokens ?? remaining, Math.floor(remaining / Math.max(1, request.n))))
+          ? Math.max(
+              1,
+              Math.min(request.maxTokens ?? remaining, Math.floor(remaining / Math.max(1, request.n))),
+            )
           : request.maxTokens;
       const response = await backend.generate({ ...request, maxTokens });
       const usage =

@@ -24,3 +24,9 @@ export function getStrategy(name: string): Strategy<unknown> {
     );
   return strategy;
 }
+
+/** Whether a strategy's options include `name` (e.g. a sample count `n`). */
+export function acceptsOption(strategy: Strategy<unknown>, name: string): boolean {
+  const shape = (strategy.options as { shape?: Record<string, unknown> }).shape;
+  return shape !== undefined && name in shape;
+}

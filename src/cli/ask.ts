@@ -1,0 +1,118 @@
+import { Command } from "commander";
+import { z } from "zod";
+import { resolveBackend } from "../backends/resolve.js";
+import type { Result } from "../core/types.js";
+import { parseOrThrow } from "../core/validate.js";
+import { run } from "../run.js";
+import { acceptsOption, getStrategy } from "../strategies/registry.js";
+import { getTask, renderPrompt, taskNames } from "../tasks/registry.js";
+import { resolveScorer } from "../verifiers/registry.js";
+
+const askFlagsSchema = z.object({
+  strategy: z.string(),
+  n: z.coerce.number().int().min(1).max(1024),
+  seed: z.coerce.number().int().optional(),
+  backend: z.string().optional(),
+  endpoint: z.string().optional(),
+  model: z.string().optional(),
+  apiKey: z.string().optional(),
+  mode: z.enum(["chat", "completion"]).optional(),
+  task: z.string().optional(),
+  template: z.string().optional(),
+  raw: z.boolean().optional(),
+  scorer: z.string().optional(),
+  temperature: z.coerce.number().min(0).max(5).optional(),
+  topP: z.coerce.number().gt(0).max(1).optional(),
+  maxTokens: z.coerce.number().int().positive(),
+  budgetTokens: z.coerce.number().int().positive().optional(),
+  json: z.boolean().optional(),
+});
+
+export function askCommand(): Command {
+  return new Command("ask")
+    .description("Answer one question with a test-time strategy and show the votes and the cost.")
+    .argument(
+      "<question>",
+      "the question (for the bundled model: an arithmetic problem such as 'Q: 12*3+5=?')",
+    )
+    .option("-s, --strategy <name>", "strategy (see `reckon strategies`)", "self-consistency")
+    .option("-n, --n <count>", "samples to draw", "8")
+    .option("--seed <int>", "sampling seed, for reproducible answers")
+    .option("--backend <spec>", "openai:URL, llamacpp:PATH or replay:FILE (default: the bundled model)")
+    .option("--endpoint <url>", "OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
+    .option("--model <name>", "model name on the server, or a GGUF path")
+    .option("--api-key <key>", "API key (default: $OPENAI_API_KEY)")
+    .option("--mode <mode>", "chat or completion")
+    .option("--task <name>", `how answers are read and compared: ${taskNames.join(", ")}`)
+    .option("--template <text>", "prompt template with {question}")
+    .option("--raw", "send the question as is, without the task's prompt")
+    .option("--scorer <name>", "verifier for best-of-n and weighted-majority")
+    .option("-t, --temperature <t>", "sampling temperature")
+    .option("--top-p <p>", "nucleus sampling")
+    .option("--max-tokens <count>", "tokens per sample", "512")
+    .option("--budget-tokens <count>", "stop sampling once this many tokens are spent")
+    .option("--json", "print one JSON object")
+    .action(async (question: string, rawFlags: Record<string, unknown>) => {
+      const flags = parseOrThrow(askFlagsSchema, rawFlags, "flag --");
+      const usesServer = flags.endpoint !== undefined || flags.backend?.startsWith("openai") === true;
+      const bundled = !usesServer && flags.backend === undefined && flags.model === undefined;
+      const taskName = flags.task ?? (bundled ? "arithmetic" : "math");
+      const backend = await resolveBackend({
+        backend: flags.backend,
+        endpoint: flags.endpoint,
+        model: flags.model,
+        apiKey: flags.apiKey ?? process.env.OPENAI_API_KEY,
+        mode: flags.mode,
+      });
+      try {
+        const strategy = getStrategy(flags.strategy);
+        const result = await run({
+          problem: {
+            id: "ask",
+            prompt: flags.raw ? question : renderPrompt(taskName, question, flags.template),
+            task: getTask(taskName),
+          },
+          backend,
+          strategy: strategy.name,
+          options: acceptsOption(strategy, "n") ? { n: flags.n } : {},
+          scorer: flags.scorer ? await resolveScorer(flags.scorer, { task: taskName }) : undefined,
+          sampling: {
+            temperature: flags.temperature ?? 0.8,
+            topP: flags.topP,
+            maxTokens: flags.maxTokens,
+            seed: flags.seed,
+          },
+          budget: flags.budgetTokens ? { maxTokens: flags.budgetTokens } : undefined,
+        });
+        process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result));
+      } finally {
+        await backend.close?.();
+      }
+    });
+}
+
+function formatResult(result: Result): string {
+  const lines = [`answer: ${result.answer ?? "(none found)"}`];
+  const total = result.candidates.length;
+  if (result.tally.length > 0) {
+    lines.push(`${result.strategy} over ${total} sample${total === 1 ? "" : "s"}:`);
+    const width = Math.max(...result.tally.map((t) => t.answer.length));
+    for (const t of result.tally.slice(0, 10)) {
+      const score =
+        t.score !== undefined && result.strategy !== "self-consistency"
+          ? `  score ${t.score.toFixed(3)}`
+          : "";
+      lines.push(
+        `  ${t.answer.padEnd(width)}  ${"#".repeat(Math.round((20 * t.count) / total)).padEnd(20)} ${t.count}/${total}${score}`,
+      );
+    }
+    const unanswered = result.candidates.filter((c) => c.answer === undefined).length;
+    if (unanswered > 0) lines.push(`  (no answer in ${unanswered})`);
+  }
+  const u = result.usage;
+  lines.push(
+    `usage: ${u.calls} call${u.calls === 1 ? "" : "s"}, ${u.promptTokens} prompt + ${u.completionTokens} completion tokens${u.estimated ? " (estimated)" : ""}, ${(u.latencyMs / 1000).toFixed(2)} s${u.flops ? `, ${u.flops.toExponential(2)} FLOPs` : ""}`,
+  );
+  if (result.stopReason !== "completed") lines.push(`stopped: ${result.stopReason}`);
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,37 @@
+import { InvalidInputError } from "../core/errors.js";
+import type { Task } from "../core/types.js";
+import { arithmeticTask, formatArithmeticPrompt } from "./arithmetic.js";
+import { gsm8kTask, mathTask } from "./math.js";
+
+interface TaskEntry {
+  task: Task;
+  /** Turns a bare question into what the model is sent, unless the user gives a template. */
+  prompt: (question: string) => string;
+}
+
+const stepByStep = (question: string) =>
+  `${question.trim()}\n\nPlease reason step by step, and put your final answer within \\boxed{}.`;
+
+const tasks: Record<string, TaskEntry> = {
+  math: { task: mathTask, prompt: stepByStep },
+  gsm8k: { task: gsm8kTask, prompt: stepByStep },
+  arithmetic: { task: arithmeticTask, prompt: formatArithmeticPrompt },
+};
+
+export const taskNames = Object.keys(tasks);
+
+export function getTaskEntry(name: string): TaskEntry {
+  const entry = tasks[name];
+  if (!entry)
+    throw new InvalidInputError("task", `unknown task "${name}"`, `one of: ${taskNames.join(", ")}`);
+  return entry;
+}
+
+export const getTask = (name: string): Task => getTaskEntry(name).task;
+
+/** Fills `{question}` in a user template, or applies the task's own prompt. */
+export function renderPrompt(taskName: string, question: string, template?: string): string {
+  return template === undefined
+    ? getTaskEntry(taskName).prompt(question)
+    : template.replaceAll("{question}", question);
+}
