@@ -1,0 +1,350 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { ReckonError } from "../core/errors.js";
+import type { FinishReason } from "../core/types.js";
+import { type Migration, migrations } from "./migrations.js";
+
+export const defaultDbPath = ".reckon/reckon.sqlite";
+
+export type RunStatus = "running" | "completed" | "failed" | "aborted";
+
+export interface RunRecord {
+  id: string;
+  /** The validated recipe, exactly as the run used it. */
+  recipe: unknown;
+  seed: number;
+  status: RunStatus;
+  backend?: string;
+  error?: string;
+  createdAt: string;
+  finishedAt?: string;
+}
+
+export interface ProblemRecord {
+  problemId: string;
+  /** Order in the dataset; runs report and resume in this order. */
+  position: number;
+  question: string;
+  /** The prompt as sent: plain text, or JSON of the chat messages. */
+  prompt: string;
+  reference: string;
+  level?: number;
+  subject?: string;
+}
+
+export interface SampleRecord {
+  problemId: string;
+  index: number;
+  text: string;
+  tokens: number;
+  latencyMs: number;
+  finishReason: FinishReason;
+  answer?: string;
+  /** The first-seen answer of this sample's equivalence class within its problem. */
+  answerKey?: string;
+  correct: boolean;
+  score?: number;
+}
+
+export interface MetricRecord {
+  strategy: string;
+  metric: string;
+  k: number;
+  level?: number;
+  value: number;
+  ciLow: number;
+  ciHigh: number;
+  meanTokens: number;
+  problems: number;
+}
+
+export class StoreError extends ReckonError {}
+
+/** Opens (creating if needed) a reckon database and brings its schema up to date. */
+export function openStore(path: string = defaultDbPath): RunStore {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  // WAL: readers (`reckon report` while a bench runs) never block the writer, and a killed
+  // process loses at most the transaction in flight.
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+  migrate(db, migrations);
+  return new RunStore(db);
+}
+
+export function migrate(db: Database.Database, all: readonly Migration[]): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+  const applied = new Set(
+    (db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map(
+      (r) => r.version,
+    ),
+  );
+  const newest = Math.max(0, ...all.map((m) => m.version));
+  const unknown = [...applied].filter((v) => v > newest);
+  if (unknown.length > 0)
+    throw new StoreError(
+      `database schema version ${Math.max(...unknown)} is newer than this reckon knows (${newest})`,
+      "upgrade reckon, or pass --db with another file",
+    );
+  for (const migration of [...all].sort((a, b) => a.version - b.version)) {
+    if (applied.has(migration.version)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(
+        migration.version,
+        migration.name,
+        new Date().toISOString(),
+      );
+    })();
+  }
+}
+
+interface RunRow {
+  id: string;
+  recipe: string;
+  seed: number;
+  status: RunStatus;
+  backend: string | null;
+  error: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+interface SampleRow {
+  problem_id: string;
+  sample_index: number;
+  text: string;
+  tokens: number;
+  latency_ms: number;
+  finish_reason: FinishReason;
+  answer: string | null;
+  answer_key: string | null;
+  correct: number;
+  score: number | null;
+}
+
+const orUndefined = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
+
+/** Runs, their problems, every sample and the resulting metrics. All writes are synchronous. */
+export class RunStore {
+  constructor(readonly db: Database.Database) {}
+
+  close(): void {
+    this.db.close();
+  }
+
+  schemaVersion(): number {
+    const row = this.db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get() as { v: number };
+    return row.v;
+  }
+
+  createRun(run: { id: string; recipe: unknown; seed: number; backend?: string }): RunRecord {
+    const createdAt = new Date().toISOString();
+    this.db
+      .prepare(
+        "INSERT INTO runs (id, recipe, seed, status, backend, created_at) VALUES (?, ?, ?, 'running', ?, ?)",
+      )
+      .run(run.id, JSON.stringify(run.recipe), run.seed, run.backend ?? null, createdAt);
+    return this.getRun(run.id);
+  }
+
+  findRun(id: string): RunRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
+    return row && toRun(row);
+  }
+
+  getRun(id: string): RunRecord {
+    const run = this.findRun(id);
+    if (!run) throw new StoreError(`no run ${id} in this database`, "list runs with `reckon runs`");
+    return run;
+  }
+
+  listRuns(): RunRecord[] {
+    const rows = this.db.prepare("SELECT * FROM runs ORDER BY created_at DESC, id").all() as RunRow[];
+    return rows.map(toRun);
+  }
+
+  setRunStatus(id: string, status: RunStatus, error?: string): void {
+    const finishedAt = status === "running" ? null : new Date().toISOString();
+    this.db
+      .prepare("UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?")
+      .run(status, error ?? null, finishedAt, id);
+  }
+
+  /** Records the run's problems; ones already recorded (a resumed run) are left as they are. */
+  addProblems(runId: string, problems: readonly ProblemRecord[]): void {
+    const insert = this.db.prepare(
+      `INSERT OR IGNORE INTO problems (run_id, problem_id, position, question, prompt, reference, level, subject)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      for (const p of problems)
+        insert.run(
+          runId,
+          p.problemId,
+          p.position,
+          p.question,
+          p.prompt,
+          p.reference,
+          p.level ?? null,
+          p.subject ?? null,
+        );
+    })();
+  }
+
+  getProblems(runId: string): ProblemRecord[] {
+    const rows = this.db.prepare("SELECT * FROM problems WHERE run_id = ? ORDER BY position").all(runId) as {
+      problem_id: string;
+      position: number;
+      question: string;
+      prompt: string;
+      reference: string;
+      level: number | null;
+      subject: string | null;
+    }[];
+    return rows.map((r) => ({
+      problemId: r.problem_id,
+      position: r.position,
+      question: r.question,
+      prompt: r.prompt,
+      reference: r.reference,
+      level: orUndefined(r.level),
+      subject: orUndefined(r.subject),
+    }));
+  }
+
+  /**
+   * Writes the samples of one backend response in one transaction: all of them or, if the
+   * process dies, none. A sample index that already exists is an error, never a second copy.
+   */
+  addSamples(runId: string, samples: readonly SampleRecord[]): void {
+    const insert = this.db.prepare(
+      `INSERT INTO samples (run_id, problem_id, sample_index, text, tokens, latency_ms, finish_reason,
+         answer, answer_key, correct, score, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const createdAt = new Date().toISOString();
+    this.db.transaction(() => {
+      for (const s of samples)
+        insert.run(
+          runId,
+          s.problemId,
+          s.index,
+          s.text,
+          s.tokens,
+          s.latencyMs,
+          s.finishReason,
+          s.answer ?? null,
+          s.answerKey ?? null,
+          s.correct ? 1 : 0,
+          s.score ?? null,
+          createdAt,
+        );
+    })();
+  }
+
+  /** Samples in (problem position, sample index) order, optionally of one problem. */
+  getSamples(runId: string, problemId?: string): SampleRecord[] {
+    const rows = (
+      problemId === undefined
+        ? this.db
+            .prepare(
+              `SELECT s.* FROM samples s JOIN problems p USING (run_id, problem_id)
+               WHERE s.run_id = ? ORDER BY p.position, s.sample_index`,
+            )
+            .all(runId)
+        : this.db
+            .prepare("SELECT * FROM samples WHERE run_id = ? AND problem_id = ? ORDER BY sample_index")
+            .all(runId, problemId)
+    ) as SampleRow[];
+    return rows.map(toSample);
+  }
+
+  countSamples(runId: string): number {
+    const row = this.db.prepare("SELECT COUNT(*) AS n FROM samples WHERE run_id = ?").get(runId) as {
+      n: number;
+    };
+    return row.n;
+  }
+
+  /** Replaces the run's metrics as a whole, so a recomputation never leaves a mix. */
+  replaceMetrics(runId: string, rows: readonly MetricRecord[]): void {
+    const insert = this.db.prepare(
+      `INSERT INTO metrics (run_id, strategy, metric, k, level, value, ci_low, ci_high, mean_tokens, problems)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM metrics WHERE run_id = ?").run(runId);
+      for (const m of rows)
+        insert.run(
+          runId,
+          m.strategy,
+          m.metric,
+          m.k,
+          m.level ?? null,
+          m.value,
+          m.ciLow,
+          m.ciHigh,
+          m.meanTokens,
+          m.problems,
+        );
+    })();
+  }
+
+  getMetrics(runId: string): MetricRecord[] {
+    const rows = this.db.prepare("SELECT * FROM metrics WHERE run_id = ? ORDER BY rowid").all(runId) as {
+      strategy: string;
+      metric: string;
+      k: number;
+      level: number | null;
+      value: number;
+      ci_low: number;
+      ci_high: number;
+      mean_tokens: number;
+      problems: number;
+    }[];
+    return rows.map((r) => ({
+      strategy: r.strategy,
+      metric: r.metric,
+      k: r.k,
+      level: orUndefined(r.level),
+      value: r.value,
+      ciLow: r.ci_low,
+      ciHigh: r.ci_high,
+      meanTokens: r.mean_tokens,
+      problems: r.problems,
+    }));
+  }
+}
+
+function toRun(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    recipe: JSON.parse(row.recipe),
+    seed: row.seed,
+    status: row.status,
+    backend: orUndefined(row.backend),
+    error: orUndefined(row.error),
+    createdAt: row.created_at,
+    finishedAt: orUndefined(row.finished_at),
+  };
+}
+
+function toSample(row: SampleRow): SampleRecord {
+  return {
+    problemId: row.problem_id,
+    index: row.sample_index,
+    text: row.text,
+    tokens: row.tokens,
+    latencyMs: row.latency_ms,
+    finishReason: row.finish_reason,
+    answer: orUndefined(row.answer),
+    answerKey: orUndefined(row.answer_key),
+    correct: row.correct === 1,
+    score: orUndefined(row.score),
+  };
+}
