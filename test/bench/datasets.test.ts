@@ -1,0 +1,96 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { datasetNames, defaultDatasetPath, loadDataset } from "../../src/bench/datasets.js";
+import { InvalidInputError } from "../../src/core/errors.js";
+
+const shared = "../shared/datasets";
+
+describe("loadDataset on the shared datasets", () => {
+  it("finds every dataset's default path", () => {
+    for (const name of datasetNames) expect(defaultDatasetPath(name)).toMatch(/^\.\.\/shared\/datasets\//);
+    expect(defaultDatasetPath("gsm8k", tmpdir())).toBeUndefined();
+  });
+
+  it("reads GSM8K with the number after #### as reference, commas removed", async () => {
+    const rows = await loadDataset({ name: "gsm8k", path: `${shared}/gsm8k-test.jsonl` });
+    expect(rows).toHaveLength(1319);
+    expect(rows[0]).toMatchObject({ id: "gsm8k-0", reference: "18" });
+    expect(rows[0]!.question).toContain("Janet");
+    expect(rows.every((r) => /^-?[\d.]+$/.test(r.reference))).toBe(true);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
+  });
+
+  it("reads MATH-500 with levels and subjects, and filters by them", async () => {
+    const all = await loadDataset({ name: "math500" });
+    expect(all).toHaveLength(500);
+    const first = all.find((r) => r.id === "test/algebra/2584.json");
+    expect(first).toMatchObject({ reference: "\\frac{14}{3}", level: 3, subject: "Algebra" });
+    expect(String(first!.meta!.solution)).toContain("\\boxed{\\frac{14}{3}}");
+
+    const hard = await loadDataset({ name: "math500", levels: [4, 5], subjects: ["algebra"] });
+    expect(hard.length).toBeGreaterThan(0);
+    expect(hard.length).toBe(all.filter((r) => (r.level ?? 0) >= 4 && r.subject === "Algebra").length);
+    expect(hard.every((r) => r.subject === "Algebra" && (r.level === 4 || r.level === 5))).toBe(true);
+  });
+
+  it("shuffles deterministically with a seed before limiting", async () => {
+    const a = await loadDataset({ name: "math500", seed: 7, limit: 20 });
+    const b = await loadDataset({ name: "math500", seed: 7, limit: 20 });
+    const c = await loadDataset({ name: "math500", seed: 8, limit: 20 });
+    const unshuffled = await loadDataset({ name: "math500", limit: 20 });
+    expect(a.map((r) => r.id)).toEqual(b.map((r) => r.id));
+    expect(a.map((r) => r.id)).not.toEqual(c.map((r) => r.id));
+    expect(a.map((r) => r.id)).not.toEqual(unshuffled.map((r) => r.id));
+    expect(a).toHaveLength(20);
+  });
+
+  it("reads AIME 2024 and AMC 2023 with integer-text references", async () => {
+    const aime = await loadDataset({ name: "aime24" });
+    expect(aime).toHaveLength(30);
+    expect(aime[0]).toMatchObject({ id: "aime24-60", reference: "204" });
+    const amc = await loadDataset({ name: "amc23" });
+    expect(amc).toHaveLength(40);
+    expect(amc[0]).toMatchObject({ id: "amc23-0", reference: "27" });
+    expect(amc.every((r) => /^-?\d+$/.test(r.reference))).toBe(true);
+  });
+
+  it("reads gzipped HumanEval: prompt as question, entry point as reference, tests in meta", async () => {
+    const rows = await loadDataset({ name: "humaneval", path: `${shared}/HumanEval.jsonl.gz` });
+    expect(rows).toHaveLength(164);
+    expect(rows[0]).toMatchObject({ id: "HumanEval/0", reference: "has_close_elements" });
+    expect(rows[0]!.question).toContain("def has_close_elements");
+    expect(String(rows[0]!.meta!.test)).toContain("def check(candidate)");
+    expect(String(rows[0]!.meta!.canonical_solution)).toContain("return");
+  });
+});
+
+describe("loadDataset on bad input", () => {
+  const dir = mkdtempSync(join(tmpdir(), "reckon-datasets-"));
+
+  it("names the line and field of an invalid row", async () => {
+    const path = join(dir, "bad.jsonl");
+    const good = JSON.stringify({ question: "1+1?", answer: "2\n#### 2" });
+    writeFileSync(path, `${good}\n${good}\n${JSON.stringify({ question: "x", answer: 3 })}\n`);
+    const error = await loadDataset({ name: "gsm8k", path }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).field).toBe('bad.jsonl line 3, field "answer"');
+  });
+
+  it("reports broken JSON with its line number", async () => {
+    const path = join(dir, "broken.jsonl.gz");
+    writeFileSync(path, gzipSync('{"task_id":"a"\n'));
+    await expect(loadDataset({ name: "humaneval", path })).rejects.toThrow(
+      /broken\.jsonl\.gz line 1: not valid JSON/,
+    );
+  });
+
+  it("rejects unknown dataset names and missing files", async () => {
+    await expect(loadDataset({ name: "mmlu" as "gsm8k", path: "x" })).rejects.toThrow(/dataset\.name/);
+    await expect(loadDataset({ name: "gsm8k", path: join(dir, "missing.jsonl") })).rejects.toThrow(
+      /cannot read/,
+    );
+  });
+});
