@@ -1,0 +1,227 @@
+import { AbortedError, BackendError } from "../core/errors.js";
+import {
+  isNetworkError,
+  networkCode,
+  parseRetryAfter,
+  type RetryPolicy,
+  retryDelayMs,
+  sleep,
+} from "./http-retry.js";
+import type { Semaphore } from "./semaphore.js";
+
+/** What a retry looked like, for logs and traces. */
+export interface RetryEvent {
+  /** 1 for the first retry. */
+  retry: number;
+  delayMs: number;
+  /** HTTP status when the server answered, undefined for network errors and timeouts. */
+  status?: number;
+  reason: string;
+}
+
+export interface OpenAIHttpClient {
+  baseURL: string;
+  model: string;
+  apiKey?: string;
+  headers: Record<string, string>;
+  /** Per attempt, counted from when the request leaves the queue. */
+  timeoutMs: number;
+  retry: RetryPolicy;
+  semaphore: Semaphore;
+  onRetry?: (event: RetryEvent) => void;
+}
+
+/** One failed attempt: whether to try again, and the error to throw if not. */
+interface Failure {
+  retryable: boolean;
+  error: BackendError;
+  status?: number;
+  retryAfterMs?: number;
+}
+
+/**
+ * POSTs `body` as JSON to `baseURL + path` and returns the parsed JSON answer, retrying 408,
+ * 429, 5xx, network errors, timeouts and truncated JSON with backoff (honouring Retry-After).
+ * Anything else becomes a BackendError at once, with a hint on what to fix.
+ */
+export async function postJson(
+  client: OpenAIHttpClient,
+  path: string,
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<unknown> {
+  const url = `${client.baseURL}${path}`;
+  for (let attempt = 0; ; attempt++) {
+    const outcome = await attemptOnce(client, url, body, signal);
+    if (!("retryable" in outcome)) return outcome.json;
+    if (!outcome.retryable) throw outcome.error;
+    if (attempt >= client.retry.maxRetries) {
+      const { error } = outcome;
+      const tries = attempt + 1;
+      throw new BackendError(
+        `${error.message.split("\n")[0]} (gave up after ${tries} attempt${tries === 1 ? "" : "s"})`,
+        error.status,
+        error.hint,
+      );
+    }
+    const delayMs = retryDelayMs(attempt, client.retry, outcome.retryAfterMs);
+    client.onRetry?.({ retry: attempt + 1, delayMs, status: outcome.status, reason: outcome.error.message });
+    await sleep(delayMs, signal);
+  }
+}
+
+async function attemptOnce(
+  client: OpenAIHttpClient,
+  url: string,
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<{ json: unknown } | Failure> {
+  const release = await client.semaphore.acquire(signal);
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, client.timeoutMs);
+  const onAbort = () => controller.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: requestHeaders(client),
+      body: JSON.stringify(body),
+      signal: controller.signal,
+    });
+    const text = await response.text();
+    return interpret(client, url, response, text);
+  } catch (error) {
+    if (signal?.aborted) throw new AbortedError();
+    if (timedOut) {
+      return {
+        retryable: true,
+        error: new BackendError(
+          `${url} did not answer within ${client.timeoutMs} ms`,
+          undefined,
+          "raise timeoutMs, lower maxTokens, or check that the server is not overloaded",
+        ),
+      };
+    }
+    if (isNetworkError(error)) {
+      const code = networkCode(error);
+      return {
+        retryable: true,
+        error: new BackendError(
+          `could not reach ${url}${code ? ` (${code})` : ""}`,
+          undefined,
+          `is the server running at ${client.baseURL}?`,
+        ),
+      };
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+    release();
+  }
+}
+
+function requestHeaders(client: OpenAIHttpClient): Record<string, string> {
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    accept: "application/json",
+    ...client.headers,
+  };
+  if (client.apiKey) headers.authorization = `Bearer ${client.apiKey}`;
+  return headers;
+}
+
+function interpret(
+  client: OpenAIHttpClient,
+  url: string,
+  response: Response,
+  text: string,
+): { json: unknown } | Failure {
+  const { status } = response;
+  const contentType = response.headers.get("content-type") ?? "";
+  if (response.ok) {
+    try {
+      return { json: JSON.parse(text) };
+    } catch {
+      if (contentType !== "" && !/json/i.test(contentType)) {
+        // An HTML page usually means the URL points at a web UI or proxy, not the API.
+        return {
+          retryable: false,
+          error: new BackendError(
+            `${url} answered with ${contentType.split(";")[0]}, not JSON`,
+            status,
+            `is baseURL the API root (often ending in /v1, e.g. http://127.0.0.1:8000/v1)?`,
+          ),
+        };
+      }
+      return {
+        retryable: true,
+        status,
+        error: new BackendError(
+          `${url} returned malformed JSON: ${snippet(text)}`,
+          status,
+          "the server or a proxy in between truncated the response; check the server logs",
+        ),
+      };
+    }
+  }
+  const message = serverMessage(text);
+  const described = `${url} returned HTTP ${status}${message ? `: ${message}` : ""}`;
+  if (status === 408 || status === 429 || status >= 500) {
+    return {
+      retryable: true,
+      status,
+      retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
+      error: new BackendError(
+        described,
+        status,
+        status === 429
+          ? "the server kept rate-limiting; lower concurrency or retry later"
+          : "the server kept failing; check its logs",
+      ),
+    };
+  }
+  return {
+    retryable: false,
+    status,
+    error: new BackendError(described, status, hintFor(client, status, message)),
+  };
+}
+
+function hintFor(client: OpenAIHttpClient, status: number, message: string): string {
+  const aboutModel = /model/i.test(message);
+  if (status === 401 || status === 403)
+    return "check the API key (option apiKey, or the OPENAI_API_KEY environment variable)";
+  if (status === 404 && aboutModel)
+    return `the server does not know model "${client.model}"; GET ${client.baseURL}/models lists the ones it serves`;
+  if (status === 404)
+    return `no such endpoint: is baseURL the API root (e.g. http://127.0.0.1:8000/v1), and does the server offer this mode (chat or completion)?`;
+  if (aboutModel)
+    return `check the model name "${client.model}"; GET ${client.baseURL}/models lists the ones it serves`;
+  return "the server rejected the request; check the sampling options (some servers reject top_k, seed, logprobs or n)";
+}
+
+/** The human-readable part of an error body in the shapes OpenAI, vLLM and llama.cpp use. */
+function serverMessage(text: string): string {
+  try {
+    const json = JSON.parse(text) as Record<string, unknown>;
+    const error = json.error;
+    if (typeof error === "string") return error;
+    if (error && typeof error === "object" && typeof (error as { message?: unknown }).message === "string")
+      return (error as { message: string }).message;
+    if (typeof json.message === "string") return json.message;
+    if (typeof json.detail === "string") return json.detail;
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return snippet(text);
+}
+
+function snippet(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+}

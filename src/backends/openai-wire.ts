@@ -1,0 +1,216 @@
+import { z } from "zod";
+import { BackendError } from "../core/errors.js";
+import type { ChatMessage, FinishReason, TokenLogprob } from "../core/types.js";
+import type { GenerateRequest } from "./backend.js";
+
+/** How a chat server is asked to continue a partial assistant answer. */
+export type ChatPrefill = "assistant-message" | "vllm" | "unsupported";
+
+/** The sampling fields both endpoints share, in the wire names. */
+function samplingFields(
+  request: GenerateRequest,
+  n: number,
+  seed: number | undefined,
+): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  // Omitting n=1 keeps strict servers that reject the field (some proxies) working for single samples.
+  if (n > 1) body.n = n;
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.topP !== undefined) body.top_p = request.topP;
+  if (request.topK !== undefined) body.top_k = request.topK;
+  if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
+  if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
+  if (seed !== undefined) body.seed = seed;
+  return body;
+}
+
+export function chatRequestBody(
+  model: string,
+  request: GenerateRequest,
+  n: number,
+  seed: number | undefined,
+  prefill: ChatPrefill,
+): Record<string, unknown> {
+  const messages: ChatMessage[] =
+    typeof request.prompt === "string" ? [{ role: "user", content: request.prompt }] : [...request.prompt];
+  const body: Record<string, unknown> = { model, messages };
+  if (request.continuation) {
+    const last = messages.at(-1);
+    if (last?.role === "assistant")
+      messages[messages.length - 1] = { ...last, content: last.content + request.continuation };
+    else messages.push({ role: "assistant", content: request.continuation });
+    if (prefill === "vllm") {
+      body.continue_final_message = true;
+      body.add_generation_prompt = false;
+    }
+  }
+  Object.assign(body, samplingFields(request, n, seed));
+  if (request.logprobs) {
+    body.logprobs = true;
+    if (request.topLogprobs) body.top_logprobs = request.topLogprobs;
+  }
+  return body;
+}
+
+export function completionRequestBody(
+  model: string,
+  request: GenerateRequest & { prompt: string },
+  n: number,
+  seed: number | undefined,
+): Record<string, unknown> {
+  const body: Record<string, unknown> = { model, prompt: request.prompt + (request.continuation ?? "") };
+  Object.assign(body, samplingFields(request, n, seed));
+  // The legacy endpoint takes a count of alternatives; 0 still returns the chosen tokens' logprobs.
+  if (request.logprobs) body.logprobs = request.topLogprobs ?? 0;
+  return body;
+}
+
+/** One returned choice, engine-neutral. */
+export interface ParsedChoice {
+  text: string;
+  finishReason: FinishReason;
+  logprobs?: TokenLogprob[];
+}
+
+export interface ParsedResponse {
+  choices: ParsedChoice[];
+  /** `promptTokens` excludes `cachedPromptTokens`, as in core Usage. */
+  usage?: { promptTokens: number; completionTokens: number; cachedPromptTokens?: number };
+}
+
+const usageSchema = z.object({
+  prompt_tokens: z.number().nonnegative(),
+  completion_tokens: z.number().nonnegative(),
+  prompt_tokens_details: z.object({ cached_tokens: z.number().nonnegative().nullish() }).nullish(),
+});
+
+const alternativeSchema = z.object({ token: z.string(), logprob: z.number() });
+
+const chatResponseSchema = z.object({
+  choices: z.array(
+    z.object({
+      index: z.number().int().optional(),
+      message: z.object({ content: z.string().nullish() }),
+      finish_reason: z.string().nullish(),
+      logprobs: z
+        .object({
+          content: z
+            .array(alternativeSchema.extend({ top_logprobs: z.array(alternativeSchema).nullish() }))
+            .nullish(),
+        })
+        .nullish(),
+    }),
+  ),
+  usage: usageSchema.nullish(),
+});
+
+const completionResponseSchema = z.object({
+  choices: z.array(
+    z.object({
+      index: z.number().int().optional(),
+      text: z.string(),
+      finish_reason: z.string().nullish(),
+      logprobs: z
+        .object({
+          tokens: z.array(z.string()),
+          token_logprobs: z.array(z.number().nullable()),
+          top_logprobs: z.array(z.record(z.string(), z.number()).nullable()).nullish(),
+        })
+        .nullish(),
+    }),
+  ),
+  usage: usageSchema.nullish(),
+});
+
+function finishReason(raw: string | null | undefined): FinishReason {
+  return raw === "length" ? "length" : "stop";
+}
+
+/** Choices in `index` order, as servers may send them in any order. */
+function byIndex<T extends { index?: number }>(choices: T[]): T[] {
+  return choices.every((c) => c.index !== undefined)
+    ? [...choices].sort((a, b) => a.index! - b.index!)
+    : choices;
+}
+
+function parseWith<Schema extends z.ZodType>(
+  schema: Schema,
+  json: unknown,
+  endpoint: string,
+): z.output<Schema> {
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const serverError = (json as { error?: { message?: unknown } } | null)?.error;
+  if (serverError) {
+    const message = typeof serverError === "string" ? serverError : String(serverError.message ?? "");
+    throw new BackendError(`${endpoint} reported an error: ${message}`, undefined, "check the server logs");
+  }
+  const issue = parsed.error.issues[0]!;
+  throw new BackendError(
+    `${endpoint} answered in an unexpected shape: field ${issue.path.join(".") || "(root)"}: ${issue.message}`,
+    undefined,
+    "is this an OpenAI-compatible endpoint, in the right mode (chat or completion)?",
+  );
+}
+
+function usageOf(usage: z.infer<typeof usageSchema> | null | undefined): ParsedResponse["usage"] {
+  if (!usage) return undefined;
+  const cached = Math.min(usage.prompt_tokens, usage.prompt_tokens_details?.cached_tokens ?? 0);
+  const parsed: ParsedResponse["usage"] = {
+    promptTokens: usage.prompt_tokens - cached,
+    completionTokens: usage.completion_tokens,
+  };
+  if (cached > 0) parsed.cachedPromptTokens = cached;
+  return parsed;
+}
+
+export function parseChatResponse(json: unknown, topLogprobs: number | undefined): ParsedResponse {
+  const data = parseWith(chatResponseSchema, json, "chat/completions");
+  return {
+    choices: byIndex(data.choices).map((choice) => {
+      const parsed: ParsedChoice = {
+        text: choice.message.content ?? "",
+        finishReason: finishReason(choice.finish_reason),
+      };
+      const content = choice.logprobs?.content;
+      if (content) {
+        parsed.logprobs = content.map((entry) => {
+          const token: TokenLogprob = { token: entry.token, logprob: entry.logprob };
+          if (topLogprobs && entry.top_logprobs?.length)
+            token.top = entry.top_logprobs.map(({ token, logprob }) => ({ token, logprob }));
+          return token;
+        });
+      }
+      return parsed;
+    }),
+    usage: usageOf(data.usage),
+  };
+}
+
+export function parseCompletionResponse(json: unknown, topLogprobs: number | undefined): ParsedResponse {
+  const data = parseWith(completionResponseSchema, json, "completions");
+  return {
+    choices: byIndex(data.choices).map((choice) => {
+      const parsed: ParsedChoice = { text: choice.text, finishReason: finishReason(choice.finish_reason) };
+      const logprobs = choice.logprobs;
+      if (logprobs) {
+        parsed.logprobs = [];
+        logprobs.tokens.forEach((text, i) => {
+          const logprob = logprobs.token_logprobs[i];
+          // null marks a token without a score (e.g. the first prompt token when echoing)
+          if (logprob === null || logprob === undefined) return;
+          const token: TokenLogprob = { token: text, logprob };
+          const top = logprobs.top_logprobs?.[i];
+          if (topLogprobs && top) {
+            token.top = Object.entries(top)
+              .map(([alternative, value]) => ({ token: alternative, logprob: value }))
+              .sort((a, b) => b.logprob - a.logprob);
+          }
+          parsed.logprobs!.push(token);
+        });
+      }
+      return parsed;
+    }),
+    usage: usageOf(data.usage),
+  };
+}
