@@ -1,0 +1,165 @@
+/**
+ * Canonical string form of a math answer: strips presentation (math delimiters, `\left`,
+ * `\dfrac`, spacing commands, degree signs, units, `\text{}` wrappers) so that equal answers
+ * written differently usually become the same string before any numeric comparison.
+ */
+
+/** The content of the braced group that opens at `open` (index of `{`), skipping escaped braces. */
+export function matchBraces(text: string, open: number): { content: string; end: number } | undefined {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "\\") {
+      i++;
+      continue;
+    }
+    if (ch === "{") depth++;
+    else if (ch === "}") {
+      depth--;
+      if (depth === 0) return { content: text.slice(open + 1, i), end: i + 1 };
+    }
+  }
+  return undefined;
+}
+
+/** Replaces every `\name{...}` by what `replace` returns for its content. */
+function rewriteCommand(text: string, names: string[], replace: (content: string) => string): string {
+  const pattern = new RegExp(`\\\\(?:${names.join("|")})(?![a-zA-Z])\\s*`, "g");
+  let result = "";
+  let last = 0;
+  for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
+    const open = match.index + match[0].length;
+    if (text[open] !== "{") continue;
+    const group = matchBraces(text, open);
+    if (!group) continue;
+    result += text.slice(last, match.index) + replace(group.content);
+    last = group.end;
+    pattern.lastIndex = group.end;
+  }
+  return result + text.slice(last);
+}
+
+/** Rewrites `\frac12`, `\frac 59`, `\frac{270}7`, `\sqrt3` into fully braced form. */
+export function braceCommandArguments(text: string): string {
+  let out = "";
+  let i = 0;
+  while (i < text.length) {
+    const command = /^\\(frac|sqrt)(?![a-zA-Z])/.exec(text.slice(i));
+    if (!command) {
+      out += text[i];
+      i++;
+      continue;
+    }
+    out += command[0];
+    i += command[0].length;
+    if (command[1] === "sqrt" && text[i] === "[") {
+      const close = text.indexOf("]", i);
+      if (close < 0) continue;
+      out += text.slice(i, close + 1);
+      i = close + 1;
+    }
+    for (let argument = 0; argument < (command[1] === "frac" ? 2 : 1); argument++) {
+      while (text[i] === " ") i++;
+      if (text[i] === "{") {
+        const group = matchBraces(text, i);
+        if (!group) break;
+        out += `{${braceCommandArguments(group.content)}}`;
+        i = group.end;
+      } else if (text[i] === "\\") {
+        const name = /^\\[a-zA-Z]+/.exec(text.slice(i))?.[0] ?? text.slice(i, i + 2);
+        out += `{${name}}`;
+        i += name.length;
+      } else if (i < text.length) {
+        out += `{${text[i]}}`;
+        i++;
+      }
+    }
+  }
+  return out;
+}
+
+const TEXT_WRAPPERS = [
+  "text",
+  "textbf",
+  "textit",
+  "textrm",
+  "mbox",
+  "mathrm",
+  "mathbf",
+  "mathit",
+  "operatorname",
+];
+/** Spacing commands; a `\\\\` row break is matched first so that `\\\\ ` is not read as `\\ `. */
+const SPACING = /\\\\|\\[,!;:> ]|\\q?quad(?![a-zA-Z])|~/g;
+const GROUPED_NUMBER = /^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
+/** A trailing unit word after a number (`5.4 cents`, `864 inches^2`), never a command like `\pi`. */
+const TRAILING_UNIT =
+  /(?<=[\d}).\s])\s*(?<![\\a-zA-Z])[a-zA-Z]{2,}(?:\s+[a-zA-Z]{2,})*(?:\s*\^\{?\d\}?)?\s*\.?$/;
+
+function stripOuterDelimiters(text: string): string {
+  let s = text.trim();
+  for (;;) {
+    const before = s;
+    if (s.startsWith("$$") && s.endsWith("$$") && s.length >= 4) s = s.slice(2, -2).trim();
+    else if (s.startsWith("$") && s.endsWith("$") && !s.endsWith("\\$") && s.length >= 2)
+      s = s.slice(1, -1).trim();
+    else if (/^\\[([]/.test(s) && /\\[)\]]$/.test(s)) s = s.slice(2, -2).trim();
+    if (s === before) return s;
+  }
+}
+
+/** Removes spaces, keeping one where it separates a command from a following letter (`\cot x`). */
+function removeSpaces(text: string): string {
+  return text.replace(/(\\[a-zA-Z]+)\s+(?=[a-zA-Z])|\s+/g, (_match, command?: string) =>
+    command ? `${command} ` : "",
+  );
+}
+
+/** `27.0` → `27`, `.5` → `0.5`, `1.50` → `1.5` for a whole-number answer. */
+function canonicalNumber(text: string): string {
+  if (!/^-?(?:\d+\.?\d*|\.\d+)$/.test(text)) return text;
+  let s = text.replace(/^(-?)\./, "$10.");
+  if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
+  if (s === "-0") s = "0";
+  return s;
+}
+
+export function normalizeMathAnswer(answer: string): string {
+  let s = stripOuterDelimiters(answer);
+  s = rewriteCommand(s, ["boxed", "fbox"], (content) => content);
+  s = s.replace(/\\\$/g, "").replace(/\$/g, "");
+  s = s.replace(/\\[dt]frac(?![a-zA-Z])/g, "\\frac");
+  s = s.replace(/\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|displaystyle)(?![a-zA-Z])/g, "");
+  s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])|\\circ(?![a-zA-Z])|°/g, "");
+  s = s.replace(/\\%|%/g, "");
+  s = s.replace(SPACING, (match) => (match === "\\\\" ? match : " "));
+  s = rewriteCommand(s, TEXT_WRAPPERS, (content) => ` ${content} `);
+  s = s.replace(/\\(?:infinity|inf)(?![a-zA-Z])/g, "\\infty").replace(/\+\s*\\infty/g, "\\infty");
+  s = s.replace(/\\(?:leq|le)(?![a-zA-Z])/g, "\\le").replace(/\\(?:geq|ge)(?![a-zA-Z])/g, "\\ge");
+  s = s.trim().replace(/\s*\.$/, "");
+  // Units and other words after a number: `5.4 cents`, `15 cm^2`, `\frac{270}{7} degrees`.
+  if (/[\d}]/.test(s)) s = s.replace(TRAILING_UNIT, "").trim();
+  s = removeSpaces(s);
+  s = braceCommandArguments(s);
+  // A lone variable being solved for: `x=5`, `y=2x+3`, `x\in[-2,7]`.
+  s = s.replace(/^[a-zA-Z]=(?!.*=)/, "").replace(/^[a-zA-Z]\\in(?![a-zA-Z])/, "");
+  if (GROUPED_NUMBER.test(s)) s = s.replace(/,/g, "");
+  // A number written in another base: `52_8` is the digits 52.
+  s = s.replace(/^(\d+)_\{?\d+\}?$/, "$1");
+  // A mixed number: `1\frac{4}{5}` is 9/5.
+  const mixed = /^(-?)(\d+)\\frac\{(\d+)\}\{(\d+)\}$/.exec(s);
+  if (mixed) {
+    const [, sign, whole, numerator, denominator] = mixed as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    s = `${sign}\\frac{${Number(whole) * Number(denominator) + Number(numerator)}}{${denominator}}`;
+  }
+  // A multiple-choice letter: `(C)`, `C)`.
+  const choice = /^\(?([A-Ea-e])\)$/.exec(s);
+  if (choice) s = choice[1]!.toUpperCase();
+  return canonicalNumber(s.replace(/\.$/, ""));
+}
