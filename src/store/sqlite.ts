@@ -142,13 +142,23 @@ export class RunStore {
     return row.v;
   }
 
-  createRun(run: { id: string; recipe: unknown; seed: number; backend?: string }): RunRecord {
+  /** Records a new run together with its problems, atomically: a run never lacks its problems. */
+  createRun(run: {
+    id: string;
+    recipe: unknown;
+    seed: number;
+    backend?: string;
+    problems?: readonly ProblemRecord[];
+  }): RunRecord {
     const createdAt = new Date().toISOString();
-    this.db
-      .prepare(
-        "INSERT INTO runs (id, recipe, seed, status, backend, created_at) VALUES (?, ?, ?, 'running', ?, ?)",
-      )
-      .run(run.id, JSON.stringify(run.recipe), run.seed, run.backend ?? null, createdAt);
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          "INSERT INTO runs (id, recipe, seed, status, backend, created_at) VALUES (?, ?, ?, 'running', ?, ?)",
+        )
+        .run(run.id, JSON.stringify(run.recipe), run.seed, run.backend ?? null, createdAt);
+      if (run.problems) this.addProblems(run.id, run.problems);
+    })();
     return this.getRun(run.id);
   }
 
@@ -175,7 +185,7 @@ export class RunStore {
       .run(status, error ?? null, finishedAt, id);
   }
 
-  /** Records the run's problems; ones already recorded (a resumed run) are left as they are. */
+  /** Records problems of a run; ones already recorded are left as they are. */
   addProblems(runId: string, problems: readonly ProblemRecord[]): void {
     const insert = this.db.prepare(
       `INSERT OR IGNORE INTO problems (run_id, problem_id, position, question, prompt, reference, level, subject)

@@ -1,0 +1,42 @@
+/** The problems a recipe names, with the prompt each one is sent as. */
+import type { ProblemRecord } from "../store/sqlite.js";
+import { renderPrompt } from "../tasks/registry.js";
+import { loadDataset } from "./datasets.js";
+import type { Recipe } from "./recipe.js";
+
+interface QuestionRow {
+  id: string;
+  question: string;
+  reference: string;
+  level?: number;
+  subject?: string;
+}
+
+async function datasetRows(dataset: Recipe["dataset"]): Promise<QuestionRow[]> {
+  if (dataset.name === "arithmetic") {
+    const { generateArithmeticProblems } = await import("../tasks/arithmetic.js");
+    // The question is the bare expression; the task's prompt puts it in the trained format.
+    return dataset.levels.flatMap((level) =>
+      generateArithmeticProblems({ level, count: dataset.perLevel, seed: dataset.seed }).map((p) => ({
+        id: p.id,
+        question: p.expression,
+        reference: p.reference,
+        level: p.level,
+      })),
+    );
+  }
+  return loadDataset(dataset);
+}
+
+export async function loadProblemSet(recipe: Recipe): Promise<ProblemRecord[]> {
+  const rows = await datasetRows(recipe.dataset);
+  return rows.map((row, position) => ({
+    problemId: row.id,
+    position,
+    question: row.question,
+    prompt: renderPrompt(recipe.task, row.question, recipe.template),
+    reference: row.reference,
+    level: row.level,
+    subject: row.subject,
+  }));
+}
