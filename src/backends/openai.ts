@@ -30,8 +30,8 @@ export const openAIBackendOptionsSchema = z
      */
     chatPrefill: z.enum(["assistant-message", "vllm", "unsupported"]).default("assistant-message"),
     /**
-     * `auto` sends `n` and, when fewer choices come back, asks for the rest as parallel single
-     * requests and keeps doing so; `ignored` goes straight to single requests.
+     * `auto` sends `n` and, when fewer choices come back (or the server rejects `n`), asks for
+     * the rest as parallel single requests and keeps doing so; `ignored` goes straight to them.
      */
     nParameter: z.enum(["auto", "ignored"]).default("auto"),
     /** Whether the server returns log-probabilities (declared as a capability). */
@@ -143,10 +143,15 @@ export function createOpenAIBackend(
       const choices: ParsedChoice[] = [];
 
       if (n === 1 || honoursN !== false) {
-        const first = await requestOnce(request, n, seed, signal);
-        responses.push(first);
-        choices.push(...first.choices.slice(0, n));
-        if (n > 1 && config.nParameter === "auto") honoursN = first.choices.length >= n;
+        const first = await requestOnce(request, n, seed, signal).catch((error: unknown) => {
+          if (n > 1 && honoursN === undefined && rejectsN(error)) return undefined;
+          throw error;
+        });
+        if (first) {
+          responses.push(first);
+          choices.push(...first.choices.slice(0, n));
+        }
+        if (n > 1 && config.nParameter === "auto") honoursN = (first?.choices.length ?? 0) >= n;
       }
       const missing = n - choices.length;
       if (missing > 0) {
@@ -172,6 +177,15 @@ export function createOpenAIBackend(
       closing.abort();
     },
   };
+}
+
+/** A 400/422 about `n` itself, e.g. llama.cpp server's "Only one completion choice is allowed". */
+function rejectsN(error: unknown): boolean {
+  return (
+    error instanceof BackendError &&
+    (error.status === 400 || error.status === 422) &&
+    /\bn\b|choice/i.test(error.message.split("\n")[0]!)
+  );
 }
 
 /**

@@ -186,6 +186,18 @@ describe("openai backend: n samples", () => {
     expect(second.completions.map((c) => c.text)).toEqual(first.completions.slice(0, 3).map((c) => c.text));
   });
 
+  it("falls back to single requests when the server rejects n (llama.cpp server)", async () => {
+    const server = await serve({ rejectN: true });
+    const backend = backendFor(server);
+    const first = await backend.generate(ask({ n: 3, seed: 5 }));
+    expect(first.completions).toHaveLength(3);
+    expect(server.requests.map((r) => r.body.n)).toEqual([3, undefined, undefined, undefined]);
+    expect(server.requests.slice(1).map((r) => r.body.seed)).toEqual([0, 1, 2].map((i) => sampleSeed(5, i)));
+    const second = await backend.generate(ask({ n: 3, seed: 5 }));
+    expect(server.requests).toHaveLength(7);
+    expect(second.completions.map((c) => c.text)).toEqual(first.completions.map((c) => c.text));
+  });
+
   it("goes straight to single requests when told the server ignores n", async () => {
     const server = await serve({ ignoreN: true });
     const response = await backendFor(server, { nParameter: "ignored" }).generate(ask({ n: 3 }));

@@ -11,7 +11,8 @@
  * Options:
  *   respond(request, sampleIndex) → string | { text, finishReason? }; the default answers
  *     deterministically from (seed, sampleIndex, prompt) when a seed is sent, randomly otherwise.
- *   ignoreN      return one choice whatever `n` asks (like llama.cpp server, Ollama).
+ *   ignoreN      return one choice whatever `n` asks (like Ollama).
+ *   rejectN      answer 400 to any `n` other than 1 (like llama.cpp server).
  *   omitUsage    leave `usage` out of responses.
  *   latencyMs    delay every completion response (to observe concurrency).
  *   models       served model names; others get a 404 "model not found" (default: any name).
@@ -63,6 +64,7 @@ export type Responder = (
 export interface OpenAITestServerOptions {
   respond?: Responder;
   ignoreN?: boolean;
+  rejectN?: boolean;
   omitUsage?: boolean;
   latencyMs?: number;
   models?: string[];
@@ -169,6 +171,12 @@ export async function startOpenAITestServer(
       res
         .writeHead(200, { "content-type": "text/html" })
         .end("<html><body>Welcome to the web UI</body></html>");
+      return;
+    }
+    if (options.rejectN && body.n !== undefined && body.n !== 1) {
+      sendJson(res, 400, {
+        error: { message: "Only one completion choice is allowed", type: "invalid_request_error" },
+      });
       return;
     }
     if (options.models && !options.models.includes(body.model)) {
