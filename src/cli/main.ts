@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { ReckonError } from "../core/errors.js";
 import { askCommand } from "./ask.js";
+import { gradeCommand } from "./grade.js";
 import { strategiesCommand } from "./strategies.js";
 
 /** Each command lives in its own file and registers itself here. */
@@ -12,7 +13,8 @@ const program = new Command()
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) })
   .addCommand(askCommand())
-  .addCommand(strategiesCommand());
+  .addCommand(strategiesCommand())
+  .addCommand(gradeCommand());
 
 try {
   await program.parseAsync(process.argv);

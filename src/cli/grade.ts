@@ -1,0 +1,100 @@
+import { once } from "node:events";
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import { Command } from "commander";
+import { z } from "zod";
+import { InvalidInputError } from "../core/errors.js";
+import type { Task } from "../core/types.js";
+import { gsm8kTask, mathTask } from "../tasks/math.js";
+
+const gradingTasks: Record<string, Task> = { gsm8k: gsm8kTask, math: mathTask };
+
+const flagsSchema = z.object({ task: z.enum(["gsm8k", "math"]) });
+
+/** A row to grade; other fields are kept and written back unchanged. */
+const rowSchema = z.looseObject({
+  response: z.string(),
+  // References in datasets are sometimes numbers (`"answer": 27.0`).
+  reference: z.union([z.string(), z.number().transform(String)]),
+});
+
+export interface GradedRow extends Record<string, unknown> {
+  extracted: string | null;
+  correct: boolean;
+}
+
+/** Grades one parsed JSON value; `line` names the row in errors. */
+export function gradeRow(task: Task, value: unknown, line: number): GradedRow {
+  const parsed = rowSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.length > 0 ? issue.path.join(".") : "row";
+    throw new InvalidInputError(`line ${line} field "${field}"`, issue.message);
+  }
+  const row = parsed.data;
+  const extracted = task.extractAnswer(row.response);
+  return {
+    ...(value as Record<string, unknown>),
+    extracted: extracted ?? null,
+    correct: extracted !== undefined && task.isCorrect(extracted, row.reference),
+  };
+}
+
+/** Reads JSONL from `input` and writes each graded row as one JSON line to `output`. */
+export async function gradeJsonl(
+  task: Task,
+  input: Readable,
+  output: NodeJS.WritableStream,
+): Promise<number> {
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  let lineNumber = 0;
+  let graded = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    if (line.trim() === "") continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      throw new InvalidInputError(`line ${lineNumber}`, `not valid JSON (${(error as Error).message})`);
+    }
+    const row = gradeRow(task, value, lineNumber);
+    if (!output.write(`${JSON.stringify(row)}\n`)) await once(output, "drain");
+    graded++;
+  }
+  return graded;
+}
+
+function openInput(file: string): Promise<Readable> {
+  if (file === "-") return Promise.resolve(process.stdin);
+  const stream = createReadStream(file);
+  return new Promise((resolve, reject) => {
+    stream.once("open", () => resolve(stream));
+    stream.once("error", (error) =>
+      reject(new InvalidInputError("FILE", `cannot read ${file}: ${(error as NodeJS.ErrnoException).code}`)),
+    );
+  });
+}
+
+export function gradeCommand(): Command {
+  return new Command("grade")
+    .description(
+      'Grade JSONL rows {"response", "reference"}: write each row back with the extracted answer and whether it is correct.',
+    )
+    .requiredOption("--task <name>", "how answers are read and compared: gsm8k or math")
+    .argument("[file]", "JSONL file, or - for standard input", "-")
+    .exitOverride()
+    .action(async (file: string, rawFlags: Record<string, unknown>) => {
+      const flags = flagsSchema.safeParse(rawFlags);
+      if (!flags.success) {
+        throw new InvalidInputError(
+          "--task",
+          `unknown task "${String(rawFlags.task)}"`,
+          "one of: gsm8k, math",
+        );
+      }
+      const input = await openInput(file);
+      await gradeJsonl(gradingTasks[flags.data.task]!, input, process.stdout);
+    });
+}
