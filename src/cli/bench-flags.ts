@@ -1,0 +1,126 @@
+/** `reckon bench` flags, and how they become the same recipe object a recipe file gives. */
+import { z } from "zod";
+
+const list = (value: string) =>
+  value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+const intList = z.string().transform((value, ctx) => {
+  const items = list(value).map(Number);
+  if (items.length === 0 || items.some((x) => !Number.isInteger(x)))
+    ctx.addIssue({ code: "custom", message: `expected comma-separated integers, got "${value}"` });
+  return items;
+});
+const int = z.coerce.number().int();
+
+export const benchFlagsSchema = z.object({
+  dataset: z.string().optional(),
+  datasetPath: z.string().optional(),
+  limit: int.optional(),
+  levels: intList.optional(),
+  subjects: z.string().transform(list).optional(),
+  perLevel: int.optional(),
+  datasetSeed: int.optional(),
+  task: z.string().optional(),
+  template: z.string().optional(),
+  backend: z.string().optional(),
+  model: z.string().optional(),
+  mode: z.string().optional(),
+  strategy: z.string().transform(list).optional(),
+  n: intList.optional(),
+  scorer: z.string().optional(),
+  temperature: z.coerce.number().optional(),
+  topP: z.coerce.number().optional(),
+  maxTokens: int.optional(),
+  stop: z.array(z.string()).optional(),
+  seed: int.optional(),
+  concurrency: int.optional(),
+  chunkSize: int.optional(),
+  name: z.string().optional(),
+  db: z.string(),
+  resume: z.string().optional(),
+  runId: z.string().optional(),
+  json: z.boolean().optional(),
+  quiet: z.boolean().optional(),
+});
+export type BenchFlags = z.output<typeof benchFlagsSchema>;
+
+const defined = (entries: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
+
+/**
+ * Lays flags over a recipe file's raw settings (flags win; `dataset` and `sampling` merge key by
+ * key unless the dataset name changes), giving the object that the recipe schema validates.
+ */
+export function recipeFromFlags(
+  flags: BenchFlags,
+  base: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const baseDataset = (base.dataset ?? {}) as Record<string, unknown>;
+  const sameDataset = flags.dataset === undefined || flags.dataset === baseDataset.name;
+  const dataset = defined({
+    ...(sameDataset ? baseDataset : {}),
+    ...defined({
+      name: flags.dataset,
+      path: flags.datasetPath,
+      limit: flags.limit,
+      levels: flags.levels,
+      subjects: flags.subjects,
+      perLevel: flags.perLevel,
+      seed: flags.datasetSeed,
+    }),
+  });
+  const samplingFlags = defined({
+    temperature: flags.temperature,
+    top_p: flags.topP,
+    max_tokens: flags.maxTokens,
+    stop: flags.stop,
+  });
+  return {
+    ...base,
+    ...(Object.keys(dataset).length > 0 ? { dataset } : {}),
+    ...(Object.keys(samplingFlags).length > 0
+      ? { sampling: { ...((base.sampling ?? {}) as object), ...samplingFlags } }
+      : {}),
+    ...defined({
+      task: flags.task,
+      template: flags.template,
+      backend: flags.backend,
+      model: flags.model,
+      mode: flags.mode,
+      strategies: flags.strategy?.map((name) => ({ name })),
+      n: flags.n,
+      scorer: flags.scorer,
+      seed: flags.seed,
+      concurrency: flags.concurrency,
+      chunkSize: flags.chunkSize,
+      name: flags.name,
+    }),
+  };
+}
+
+/** Flags that define what a run computes; a resumed run keeps its recorded recipe instead. */
+export const recipeFlags: (keyof BenchFlags)[] = [
+  "dataset",
+  "datasetPath",
+  "limit",
+  "levels",
+  "subjects",
+  "perLevel",
+  "datasetSeed",
+  "task",
+  "template",
+  "model",
+  "mode",
+  "strategy",
+  "n",
+  "scorer",
+  "temperature",
+  "topP",
+  "maxTokens",
+  "stop",
+  "seed",
+  "chunkSize",
+  "name",
+];

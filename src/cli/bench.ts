@@ -1,0 +1,116 @@
+import { Command } from "commander";
+import { resolveBackend } from "../backends/resolve.js";
+import { createProgressDisplay, progressWanted } from "../bench/progress.js";
+import { parseRecipe, type Recipe, readRecipeFile, recipeScorer } from "../bench/recipe.js";
+import { type BenchOptions, newRunId, resumeBench, startBench } from "../bench/runner.js";
+import { formatSummary, summarizeRun } from "../bench/summary.js";
+import { InvalidInputError } from "../core/errors.js";
+import { parseOrThrow } from "../core/validate.js";
+import { defaultDbPath, openStore } from "../store/sqlite.js";
+import { resolveScorer } from "../verifiers/registry.js";
+import { type BenchFlags, benchFlagsSchema, recipeFlags, recipeFromFlags } from "./bench-flags.js";
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function benchCommand(): Command {
+  return new Command("bench")
+    .description(
+      "Measure accuracy against compute: draw a pool of samples per problem, store each one, report every strategy at every budget.",
+    )
+    .argument("[recipe]", "YAML or JSON recipe file (flags override its settings)")
+    .option("--dataset <name>", "gsm8k, math500, aime24, amc23, humaneval or arithmetic")
+    .option("--dataset-path <file>", "JSONL file of the dataset (default: ../shared/datasets/...)")
+    .option("--limit <count>", "use this many problems (shuffled first when --dataset-seed is set)")
+    .option("--levels <list>", "only these difficulty levels, e.g. 1,2,3")
+    .option("--subjects <list>", "only these subjects (MATH)")
+    .option("--per-level <count>", "arithmetic problems per level")
+    .option("--dataset-seed <int>", "shuffle (or generate) the dataset with this seed")
+    .option("--task <name>", "how answers are read and judged (default: the dataset's)")
+    .option("--template <text>", "prompt template with {question}")
+    .option("--backend <spec>", "openai:URL, llamacpp:PATH or replay:FILE (default: the bundled model)")
+    .option("--model <name>", "model name on an OpenAI-compatible server")
+    .option("--mode <mode>", "chat or completion (openai backend)")
+    .option("-s, --strategy <list>", "strategies: single, self-consistency, best-of-n, weighted-majority")
+    .option("-n, --n <list>", "budget grid, e.g. 1,2,4,8,16")
+    .option("--scorer <name>", "verifier for best-of-n and weighted-majority (e.g. reward)")
+    .option("-t, --temperature <t>", "sampling temperature")
+    .option("--top-p <p>", "nucleus sampling")
+    .option("--max-tokens <count>", "tokens per sample")
+    .option("--stop <text>", "stop sequence (repeatable)", collect)
+    .option("--seed <int>", "run seed: the same seed draws the same samples")
+    .option("--concurrency <count>", "problems in flight")
+    .option("--chunk-size <count>", "samples per backend call (each call is stored as it returns)")
+    .option("--name <title>", "title of the run in reports")
+    .option("--db <file>", "SQLite database", defaultDbPath)
+    .option("--resume <runId>", "continue an interrupted run (only --backend may change where it is served)")
+    .option("--run-id <id>", "id for a new run (default: time plus random suffix)")
+    .option("--json", "print one JSON summary on stdout")
+    .option("-q, --quiet", "no progress bar")
+    .action(async (recipePath: string | undefined, rawFlags: Record<string, unknown>) => {
+      const flags = parseOrThrow(benchFlagsSchema, rawFlags, "flag --");
+      const store = openStore(flags.db);
+      try {
+        const { recipe, runId } = await planRun(recipePath, flags, store);
+        const backend = await resolveBackend({
+          backend: flags.backend ?? recipe.backend,
+          model: recipe.model,
+          mode: recipe.mode,
+          apiKey: process.env.OPENAI_API_KEY,
+        });
+        const progress = createProgressDisplay(progressWanted(flags));
+        const controller = new AbortController();
+        const onSignal = () => controller.abort();
+        process.once("SIGINT", onSignal);
+        process.once("SIGTERM", onSignal);
+        try {
+          const scorerName = recipeScorer(recipe);
+          const options: BenchOptions = {
+            store,
+            backend,
+            scorer: scorerName ? await resolveScorer(scorerName, { task: recipe.task, backend }) : undefined,
+            signal: controller.signal,
+            onProgress: (p) => progress.update(p),
+            onNote: flags.json || flags.quiet ? undefined : (note) => process.stderr.write(`note: ${note}\n`),
+          };
+          if (!flags.json)
+            process.stderr.write(`run ${runId}: resume with \`reckon bench --resume ${runId}\`\n`);
+          if (flags.resume) await resumeBench(runId, options);
+          else await startBench(recipe, { ...options, runId });
+        } finally {
+          progress.stop();
+          process.off("SIGINT", onSignal);
+          process.off("SIGTERM", onSignal);
+          await backend.close?.();
+        }
+        const summary = summarizeRun(store, runId);
+        process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
+      } finally {
+        store.close();
+      }
+    });
+}
+
+async function planRun(
+  recipePath: string | undefined,
+  flags: BenchFlags,
+  store: ReturnType<typeof openStore>,
+): Promise<{ recipe: Recipe; runId: string }> {
+  if (flags.resume) {
+    const changed = recipeFlags.find((key) => flags[key] !== undefined);
+    if (recipePath !== undefined || changed !== undefined)
+      throw new InvalidInputError(
+        changed ? `--${changed.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : "recipe",
+        "a resumed run keeps the recipe it started with",
+        "drop it, or start a new run",
+      );
+    const run = store.getRun(flags.resume);
+    return { recipe: parseRecipe(run.recipe, `run ${run.id} recipe`), runId: run.id };
+  }
+  const base = recipePath === undefined ? {} : await readRecipeFile(recipePath);
+  const raw = recipeFromFlags(flags, base);
+  if (raw.dataset === undefined)
+    throw new InvalidInputError("dataset", "no dataset given", "pass a recipe file or --dataset NAME");
+  const runId = flags.runId ?? newRunId();
+  if (store.findRun(runId)) throw new InvalidInputError("--run-id", `run ${runId} already exists`);
+  return { recipe: parseRecipe(raw), runId };
+}
