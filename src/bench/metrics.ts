@@ -100,7 +100,7 @@ export function computeMetrics(problems: readonly ProblemSamples[], options: Met
 
   // Per-problem values are computed once and shared by the overall and per-level rows.
   const cache = new Map<string, number>();
-  const valueOf = (index: number, metric: MetricName, k: number): number => {
+  const problemValue = (index: number, metric: MetricName, k: number): number => {
     const key = `${index}\u0000${metric}\u0000${k}`;
     let value = cache.get(key);
     if (value === undefined) {
@@ -144,7 +144,7 @@ export function computeMetrics(problems: readonly ProblemSamples[], options: Met
             `${metric} at k=${k} uses ${members.length} of ${group.members.length} problems (the others have fewer samples${needsRewards[metric] ? " or missing rewards" : ""})`,
           );
         }
-        const values = members.map((i) => valueOf(i, metric, k));
+        const values = members.map((i) => problemValue(i, metric, k));
         const interval = bootstrapMeanInterval(values, {
           resamples: opts.bootstrapResamples,
           confidence: opts.confidence,
