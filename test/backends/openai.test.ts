@@ -319,7 +319,8 @@ describe("openai backend: faults and retries", () => {
     ["a response slower than the timeout", { kind: "slow", delayMs: 30_000 }],
   ] as const)("retries after %s and then succeeds", async (_, fault) => {
     const server = await serve({ faults: { 1: fault, 2: fault } });
-    const response = await backendFor(server, { timeoutMs: 300 }).generate(ask());
+    // slow enough to time out, yet the final attempt has ample time on a busy machine
+    const response = await backendFor(server, { timeoutMs: 1_500 }).generate(ask());
     expect(response.completions).toHaveLength(1);
     expect(server.requests).toHaveLength(3);
   });
@@ -337,7 +338,8 @@ describe("openai backend: faults and retries", () => {
     ],
   ] as const)("gives up after maxRetries on persistent %s", async (_, fault, message, status) => {
     const server = await serve({ faults: () => fault });
-    const error = await rejection(backendFor(server, { timeoutMs: 200 }).generate(ask()));
+    const timeoutMs = fault.kind === "slow" ? 200 : 10_000;
+    const error = await rejection(backendFor(server, { timeoutMs }).generate(ask()));
     expect(error).toBeInstanceOf(BackendError);
     expect((error as BackendError).message).toMatch(message);
     expect((error as BackendError).status).toBe(status);
@@ -483,12 +485,12 @@ describe("openai backend: abort, timeouts, concurrency", () => {
   });
 
   it("starts the timeout only once a request leaves the queue", async () => {
-    const server = await serve({ latencyMs: 150 });
-    const backend = backendFor(server, { concurrency: 1, timeoutMs: 1_000, maxRetries: 0 });
-    // ten calls queued behind one slot take ~1.5 s in total, longer than one timeout
-    const results = await Promise.all(Array.from({ length: 10 }, () => backend.generate(ask())));
-    expect(results).toHaveLength(10);
-    expect(server.requests).toHaveLength(10);
+    const server = await serve({ latencyMs: 300 });
+    const backend = backendFor(server, { concurrency: 1, timeoutMs: 2_000, maxRetries: 0 });
+    // eight calls queued behind one slot take ~2.4 s in total, longer than one timeout
+    const results = await Promise.all(Array.from({ length: 8 }, () => backend.generate(ask())));
+    expect(results).toHaveLength(8);
+    expect(server.requests).toHaveLength(8);
     expect(server.maxInFlight).toBe(1);
   });
 });
