@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import type { Backend } from "../backends/backend.js";
 import { resolveBackend } from "../backends/resolve.js";
 import { createProgressDisplay, progressWanted } from "../bench/progress.js";
 import { parseRecipe, type Recipe, readRecipeFile, recipeScorer } from "../bench/recipe.js";
@@ -7,7 +8,7 @@ import { formatSummary, summarizeRun } from "../bench/summary.js";
 import { InvalidInputError } from "../core/errors.js";
 import { parseOrThrow } from "../core/validate.js";
 import { defaultDbPath, openStore } from "../store/sqlite.js";
-import { resolveScorer } from "../verifiers/registry.js";
+import type { Scorer } from "../verifiers/scorer.js";
 import { type BenchFlags, benchFlagsSchema, recipeFlags, recipeFromFlags } from "./bench-flags.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -67,7 +68,7 @@ export function benchCommand(): Command {
           const options: BenchOptions = {
             store,
             backend,
-            scorer: scorerName ? await resolveScorer(scorerName, { task: recipe.task, backend }) : undefined,
+            scorer: scorerName ? await loadScorer(scorerName, recipe, backend) : undefined,
             signal: controller.signal,
             onProgress: (p) => progress.update(p),
             onNote: flags.json || flags.quiet ? undefined : (note) => process.stderr.write(`note: ${note}\n`),
@@ -113,4 +114,10 @@ async function planRun(
   const runId = flags.runId ?? newRunId();
   if (store.findRun(runId)) throw new InvalidInputError("--run-id", `run ${runId} already exists`);
   return { recipe: parseRecipe(raw), runId };
+}
+
+/** Verifiers are loaded only when a strategy needs one: some bring models of their own. */
+async function loadScorer(name: string, recipe: Recipe, backend: Backend): Promise<Scorer> {
+  const { resolveScorer } = await import("../verifiers/registry.js");
+  return resolveScorer(name, { task: recipe.task, backend });
 }

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { ReckonError } from "../core/errors.js";
 import { askCommand } from "./ask.js";
+import { benchCommand } from "./bench.js";
 import { gradeCommand } from "./grade.js";
 import { strategiesCommand } from "./strategies.js";
 
@@ -14,7 +15,8 @@ const program = new Command()
   .configureOutput({ outputError: (text, write) => write(text) })
   .addCommand(askCommand())
   .addCommand(strategiesCommand())
-  .addCommand(gradeCommand());
+  .addCommand(gradeCommand())
+  .addCommand(benchCommand());
 
 try {
   await program.parseAsync(process.argv);
