@@ -67,40 +67,41 @@ export function openStore(path: string = defaultDbPath): RunStore {
   const db = new Database(path);
   // WAL: readers (`reckon report` while a bench runs) never block the writer, and a killed
   // process loses at most the transaction in flight.
+  db.pragma("busy_timeout = 5000");
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
-  db.pragma("busy_timeout = 5000");
   migrate(db, migrations);
   return new RunStore(db);
 }
 
+/**
+ * Applies the missing migrations. The check and the changes share one immediate transaction,
+ * so two processes opening a new database at once (a bench and a report) do not both migrate.
+ */
 export function migrate(db: Database.Database, all: readonly Migration[]): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-  const applied = new Set(
-    (db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map(
-      (r) => r.version,
-    ),
-  );
-  const newest = Math.max(0, ...all.map((m) => m.version));
-  const unknown = [...applied].filter((v) => v > newest);
-  if (unknown.length > 0)
-    throw new StoreError(
-      `database schema version ${Math.max(...unknown)} is newer than this reckon knows (${newest})`,
-      "upgrade reckon, or pass --db with another file",
+  const record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+  db.transaction(() => {
+    const applied = new Set(
+      (db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map(
+        (r) => r.version,
+      ),
     );
-  for (const migration of [...all].sort((a, b) => a.version - b.version)) {
-    if (applied.has(migration.version)) continue;
-    db.transaction(() => {
-      db.exec(migration.sql);
-      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(
-        migration.version,
-        migration.name,
-        new Date().toISOString(),
+    const newest = Math.max(0, ...all.map((m) => m.version));
+    const unknown = [...applied].filter((v) => v > newest);
+    if (unknown.length > 0)
+      throw new StoreError(
+        `database schema version ${Math.max(...unknown)} is newer than this reckon knows (${newest})`,
+        "upgrade reckon, or pass --db with another file",
       );
-    })();
-  }
+    for (const migration of [...all].sort((a, b) => a.version - b.version)) {
+      if (applied.has(migration.version)) continue;
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, new Date().toISOString());
+    }
+  }).immediate();
 }
 
 interface RunRow {

@@ -7,34 +7,14 @@ import type { RecipeInput } from "../../src/bench/recipe.js";
 import { resumeBench, startBench } from "../../src/bench/runner.js";
 import { AbortedError } from "../../src/core/errors.js";
 import { openStore, type RunStore } from "../../src/store/sqlite.js";
-import { generateArithmeticProblems, parseArithmeticPrompt } from "../../src/tasks/arithmetic.js";
 import { functionScorer } from "../../src/verifiers/scorer.js";
+import { arithmeticResponder } from "../support/arithmetic-responder.js";
 import { type OpenAITestServer, startOpenAITestServer } from "../support/openai-test-server.js";
 
-const references = new Map(
-  [1, 2].flatMap((level) =>
-    generateArithmeticProblems({ level, count: 3, seed: 5 }).map((p) => [p.expression, p.reference] as const),
-  ),
-);
-
-function hash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
-
-/** A seeded "model": right 60% of the time (showing its work), wrong or answerless otherwise. */
-function arithmeticResponder(request: { prompt: string; seed?: number }, index: number): string {
-  const expression = parseArithmeticPrompt(request.prompt);
-  const reference = Number(references.get(expression ?? ""));
-  const roll = hash(`${request.seed ?? Math.random()}|${index}|${request.prompt}`) % 10;
-  if (roll < 6) return `${expression}=${reference}\nA: ${reference}`;
-  if (roll < 9) return `A: ${reference + (roll % 2) + 1}`;
-  return "no idea";
-}
+const dataset = { name: "arithmetic" as const, levels: [1, 2], perLevel: 3, seed: 5 };
 
 const recipe: RecipeInput = {
-  dataset: { name: "arithmetic", levels: [1, 2], perLevel: 3, seed: 5 },
+  dataset,
   strategies: ["single", "self-consistency", "weighted-majority"],
   scorer: "shows-work",
   n: [1, 2, 4, 8],
@@ -50,7 +30,7 @@ let server: OpenAITestServer;
 let dir: string;
 let store: RunStore;
 beforeAll(async () => {
-  server = await startOpenAITestServer({ respond: arithmeticResponder });
+  server = await startOpenAITestServer({ respond: arithmeticResponder(dataset) });
   dir = mkdtempSync(join(tmpdir(), "reckon-runner-"));
   store = openStore(join(dir, "db.sqlite"));
 });
