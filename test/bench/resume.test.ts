@@ -1,0 +1,184 @@
+/**
+ * A bench process killed with SIGKILL mid-run resumes to exactly the result of a run that was
+ * never interrupted: a real child process, a real SQLite file, a real HTTP server on loopback.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStore } from "../../src/store/sqlite.js";
+import { arithmeticResponder } from "../support/arithmetic-responder.js";
+import { type OpenAITestServer, startOpenAITestServer } from "../support/openai-test-server.js";
+
+const dataset = { levels: [1, 2], perLevel: 3, seed: 5 };
+const problems = dataset.levels.length * dataset.perLevel;
+const pool = 8;
+const chunk = 2;
+/** Requests answered before the server stalls, so the kill lands mid-run whatever the machine's speed. */
+const answeredBeforeKill = 5;
+
+let server: OpenAITestServer;
+let stalled = true;
+let dir: string;
+let db: string;
+
+beforeAll(async () => {
+  server = await startOpenAITestServer({
+    respond: arithmeticResponder(dataset),
+    faults: (n) => (stalled && n > answeredBeforeKill ? { kind: "slow", delayMs: 600_000 } : undefined),
+  });
+  dir = mkdtempSync(join(tmpdir(), "reckon-resume-"));
+  db = join(dir, "runs.sqlite");
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const benchArgs = () => [
+  "bench",
+  "--dataset",
+  "arithmetic",
+  "--levels",
+  dataset.levels.join(","),
+  "--per-level",
+  String(dataset.perLevel),
+  "--dataset-seed",
+  String(dataset.seed),
+  "--backend",
+  `openai:${server.url}`,
+  "--model",
+  "test-model",
+  "--mode",
+  "completion",
+  "--strategy",
+  "single,self-consistency",
+  "--n",
+  "1,2,4,8",
+  "--seed",
+  "3",
+  "--chunk-size",
+  String(chunk),
+  "--concurrency",
+  "2",
+  "--db",
+  db,
+  "--json",
+];
+
+function reckon(args: string[]): ChildProcess & {
+  done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
+} {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+    cwd: process.cwd(),
+    env: { ...process.env, CI: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  const output = { stderr: "" };
+  child.stdout!.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr!.on("data", (d) => {
+    stderr += d;
+    output.stderr = stderr;
+  });
+  const done = new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>(
+    (resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return Object.assign(child, { done, output });
+}
+
+/** Samples of the run as another process sees them, or 0 before the child has created it. */
+function storedSamples(runId: string): number {
+  try {
+    const reader = new Database(db, { readonly: true, fileMustExist: true });
+    try {
+      const row = reader.prepare("SELECT COUNT(*) AS n FROM samples WHERE run_id = ?").get(runId) as {
+        n: number;
+      };
+      return row.n;
+    } finally {
+      reader.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
+async function until(
+  condition: () => boolean,
+  what: string,
+  child: { exitCode: number | null },
+): Promise<void> {
+  while (!condition()) {
+    if (child.exitCode !== null) throw new Error(`the bench exited (${child.exitCode}) before ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe("resume after kill -9", () => {
+  it("reuses every stored sample, duplicates none and ends with the uninterrupted metrics", async () => {
+    const killed = reckon([...benchArgs(), "--run-id", "killed"]);
+    const expectedBeforeKill = answeredBeforeKill * chunk;
+    await until(
+      () => storedSamples("killed") >= expectedBeforeKill,
+      `${expectedBeforeKill} samples were stored`,
+      killed,
+    );
+    killed.kill("SIGKILL");
+    const exit = await killed.done;
+    expect(exit.signal).toBe("SIGKILL");
+
+    const store = openStore(db);
+    try {
+      expect(store.getRun("killed").status).toBe("running");
+      expect(store.countSamples("killed")).toBe(expectedBeforeKill);
+
+      stalled = false;
+      const requestsBeforeResume = server.requests.length;
+      const resumed = await reckon(["bench", "--resume", "killed", "--db", db, "--json"]).done;
+      expect(resumed.stderr).toBe("");
+      expect(resumed.code).toBe(0);
+      // Only the missing chunks were asked for: nothing stored was drawn again.
+      expect(server.requests.length - requestsBeforeResume).toBe(
+        (problems * pool - expectedBeforeKill) / chunk,
+      );
+      const summary = JSON.parse(resumed.stdout);
+      expect(summary.runId).toBe("killed");
+      expect(summary.status).toBe("completed");
+      expect(summary.samples).toBe(problems * pool);
+
+      const fresh = await reckon([...benchArgs(), "--run-id", "fresh"]).done;
+      expect(fresh.code).toBe(0);
+
+      const distinct = store.db
+        .prepare(
+          "SELECT COUNT(DISTINCT problem_id || '#' || sample_index) AS n FROM samples WHERE run_id = 'killed'",
+        )
+        .get() as { n: number };
+      expect(distinct.n).toBe(problems * pool);
+      expect(store.countSamples("killed")).toBe(problems * pool);
+
+      const comparable = (runId: string) =>
+        store.getSamples(runId).map(({ problemId, index, text, answer, answerKey, correct, tokens }) => ({
+          problemId,
+          index,
+          text,
+          answer,
+          answerKey,
+          correct,
+          tokens,
+        }));
+      expect(comparable("killed")).toEqual(comparable("fresh"));
+      expect(store.getMetrics("killed")).toEqual(store.getMetrics("fresh"));
+      expect(JSON.parse(fresh.stdout).strategies).toEqual(summary.strategies);
+      expect(summary.strategies["self-consistency"].map((r: { n: number }) => r.n)).toEqual([1, 2, 4, 8]);
+    } finally {
+      store.close();
+    }
+  });
+});
