@@ -144,8 +144,8 @@ export function normalizeMathAnswer(answer: string): string {
   // A lone variable being solved for: `x=5`, `y=2x+3`, `x\in[-2,7]`.
   s = s.replace(/^[a-zA-Z]=(?!.*=)/, "").replace(/^[a-zA-Z]\\in(?![a-zA-Z])/, "");
   if (GROUPED_NUMBER.test(s)) s = s.replace(/,/g, "");
-  // A number written in another base: `52_8` is the digits 52.
-  s = s.replace(/^(\d+)_\{?\d+\}?$/, "$1");
+  // A number written in another base, in one form: `52_8` → `52_{8}`.
+  s = s.replace(/^(\d+)_\{?(\d+)\}?$/, "$1_{$2}");
   // A mixed number: `1\frac{4}{5}` is 9/5.
   const mixed = /^(-?)(\d+)\\frac\{(\d+)\}\{(\d+)\}$/.exec(s);
   if (mixed) {

@@ -183,7 +183,16 @@ function isWordAnswer(text: string): boolean {
   return /^[a-zA-Z\s]+$/.test(text) || /[a-zA-Z]{3,}/.test(withoutCommands);
 }
 
+const BASE_NUMBER = /^(\d+)_\{(\d+)\}$/;
+
 function scalarsEquivalent(a: string, b: string): boolean {
+  // `52_{8}` matches `52` (the base is implied by the question) but not `52_{9}`.
+  const baseA = BASE_NUMBER.exec(a);
+  const baseB = BASE_NUMBER.exec(b);
+  if (baseA || baseB) {
+    if (baseA && baseB && baseA[2] !== baseB[2]) return false;
+    return (baseA?.[1] ?? a) === (baseB?.[1] ?? b);
+  }
   if (isWordAnswer(a) || isWordAnswer(b)) {
     const plain = (s: string) => s.toLowerCase().replace(/\s+/g, "");
     return plain(a) === plain(b);
@@ -195,7 +204,13 @@ function scalarsEquivalent(a: string, b: string): boolean {
   if (variables.size === 0) {
     const u = evaluateExpression(x, new Map());
     const v = evaluateExpression(y, new Map());
-    return numbersEqual(u, v) || roundedDecimalMatches(a, v) || roundedDecimalMatches(b, u);
+    if (numbersEqual(u, v)) return true;
+    const aIsDecimal = PLAIN_NUMBER.test(a);
+    const bIsDecimal = PLAIN_NUMBER.test(b);
+    return (
+      (aIsDecimal && !bIsDecimal && roundedDecimalMatches(a, v)) ||
+      (bIsDecimal && !aIsDecimal && roundedDecimalMatches(b, u))
+    );
   }
   return agreeAtRandomPoints(x, y, [...variables]);
 }
@@ -209,11 +224,14 @@ function tryParse(text: string) {
 }
 
 const RELATIVE_TOLERANCE = 1e-9;
+const PLAIN_NUMBER = /^-?(?:\d+\.?\d*|\.\d+)$/;
 
 export function numbersEqual(u: number, v: number): boolean {
   if (Number.isNaN(u) || Number.isNaN(v)) return false;
   if (u === v) return true;
   if (!Number.isFinite(u) || !Number.isFinite(v)) return false;
+  // Integers are exact: 11111111100 and 11111111101 differ.
+  if (Number.isSafeInteger(u) && Number.isSafeInteger(v)) return false;
   return Math.abs(u - v) <= RELATIVE_TOLERANCE * Math.max(1, Math.abs(u), Math.abs(v));
 }
 

@@ -55,7 +55,9 @@ function answerSpan(rest: string): string | undefined {
   ] as const) {
     if (!s.startsWith(open)) continue;
     const end = s.indexOf(close, open.length);
-    if (end > open.length) return s.slice(open.length, end).trim();
+    // `$5 + $7 = $12` is currency, not a math span.
+    const currency = open === "$" && /\d/.test(s[end + 1] ?? "");
+    if (end > open.length && !currency) return s.slice(open.length, end).trim();
   }
   const line = s.split("\n")[0] ?? "";
   // A period ends the sentence unless it is a decimal point (`3.5`).

@@ -1,5 +1,6 @@
 /** Math answer tasks: GSM8K (a number) and MATH-style LaTeX answers (MATH-500, AIME, AMC). */
 import type { Task } from "../core/types.js";
+import { evaluateExpression, parseLatexExpression, variablesOf } from "./latex-expression.js";
 import { normalizeMathAnswer } from "./latex-normalize.js";
 import { mathAnswersEquivalent, numbersEqual } from "./math-equivalence.js";
 import { extractLastNumber, extractMathAnswer } from "./math-extraction.js";
@@ -27,12 +28,26 @@ export function normalizeGsm8kAnswer(raw: string): string {
   const normalized = normalizeMathAnswer(raw);
   const direct = parsePlainNumber(normalized);
   if (direct !== undefined) return String(direct);
+  const value = constantValue(normalized);
+  if (value !== undefined) return String(Number(value.toPrecision(12)));
   const last = extractLastNumber(normalized);
   if (last !== undefined) {
     const value = parsePlainNumber(last);
     if (value !== undefined) return String(value);
   }
   return normalized;
+}
+
+/** The value of an expression without variables (`\\frac{1}{2}`, `3\\cdot 4`), if it has one. */
+function constantValue(text: string): number | undefined {
+  try {
+    const expression = parseLatexExpression(text);
+    if (variablesOf(expression).size > 0) return undefined;
+    const value = evaluateExpression(expression, new Map());
+    return Number.isFinite(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function gsm8kEquivalent(a: string, b: string): boolean {

@@ -1,0 +1,135 @@
+/** `reckon grade` as a user runs it: a real process reading JSONL and writing JSONL. */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const repo = fileURLToPath(new URL("../../", import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), "reckon-grade-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI from source through tsx, so no build is needed. */
+function reckon(args: string[], stdin?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: repo });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin ?? "");
+  });
+}
+
+const parseLines = (text: string) =>
+  text
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+describe("reckon grade", () => {
+  it("adds extracted and correct to each math row, keeping the other fields", async () => {
+    const file = join(scratch, "math.jsonl");
+    writeFileSync(
+      file,
+      [
+        { id: "a", response: "So the answer is $\\boxed{\\dfrac{1}{2}}$.", reference: "0.5" },
+        { id: "b", response: "Thus $x \\in \\boxed{(3, 4]}$", reference: "(3,4]" },
+        { id: "c", response: "The final answer is 7.", reference: "\\frac{14}{3}" },
+        { id: "d", response: "I cannot tell.", reference: "5" },
+      ]
+        .map((row) => JSON.stringify(row))
+        .join("\n")
+        .concat("\n\n"),
+    );
+    const run = await reckon(["grade", "--task", "math", file]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(parseLines(run.stdout)).toEqual([
+      {
+        id: "a",
+        response: "So the answer is $\\boxed{\\dfrac{1}{2}}$.",
+        reference: "0.5",
+        extracted: "\\dfrac{1}{2}",
+        correct: true,
+      },
+      {
+        id: "b",
+        response: "Thus $x \\in \\boxed{(3, 4]}$",
+        reference: "(3,4]",
+        extracted: "(3, 4]",
+        correct: true,
+      },
+      {
+        id: "c",
+        response: "The final answer is 7.",
+        reference: "\\frac{14}{3}",
+        extracted: "7",
+        correct: false,
+      },
+      { id: "d", response: "I cannot tell.", reference: "5", extracted: null, correct: false },
+    ]);
+  });
+
+  it("grades GSM8K solutions from standard input, with numeric references", async () => {
+    const gsm8k = readFileSync(new URL("../../../shared/datasets/gsm8k-test.jsonl", import.meta.url), "utf8")
+      .split("\n")
+      .slice(0, 20)
+      .map((line) => JSON.parse(line) as { answer: string });
+    const rows = gsm8k.map((row, i) => ({
+      response: row.answer,
+      // Every other reference is off by one, and one is a JSON number.
+      reference:
+        i === 0
+          ? Number(row.answer.split("####")[1]!.replace(/,/g, ""))
+          : row.answer.split("####")[1]!.trim() + (i % 2 ? "1" : ""),
+    }));
+    const run = await reckon(
+      ["grade", "--task", "gsm8k", "-"],
+      rows.map((row) => JSON.stringify(row)).join("\n"),
+    );
+    expect(run.code).toBe(0);
+    const graded = parseLines(run.stdout);
+    expect(graded).toHaveLength(20);
+    expect(graded[0]!.reference).toBe(rows[0]!.reference);
+    expect(graded.map((row) => row.correct)).toEqual(rows.map((_, i) => i % 2 === 0));
+  });
+
+  it("names the line and field of an invalid row and exits with 2", async () => {
+    const input = `${JSON.stringify({ response: "4", reference: "4" })}\n${JSON.stringify({ response: "4" })}\n`;
+    const run = await reckon(["grade", "--task", "math"], input);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('line 2 field "reference"');
+  });
+
+  it("rejects a line that is not JSON", async () => {
+    const run = await reckon(["grade", "--task", "gsm8k", "-"], "{not json}\n");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("invalid line 1: not valid JSON");
+  });
+
+  it("rejects an unknown task, a missing task and a missing file", async () => {
+    const unknown = await reckon(["grade", "--task", "chess", "-"], "");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown task "chess"');
+    const missing = await reckon(["grade", "-"], "");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("--task");
+    const noFile = await reckon(["grade", "--task", "math", join(scratch, "absent.jsonl")]);
+    expect(noFile.code).toBe(2);
+    expect(noFile.stderr).toContain("cannot read");
+  });
+});
