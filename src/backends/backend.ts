@@ -30,6 +30,12 @@ export interface GenerateRequest extends SamplingOptions {
   /** Text the answer already starts with; the completion continues it (not repeated in the output). */
   continuation?: string;
   n: number;
+  /**
+   * Position of the first requested sample among all samples drawn for this prompt, e.g. 12
+   * when a resumed benchmark continues at sample 12. Backends that replay recordings serve
+   * from there; sampling backends ignore it (the seed already tells draws apart).
+   */
+  sampleOffset?: number;
   signal?: AbortSignal;
 }
 

@@ -169,6 +169,7 @@ async function drawPool(
         prompt: record.prompt,
         n: stop - next,
         seed: base + next,
+        sampleOffset: next,
         temperature: recipe.sampling.temperature,
         topP: recipe.sampling.top_p,
         topK: recipe.sampling.top_k,
