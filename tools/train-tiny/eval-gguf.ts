@@ -18,6 +18,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: "1" },
     levels: { type: "string", default: arithmeticLevels.join(",") },
     "max-tokens": { type: "string", default: "96" },
+    threads: { type: "string", default: "1" },
     show: { type: "boolean", default: false },
   },
 });
@@ -30,7 +31,12 @@ const maxTokens = Number(values["max-tokens"]);
 
 const llama = await getLlama({ gpu: false, build: "never" });
 const model = await llama.loadModel({ modelPath: values.model });
-const context = await model.createContext({ contextSize: 256 * samples, sequences: samples, batchSize: 512 });
+const context = await model.createContext({
+  contextSize: 256 * samples,
+  sequences: samples,
+  batchSize: 512,
+  threads: Number(values.threads),
+});
 const completions = Array.from({ length: samples }, () => new LlamaCompletion({ contextSequence: context.getSequence() }));
 
 function majority(answers: (string | undefined)[]): string | undefined {
