@@ -75,7 +75,7 @@ export function askCommand(): Command {
           backend,
           strategy: strategy.name,
           options: acceptsOption(strategy, "n") ? { n: flags.n } : {},
-          scorer: flags.scorer ? await resolveScorer(flags.scorer, { task: taskName }) : undefined,
+          scorer: flags.scorer ? await resolveScorer(flags.scorer, { task: taskName, backend }) : undefined,
           sampling: {
             temperature: flags.temperature ?? 0.8,
             topP: flags.topP,
