@@ -67,7 +67,7 @@ export function createReplayBackend(options: ReplayBackendOptions): ReplayBacken
   const byPrompt = new Map<string, PromptEntry>();
   const byText = new Map<string, ReplaySample>();
   for (const row of rows) {
-    const entry = byPrompt.get(row.prompt) ?? { ids: [], samples: [], byText: new Map() };
+    const entry: PromptEntry = byPrompt.get(row.prompt) ?? { ids: [], samples: [], byText: new Map() };
     entry.ids.push(row.id);
     entry.samples.push(...row.samples);
     entry.promptTokens ??= row.prompt_tokens;
