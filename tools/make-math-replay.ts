@@ -40,7 +40,10 @@ const openers = [
 ];
 
 /** Synthetic replay rows for the given MATH problems (rows need `meta.solution`). */
-export function makeMathReplayRows(problems: readonly DatasetRow[], options: MathReplayOptions = {}): ReplayRow[] {
+export function makeMathReplayRows(
+  problems: readonly DatasetRow[],
+  options: MathReplayOptions = {},
+): ReplayRow[] {
   const samples = options.samples ?? 8;
   const fraction = options.correctFraction ?? 0.5;
   const seed = options.seed ?? 1;
@@ -64,7 +67,9 @@ export function makeMathReplayRows(problems: readonly DatasetRow[], options: Mat
         const body = correct ? solution : replaceBoxed(solution, wrong);
         const opener = openers[j % openers.length]!;
         const text = `${opener}${body}${j >= openers.length ? `\n\n(Checked ${j + 1}.)` : ""}`;
-        const reward = round(clamp(gaussian(random, correct ? 0.78 : 0.42, correct ? 0.12 : 0.18), 0.01, 0.99));
+        const reward = round(
+          clamp(gaussian(random, correct ? 0.78 : 0.42, correct ? 0.12 : 0.18), 0.01, 0.99),
+        );
         const steps = text.split(/\n\n+/).filter((s) => s.trim() !== "").length;
         const step_rewards = Array.from({ length: steps }, (_, i) =>
           i === steps - 1 ? reward : round(clamp(gaussian(random, correct ? 0.8 : 0.6, 0.1), 0.01, 0.99)),
@@ -78,7 +83,9 @@ export function makeMathReplayRows(problems: readonly DatasetRow[], options: Mat
 
 /** The solution with its boxed answer; appends one when the solution states none. */
 function withBoxed(solution: string, answer: string): string {
-  return solution.includes("\\boxed{") ? solution : `${solution}\n\nThe final answer is $\\boxed{${answer}}$.`;
+  return solution.includes("\\boxed{")
+    ? solution
+    : `${solution}\n\nThe final answer is $\\boxed{${answer}}$.`;
 }
 
 /** Replaces the content of the last `\boxed{...}` (balanced braces) with `answer`. */
