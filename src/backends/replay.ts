@@ -109,7 +109,8 @@ export function createReplayBackend(options: ReplayBackendOptions): ReplayBacken
           "replayed prompts must equal the recorded ones exactly (same dataset and prompt template)",
         );
       }
-      const cursor = cursors.get(promptText) ?? 0;
+      // An explicit offset (a resumed benchmark) wins over the cursor of this process.
+      const cursor = request.sampleOffset ?? cursors.get(promptText) ?? 0;
       if (cursor + request.n > entry.samples.length) {
         throw new BackendError(
           `asked for ${request.n} samples of ${entry.ids.join(", ")} but only ${entry.samples.length - cursor} of ${entry.samples.length} recorded remain`,
