@@ -10,7 +10,8 @@ export type Expression =
   | { kind: "binary"; op: "+" | "-" | "*" | "/" | "^"; left: Expression; right: Expression }
   | { kind: "call"; fn: string; argument: Expression }
   | { kind: "root"; index: Expression; radicand: Expression }
-  | { kind: "factorial"; operand: Expression };
+  | { kind: "factorial"; operand: Expression }
+  | { kind: "binomial"; n: Expression; k: Expression };
 
 export class ExpressionSyntaxError extends Error {}
 
@@ -223,6 +224,7 @@ class Parser {
     if (token.type === "symbol") return token.text === "(" || token.text === "[" || token.text === "{";
     return (
       token.text === "frac" ||
+      token.text.endsWith("binom") ||
       token.text === "sqrt" ||
       token.text in CONSTANTS ||
       token.text in FUNCTIONS ||
@@ -249,6 +251,11 @@ class Parser {
       const numerator = this.parseArgument();
       const denominator = this.parseArgument();
       return { kind: "binary", op: "/", left: numerator, right: denominator };
+    }
+    if (name === "binom" || name === "dbinom" || name === "tbinom") {
+      const n = this.parseArgument();
+      const k = this.parseArgument();
+      return { kind: "binomial", n, k };
     }
     if (name === "sqrt") {
       let index: Expression = { kind: "number", value: 2 };
@@ -367,6 +374,10 @@ export function variablesOf(expression: Expression, into: Set<string> = new Set(
       variablesOf(expression.index, into);
       variablesOf(expression.radicand, into);
       break;
+    case "binomial":
+      variablesOf(expression.n, into);
+      variablesOf(expression.k, into);
+      break;
   }
   return into;
 }
@@ -382,6 +393,11 @@ export function evaluateExpression(expression: Expression, values: ReadonlyMap<s
       return -evaluateExpression(expression.operand, values);
     case "factorial":
       return factorial(evaluateExpression(expression.operand, values));
+    case "binomial": {
+      const n = evaluateExpression(expression.n, values);
+      const k = evaluateExpression(expression.k, values);
+      return factorial(n) / (factorial(k) * factorial(n - k));
+    }
     case "call":
       return FUNCTIONS[expression.fn]!(evaluateExpression(expression.argument, values));
     case "root": {

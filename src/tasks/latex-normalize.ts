@@ -124,8 +124,33 @@ function canonicalNumber(text: string): string {
   return s;
 }
 
+const UNICODE: Record<string, string> = {
+  "\u2212": "-",
+  "\u2013": "-",
+  "\u00d7": "\\times ",
+  "\u22c5": "\\cdot ",
+  "\u00b7": "\\cdot ",
+  "\u00f7": "\\div ",
+  "\u03c0": "\\pi ",
+  "\u221a": "\\sqrt",
+  "\u221e": "\\infty ",
+  "\u00b1": "\\pm ",
+  "\u2264": "\\le ",
+  "\u2265": "\\ge ",
+  "\u222a": "\\cup ",
+  "\u00a0": " ",
+};
+
+/** Plain-text math that models sometimes write instead of LaTeX: `−3`, `2π`, `√2`. */
+function replaceUnicode(text: string): string {
+  return text.replace(
+    /[\u2212\u2013\u00d7\u22c5\u00b7\u00f7\u03c0\u221a\u221e\u00b1\u2264\u2265\u222a\u00a0]/g,
+    (ch) => UNICODE[ch] ?? ch,
+  );
+}
+
 export function normalizeMathAnswer(answer: string): string {
-  let s = stripOuterDelimiters(answer);
+  let s = stripOuterDelimiters(replaceUnicode(answer));
   s = rewriteCommand(s, ["boxed", "fbox"], (content) => content);
   s = s.replace(/\\\$/g, "").replace(/\$/g, "");
   s = s.replace(/\\[dt]frac(?![a-zA-Z])/g, "\\frac");

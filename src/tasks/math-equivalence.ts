@@ -110,7 +110,7 @@ function structureOf(text: string): Structure {
   const brackets = outerBrackets(text);
   if (brackets) {
     const items = splitTopLevel(brackets.inner, ",");
-    if (text.startsWith("\\{")) return { kind: "unordered", items: items.flatMap(expandPlusMinus) };
+    if (brackets.open === "{") return { kind: "unordered", items: items.flatMap(expandPlusMinus) };
     if (items.length > 1) return { kind: "tuple", open: brackets.open, close: brackets.close, items };
   }
   const items = splitTopLevel(text, ",").filter((item) => item !== "");
@@ -185,7 +185,16 @@ function isWordAnswer(text: string): boolean {
 
 const BASE_NUMBER = /^(\d+)_\{(\d+)\}$/;
 
+/** A choice letter followed by its content, `(C)12`, against the bare letter `C`. */
+function choiceLetter(text: string): string | undefined {
+  return /^\(([A-Ea-e])\)/.exec(text)?.[1]?.toUpperCase() ?? (/^[A-E]$/.test(text) ? text : undefined);
+}
+
 function scalarsEquivalent(a: string, b: string): boolean {
+  if (/^[A-E]$/.test(a) || /^[A-E]$/.test(b)) {
+    const x = choiceLetter(a);
+    if (x !== undefined && x === choiceLetter(b)) return true;
+  }
   // `52_{8}` matches `52` (the base is implied by the question) but not `52_{9}`.
   const baseA = BASE_NUMBER.exec(a);
   const baseB = BASE_NUMBER.exec(b);

@@ -99,6 +99,11 @@ describe("mathAnswersEquivalent: equal forms", () => {
     ["text, case-insensitive", "\\text{Evelyn}", "evelyn"],
     ["multiple-choice letter", "\\text{(C)}", "C"],
     ["multiple-choice letter, lower case", "(c)", "\\textbf{(C)}"],
+    ["multiple-choice letter with its content", "(C) 12", "\\text{(C)}"],
+    ["binomial coefficient", "\\binom{5}{2}", "10"],
+    ["unicode minus and pi", "−2π", "-2\\pi"],
+    ["unicode radical", "3√2", "3\\sqrt{2}"],
+    ["set in plain braces", "{1,2}", "\\{2,1\\}"],
   ])("%s: %s ≡ %s", (_rule, a, b) => {
     expect(mathAnswersEquivalent(a, b)).toBe(true);
     expect(mathAnswersEquivalent(b, a)).toBe(true);
@@ -123,6 +128,7 @@ describe("mathAnswersEquivalent: different answers", () => {
     ["anagram words", "Navin", "Nivan"],
     ["different words", "\\text{east}", "\\text{west}"],
     ["different letters", "(B)", "(C)"],
+    ["different letter with content", "(C) 12", "(D)"],
     ["different bases", "52_8", "52_9"],
     ["degrees are not radians", "30^\\circ", "\\frac{\\pi}{6}"],
     ["infinity vs a number", "(2,\\infty)", "(2,1000)"],
