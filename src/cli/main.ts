@@ -3,7 +3,9 @@ import { Command, CommanderError } from "commander";
 import { ReckonError } from "../core/errors.js";
 import { askCommand } from "./ask.js";
 import { benchCommand } from "./bench.js";
+import { exportCommand } from "./export.js";
 import { gradeCommand } from "./grade.js";
+import { runsCommand } from "./runs.js";
 import { strategiesCommand } from "./strategies.js";
 
 /** Each command lives in its own file and registers itself here. */
@@ -16,7 +18,9 @@ const program = new Command()
   .addCommand(askCommand())
   .addCommand(strategiesCommand())
   .addCommand(gradeCommand())
-  .addCommand(benchCommand());
+  .addCommand(benchCommand())
+  .addCommand(runsCommand())
+  .addCommand(exportCommand());
 
 try {
   await program.parseAsync(process.argv);
