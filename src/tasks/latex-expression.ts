@@ -42,30 +42,11 @@ const FUNCTIONS: Record<string, (x: number) => number> = {
 
 const CONSTANTS: Record<string, number> = { pi: Math.PI, infty: Number.POSITIVE_INFINITY };
 
-const GREEK = new Set([
-  "alpha",
-  "beta",
-  "gamma",
-  "delta",
-  "epsilon",
-  "varepsilon",
-  "zeta",
-  "eta",
-  "theta",
-  "vartheta",
-  "lambda",
-  "mu",
-  "nu",
-  "xi",
-  "rho",
-  "sigma",
-  "tau",
-  "phi",
-  "varphi",
-  "chi",
-  "psi",
-  "omega",
-]);
+const GREEK = new Set(
+  "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta lambda mu nu xi rho sigma tau phi varphi chi psi omega".split(
+    " ",
+  ),
+);
 
 const MULTIPLY = new Set(["*", "\\cdot", "\\times"]);
 const DIVIDE = new Set(["/", "\\div"]);

@@ -39,6 +39,15 @@ function rewriteCommand(text: string, names: string[], replace: (content: string
   return result + text.slice(last);
 }
 
+function matchingParen(text: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === "(") depth++;
+    else if (text[i] === ")" && --depth === 0) return i;
+  }
+  return -1;
+}
+
 /** Rewrites `\frac12`, `\frac 59`, `\frac{270}7`, `\sqrt3` into fully braced form. */
 export function braceCommandArguments(text: string): string {
   let out = "";
@@ -65,6 +74,12 @@ export function braceCommandArguments(text: string): string {
         if (!group) break;
         out += `{${braceCommandArguments(group.content)}}`;
         i = group.end;
+      } else if (text[i] === "(") {
+        // `\sqrt(2)`: parentheses used as the argument.
+        const close = matchingParen(text, i);
+        if (close < 0) break;
+        out += `{${braceCommandArguments(text.slice(i + 1, close))}}`;
+        i = close + 1;
       } else if (text[i] === "\\") {
         const name = /^\\[a-zA-Z]+/.exec(text.slice(i))?.[0] ?? text.slice(i, i + 2);
         out += `{${name}}`;
@@ -166,8 +181,9 @@ export function normalizeMathAnswer(answer: string): string {
   if (/[\d}]/.test(s)) s = s.replace(TRAILING_UNIT, "").trim();
   s = removeSpaces(s);
   s = braceCommandArguments(s);
-  // A lone variable being solved for: `x=5`, `y=2x+3`, `x\in[-2,7]`.
-  s = s.replace(/^[a-zA-Z]=(?!.*=)/, "").replace(/^[a-zA-Z]\\in(?![a-zA-Z])/, "");
+  // A lone variable given a value: `x=5`, `k=\frac{1}{2}`, `x\in[-2,7]`. Equations such as
+  // `y=2x+3` stay whole so that they can be compared with rearranged forms.
+  s = s.replace(/^[a-zA-Z]=(?=(?:[^a-zA-Z=\\]|\\[a-zA-Z]+)*$)/, "").replace(/^[a-zA-Z]\\in(?![a-zA-Z])/, "");
   if (GROUPED_NUMBER.test(s)) s = s.replace(/,/g, "");
   // A number written in another base, in one form: `52_8` → `52_{8}`.
   s = s.replace(/^(\d+)_\{?(\d+)\}?$/, "$1_{$2}");

@@ -138,6 +138,13 @@ function normalizedEquivalent(a: string, b: string): boolean {
     return x.rows.length === y.rows.length && x.rows.every((row, i) => pairwise(row, y.rows[i]!));
   }
   if (x.kind === "equation" && y.kind === "equation") return equationsEquivalent(x, y);
+  // `y=2x+3` answers with its right-hand side `2x+3`.
+  const solvedFor = (e: Structure, other: Structure) =>
+    e.kind === "equation" &&
+    other.kind === "scalar" &&
+    /^[a-zA-Z]$/.test(e.left) &&
+    normalizedEquivalent(e.right, other.text);
+  if (solvedFor(x, y) || solvedFor(y, x)) return true;
   // A column vector written as a tuple: `\begin{pmatrix}1\\2\end{pmatrix}` and `(1,2)`.
   const column = (m: Structure, t: Structure) =>
     m.kind === "matrix" &&

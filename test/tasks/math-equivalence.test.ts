@@ -85,6 +85,8 @@ describe("mathAnswersEquivalent: equal forms", () => {
     ["complex number", "-2 + 7i", "7i-2"],
     ["variable prefix", "x=5", "5"],
     ["line", "y = 2x + 3", "2x+3"],
+    ["rearranged line", "y = 2x + 3", "2x+3=y"],
+    ["parenthesised radical argument", "\\sqrt(2)", "\\sqrt{2}"],
     ["scaled plane", "5x - 7y + 11z + 4 = 0", "-10x+14y-22z=8"],
     [
       "column vector and tuple",
