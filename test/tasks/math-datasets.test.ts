@@ -61,6 +61,18 @@ describe("MATH-500", () => {
     expect(graded).toBe(500);
   });
 
+  it("reads each answer when it is stated rather than boxed", () => {
+    const stated = (template: (answer: string) => string) =>
+      rows.filter((row) => {
+        const extracted = mathTask.extractAnswer(
+          `Some reasoning with 3 numbers, 4 and 5.\n${template(row.answer)}`,
+        );
+        return extracted !== undefined && mathTask.isCorrect(extracted, row.answer);
+      }).length;
+    expect(stated((answer) => `The answer is $${answer}$.`)).toBe(500);
+    expect(stated((answer) => `Final answer: ${answer}.`)).toBe(500);
+  });
+
   it("grades each answer against itself", () => {
     expect(rows.filter((row) => mathTask.equivalent(row.answer, row.answer)).length).toBe(500);
   });
