@@ -39,8 +39,7 @@ class BatchMaker:
         self.index = 0
         self.levels = [lv["level"] for lv in spec["levels"]]
 
-    def example(self):
-        level = self.rng.choice(self.levels)
+    def example(self, level):
         p = generate_problem(self.spec, level, self.seed, self.index)
         self.index += 1
         prompt = format_prompt(format_expression(p["_nums"], p["_ops"]))
@@ -52,7 +51,9 @@ class BatchMaker:
         return prompt_ids, target_ids
 
     def batch(self, size):
-        rows = [self.example() for _ in range(size)]
+        # one level per batch: similar lengths, so little compute goes to padding
+        level = self.rng.choice(self.levels)
+        rows = [self.example(level) for _ in range(size)]
         length = max(len(p) + len(t) for p, t in rows)
         ids = torch.full((size, length), EOS, dtype=torch.long)
         targets = torch.full((size, length), -100, dtype=torch.long)

@@ -1,7 +1,7 @@
 """Train the tiny arithmetic model. Run by hand in the background, never in CI, e.g.:
 
   OPENBLAS_NUM_THREADS=2 nohup /usr/bin/python3 tools/train-tiny/train.py --out tools/train-tiny/out/run1 \
-      --steps 1500 > tools/train-tiny/out/run1.log 2>&1 &
+      --minutes 60 > tools/train-tiny/out/run1.log 2>&1 &
 """
 
 import argparse
@@ -27,7 +27,8 @@ def parse_args():
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--ffn", type=int, default=384)
-    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--steps", type=int, default=100000, help="upper bound; --minutes usually ends the run")
+    p.add_argument("--minutes", type=float, default=60.0, help="time budget; the learning rate decays over it")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--warmup", type=int, default=50)
@@ -39,14 +40,18 @@ def parse_args():
     return p.parse_args()
 
 
-def lr_at(step, args):
+def progress_at(step, elapsed, args):
+    """Fraction of the run done: by steps or by the time budget, whichever is further."""
+    return max(step / args.steps, elapsed / (args.minutes * 60))
+
+
+def lr_at(step, progress, args):
     if step < args.warmup:
         return args.lr * (step + 1) / args.warmup
-    progress = (step - args.warmup) / max(1, args.steps - args.warmup)
     return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def save(path, model, opt, step, args, batches):
+def save(path, model, opt, step, args, batches, elapsed):
     tmp = path + ".tmp"
     torch.save(
         {
@@ -56,6 +61,8 @@ def save(path, model, opt, step, args, batches):
             "step": step,
             "args": vars(args),
             "batch_index": batches.index,
+            "rng": batches.rng.getstate(),
+            "elapsed": elapsed,
         },
         tmp,
     )
@@ -73,20 +80,28 @@ def main():
     batches = BatchMaker(load_spec(), args.seed, args.step_error_rate)
     ckpt_path = os.path.join(args.out, "ckpt.pt")
     start = 0
+    elapsed_before = 0.0
     if os.path.exists(ckpt_path):
         state = torch.load(ckpt_path)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         start = state["step"]
         batches.index = state["batch_index"]
+        batches.rng.setstate(state["rng"])
+        elapsed_before = state["elapsed"]
         print(f"resumed at step {start}", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     print(json.dumps({"params": n_params, **vars(args)}), flush=True)
-    t0 = time.time()
+    t0 = time.time() - elapsed_before
     running = None
-    for step in range(start, args.steps):
+    step = start
+    while step < args.steps:
+        progress = progress_at(step, time.time() - t0, args)
+        if progress >= 1.0:
+            break
+        lr = lr_at(step, progress, args)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, args)
+            g["lr"] = lr
         ids, targets = batches.batch(args.batch)
         logits = model(ids)
         loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1), ignore_index=-100)
@@ -95,14 +110,16 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
-        done = step + 1
-        if done % 10 == 0:
-            print(f"step {done} loss {running:.4f} lr {lr_at(step, args):.2e} elapsed {time.time() - t0:.0f}s", flush=True)
-        if done % args.checkpoint_every == 0 or done == args.steps:
-            save(ckpt_path, model, opt, done, args, batches)
-            if done % args.keep_every == 0 or done == args.steps:
-                shutil.copy(ckpt_path, os.path.join(args.out, f"ckpt-{done}.pt"))
-    print(f"finished {args.steps} steps in {time.time() - t0:.0f}s", flush=True)
+        step += 1
+        if step % 10 == 0:
+            print(f"step {step} loss {running:.4f} lr {lr:.2e} elapsed {time.time() - t0:.0f}s", flush=True)
+        if step % args.checkpoint_every == 0:
+            save(ckpt_path, model, opt, step, args, batches, time.time() - t0)
+            if step % args.keep_every == 0:
+                shutil.copy(ckpt_path, os.path.join(args.out, f"ckpt-{step}.pt"))
+    save(ckpt_path, model, opt, step, args, batches, time.time() - t0)
+    shutil.copy(ckpt_path, os.path.join(args.out, "final.pt"))
+    print(f"finished {step} steps in {time.time() - t0:.0f}s", flush=True)
 
 
 if __name__ == "__main__":
