@@ -36,12 +36,17 @@ const toBudget = (m: MetricRecord): BudgetResult => ({
   problems: m.problems,
 });
 
-export function summarizeRun(store: RunStore, runId: string): RunSummary {
+/** `metrics` default to the stored ones (present once the run completed). */
+export function summarizeRun(
+  store: RunStore,
+  runId: string,
+  metrics: readonly MetricRecord[] = store.getMetrics(runId),
+): RunSummary {
   const run = store.getRun(runId);
   const samples = store.getSamples(runId);
   const strategies: RunSummary["strategies"] = {};
   const byLevel: RunSummary["byLevel"] = {};
-  for (const m of store.getMetrics(runId)) {
+  for (const m of metrics) {
     const level = String(m.level);
     if (m.level !== undefined && !byLevel[level]) byLevel[level] = {};
     const target = m.level === undefined ? strategies : byLevel[level]!;

@@ -4,6 +4,7 @@ import { ReckonError } from "../core/errors.js";
 import { askCommand } from "./ask.js";
 import { benchCommand } from "./bench.js";
 import { exportCommand } from "./export.js";
+import { reportCommand } from "./report.js";
 import { gradeCommand } from "./grade.js";
 import { runsCommand } from "./runs.js";
 import { strategiesCommand } from "./strategies.js";
@@ -20,6 +21,7 @@ const program = new Command()
   .addCommand(gradeCommand())
   .addCommand(benchCommand())
   .addCommand(runsCommand())
+  .addCommand(reportCommand())
   .addCommand(exportCommand());
 
 try {

@@ -138,6 +138,11 @@ describe("resume after kill -9", () => {
       expect(store.getRun("killed").status).toBe("running");
       expect(store.countSamples("killed")).toBe(expectedBeforeKill);
 
+      // A report works on the interrupted run, from the samples stored so far.
+      const partial = await reckon(["report", "killed", "--json", "--db", db]).done;
+      expect(partial.code).toBe(0);
+      expect(JSON.parse(partial.stdout)).toMatchObject({ status: "running", samples: expectedBeforeKill });
+
       stalled = false;
       const requestsBeforeResume = server.requests.length;
       const resumed = await reckon(["bench", "--resume", "killed", "--db", db, "--json"]).done;

@@ -126,6 +126,15 @@ describe("reckon bench on a replayed MATH-500 run", () => {
     ]);
     expect(replayed.strategies).toEqual(scored.strategies);
 
+    const report = await reckon(["report", scored.runId, "--out", join(dir, "report"), "--db", db]);
+    expect(report.code).toBe(0);
+    expect(readFileSync(join(dir, "report", "index.html"), "utf8")).toContain("<svg");
+    const csv = await reckon(["report", scored.runId, "--csv", "--db", db]);
+    expect(csv.stdout.split("\n")[0]).toContain("metric");
+    expect(csv.stdout).toContain("rm@k");
+    const json = await reckon(["report", scored.runId, "--json", "--db", db]);
+    expect(JSON.parse(json.stdout)).toEqual(scored);
+
     const listed = await reckon(["runs", "--db", db, "--json"]);
     expect(JSON.parse(listed.stdout).map((r: { runId: string }) => r.runId)).toEqual(
       expect.arrayContaining([voting.runId, scored.runId, replayed.runId]),

@@ -1,0 +1,77 @@
+import { join } from "node:path";
+import { Command } from "commander";
+import type { MetricRow } from "../bench/metrics.js";
+import { parseRecipe } from "../bench/recipe.js";
+import { computeRunMetrics, strategyMetrics } from "../bench/runner.js";
+import { formatSummary, summarizeRun } from "../bench/summary.js";
+import { metricsToCsv, renderReport } from "../report/html.js";
+import { defaultDbPath, type MetricRecord, openStore, type RunStore } from "../store/sqlite.js";
+
+/**
+ * The metric rows of a run: the stored ones once it completed, else computed from the samples
+ * stored so far (a run still going, or one that was interrupted).
+ */
+function runMetrics(store: RunStore, runId: string): { rows: MetricRow[]; byStrategy: MetricRecord[] } {
+  const run = store.getRun(runId);
+  if (run.status === "completed") {
+    const byStrategy = store.getMetrics(runId);
+    // Strategies share metrics (single and self-consistency are both maj@k): keep each row once.
+    const unique = new Map<string, MetricRow>();
+    for (const m of byStrategy) {
+      const { strategy: _strategy, ...row } = m;
+      unique.set(`${m.metric}|${m.k}|${m.level ?? ""}`, row as MetricRow);
+    }
+    return { rows: [...unique.values()], byStrategy };
+  }
+  const recipe = parseRecipe(run.recipe, `run ${runId} recipe`);
+  const rows = computeRunMetrics(store, runId, recipe);
+  return { rows, byStrategy: strategyMetrics(recipe, rows) };
+}
+
+export function reportCommand(): Command {
+  return new Command("report")
+    .description(
+      "Accuracy against compute of a run: an HTML report with charts, or its numbers as JSON or CSV.",
+    )
+    .argument("<runId>", "the run (see `reckon runs`)")
+    .option("-o, --out <dir>", "where to write the HTML report (default: reports/<runId>)")
+    .option("--json", "print the run summary as JSON instead")
+    .option("--csv", "print the metric rows as CSV instead")
+    .option("--db <file>", "SQLite database", defaultDbPath)
+    .action(async (runId: string, flags: { out?: string; json?: boolean; csv?: boolean; db: string }) => {
+      const store = openStore(flags.db);
+      try {
+        const run = store.getRun(runId);
+        const { rows, byStrategy } = runMetrics(store, runId);
+        const summary = summarizeRun(store, runId, byStrategy);
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+          return;
+        }
+        if (flags.csv) {
+          process.stdout.write(metricsToCsv(rows));
+          return;
+        }
+        const recipe = run.recipe as { name?: string; dataset?: { name?: string }; model?: string };
+        const files = await renderReport(
+          {
+            title: `${recipe.name ?? `Run ${runId}`}${run.status === "completed" ? "" : ` (${run.status}, partial)`}`,
+            run: {
+              id: runId,
+              recipe: run.recipe as Record<string, unknown>,
+              model: recipe.model ?? run.backend,
+              dataset: recipe.dataset?.name,
+              createdAt: run.createdAt,
+              status: run.status,
+              samples: summary.samples,
+            },
+            metrics: rows,
+          },
+          flags.out ?? join("reports", runId),
+        );
+        process.stdout.write(`${formatSummary(summary)}report: ${files.html}\n`);
+      } finally {
+        store.close();
+      }
+    });
+}
