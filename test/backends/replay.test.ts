@@ -13,6 +13,7 @@ import {
   readReplayFile,
   writeReplayRows,
 } from "../../src/bench/replay-format.js";
+import { Budget } from "../../src/core/budget.js";
 import { BackendError, InvalidInputError } from "../../src/core/errors.js";
 import { Meter } from "../../src/core/meter.js";
 import { discardTrace } from "../../src/core/trace.js";
@@ -182,7 +183,7 @@ describe("replay backend", () => {
     const problem = { id: row.id, prompt: row.prompt, reference: row.reference, task: mathTask };
     const result = await bestOfN.run(
       problem,
-      { backend, meter: new Meter(), sampling: {}, scorer, trace: discardTrace },
+      { backend, meter: new Meter(), budget: new Budget(), sampling: {}, scorer, trace: discardTrace },
       { n: 8 },
     );
     const best = row.samples.reduce((a, b) => (b.reward! > a.reward! ? b : a));

@@ -93,7 +93,7 @@ describe("renderReport files", () => {
     expect(plotted).toHaveLength(overall.length);
     const expected = overall.map((m) => (1 - m.value) * 320).sort((a, b) => a - b);
     const actual = [...plotted].sort((a, b) => a - b);
-    actual.forEach((y, i) => expect(y).toBeCloseTo(expected[i]!, 0));
+    for (const [i, y] of actual.entries()) expect(y).toBeCloseTo(expected[i]!, 0);
   });
 
   it("is self-contained: no scripts, no external resources", () => {
