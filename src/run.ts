@@ -39,6 +39,7 @@ export async function run(request: RunOptions): Promise<Result> {
     {
       backend: meteredBackend(request.backend, meter, budget),
       meter,
+      budget,
       sampling: request.sampling ?? {},
       scorer: request.scorer,
       signal: request.signal,

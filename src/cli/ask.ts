@@ -2,11 +2,11 @@ import { Command } from "commander";
 import { z } from "zod";
 import { resolveBackend } from "../backends/resolve.js";
 import type { Result } from "../core/types.js";
-import { parseOrThrow } from "../core/validate.js";
 import { run } from "../run.js";
 import { acceptsOption, getStrategy } from "../strategies/registry.js";
 import { getTask, renderPrompt, taskNames } from "../tasks/registry.js";
 import { resolveScorer } from "../verifiers/registry.js";
+import { parseFlags } from "./flags.js";
 
 const askFlagsSchema = z.object({
   strategy: z.string(),
@@ -53,7 +53,7 @@ export function askCommand(): Command {
     .option("--budget-tokens <count>", "stop sampling once this many tokens are spent")
     .option("--json", "print one JSON object")
     .action(async (question: string, rawFlags: Record<string, unknown>) => {
-      const flags = parseOrThrow(askFlagsSchema, rawFlags, "flag --");
+      const flags = parseFlags(askFlagsSchema, rawFlags);
       const usesServer = flags.endpoint !== undefined || flags.backend?.startsWith("openai") === true;
       const bundled = !usesServer && flags.backend === undefined && flags.model === undefined;
       const taskName = flags.task ?? (bundled ? "arithmetic" : "math");

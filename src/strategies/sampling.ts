@@ -1,5 +1,5 @@
 import { BudgetExhaustedError } from "../core/errors.js";
-import type { Candidate, Completion, Problem, StopReason } from "../core/types.js";
+import type { Candidate, Completion, Problem, StopReason, Usage } from "../core/types.js";
 import type { StrategyContext } from "./strategy.js";
 
 export interface DrawnCandidates {
@@ -16,9 +16,13 @@ export function toCandidate(problem: Problem, completion: Completion): Candidate
   };
 }
 
+const tokensOf = (usage: Usage) => usage.promptTokens + usage.completionTokens;
+
 /**
- * Draws up to `n` samples, `batchSize` per backend call. When the budget runs out between
- * calls it returns what it has, with stopReason "budget", instead of failing.
+ * Draws up to `n` samples, at most `batchSize` per backend call. Under a token budget it
+ * first draws one sample to learn what a sample costs, then asks only for as many as the
+ * rest of the budget pays for, so samples are never cut short by the budget; when the budget
+ * runs out it returns what it has, with stopReason "budget".
  */
 export async function drawCandidates(
   problem: Problem,
@@ -27,8 +31,16 @@ export async function drawCandidates(
   batchSize = n,
 ): Promise<DrawnCandidates> {
   const candidates: Candidate[] = [];
+  const spentBefore = tokensOf(ctx.meter.usage);
   while (candidates.length < n) {
-    const count = Math.min(batchSize, n - candidates.length);
+    let count = Math.min(batchSize, n - candidates.length);
+    const remaining = ctx.budget.remainingTokens(ctx.meter.usage);
+    if (remaining !== undefined) {
+      const perSample =
+        candidates.length === 0 ? remaining : (tokensOf(ctx.meter.usage) - spentBefore) / candidates.length;
+      count = Math.min(count, Math.floor(remaining / perSample));
+      if (count === 0) return stopForBudget(ctx, candidates, "tokens");
+    }
     try {
       const response = await ctx.backend.generate({
         ...ctx.sampling,
@@ -48,9 +60,13 @@ export async function drawCandidates(
       });
     } catch (error) {
       if (!(error instanceof BudgetExhaustedError)) throw error;
-      ctx.trace({ type: "budget-exhausted", limit: error.limit, at: Date.now() });
-      return { candidates, stopReason: "budget" };
+      return stopForBudget(ctx, candidates, error.limit);
     }
   }
   return { candidates, stopReason: "completed" };
+}
+
+function stopForBudget(ctx: StrategyContext, candidates: Candidate[], limit: string): DrawnCandidates {
+  ctx.trace({ type: "budget-exhausted", limit, at: Date.now() });
+  return { candidates, stopReason: "budget" };
 }

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { Backend, SamplingOptions } from "../backends/backend.js";
+import type { Budget } from "../core/budget.js";
 import type { Meter } from "../core/meter.js";
 import type { TraceSink } from "../core/trace.js";
 import type { Problem, Result } from "../core/types.js";
@@ -10,6 +11,8 @@ export interface StrategyContext {
   /** Already metered and budgeted: a call past the budget throws BudgetExhaustedError. */
   backend: Backend;
   meter: Meter;
+  /** Read-only: lets a strategy plan its calls (the backend enforces the limits anyway). */
+  budget: Budget;
   sampling: SamplingOptions;
   scorer?: Scorer;
   signal?: AbortSignal;
