@@ -1,38 +1,12 @@
 /** `reckon grade` as a user runs it: a real process reading JSONL and writing JSONL. */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { reckon } from "../support/cli.js";
 
-const repo = fileURLToPath(new URL("../../", import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), "reckon-grade-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI from source through tsx, so no build is needed. */
-function reckon(args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: repo });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? "");
-  });
-}
 
 const parseLines = (text: string) =>
   text
@@ -97,10 +71,9 @@ describe("reckon grade", () => {
           ? Number(row.answer.split("####")[1]!.replace(/,/g, ""))
           : row.answer.split("####")[1]!.trim() + (i % 2 ? "1" : ""),
     }));
-    const run = await reckon(
-      ["grade", "--task", "gsm8k", "-"],
-      rows.map((row) => JSON.stringify(row)).join("\n"),
-    );
+    const run = await reckon(["grade", "--task", "gsm8k", "-"], {
+      stdin: rows.map((row) => JSON.stringify(row)).join("\n"),
+    });
     expect(run.code).toBe(0);
     const graded = parseLines(run.stdout);
     expect(graded).toHaveLength(20);
@@ -110,22 +83,22 @@ describe("reckon grade", () => {
 
   it("names the line and field of an invalid row and exits with 2", async () => {
     const input = `${JSON.stringify({ response: "4", reference: "4" })}\n${JSON.stringify({ response: "4" })}\n`;
-    const run = await reckon(["grade", "--task", "math"], input);
+    const run = await reckon(["grade", "--task", "math"], { stdin: input });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('line 2 field "reference"');
   });
 
   it("rejects a line that is not JSON", async () => {
-    const run = await reckon(["grade", "--task", "gsm8k", "-"], "{not json}\n");
+    const run = await reckon(["grade", "--task", "gsm8k", "-"], { stdin: "{not json}\n" });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("invalid line 1: not valid JSON");
   });
 
   it("rejects an unknown task, a missing task and a missing file", async () => {
-    const unknown = await reckon(["grade", "--task", "chess", "-"], "");
+    const unknown = await reckon(["grade", "--task", "chess", "-"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown task "chess"');
-    const missing = await reckon(["grade", "-"], "");
+    const missing = await reckon(["grade", "-"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("--task");
     const noFile = await reckon(["grade", "--task", "math", join(scratch, "absent.jsonl")]);
