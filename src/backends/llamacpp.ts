@@ -1,0 +1,277 @@
+import { open, stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type ChatWrapper,
+  getLlama,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  LlamaLogLevel,
+  type LlamaModel,
+} from "node-llama-cpp";
+import { z } from "zod";
+import { AbortedError, BackendError, InvalidInputError, ReckonError, throwIfAborted } from "../core/errors.js";
+import type { Completion, Usage } from "../core/types.js";
+import { parseOrThrow } from "../core/validate.js";
+import type { Backend, BackendCapabilities, GenerateRequest, GenerateResponse } from "./backend.js";
+import { decodeSample } from "./llamacpp-decode.js";
+import { SequencePool } from "./llamacpp-pool.js";
+import { canCopySequenceState, type PrefixLoad } from "./llamacpp-prefix.js";
+import { chatTemplateOf, type PromptMode, preparePrompt } from "./llamacpp-prompt.js";
+import { randomBaseSeed, samplerSettings } from "./llamacpp-sampling.js";
+import { runSamples } from "./llamacpp-scheduler.js";
+
+export const llamaCppOptionsSchema = z
+  .object({
+    modelPath: z.string().min(1),
+    /** `completion` feeds the prompt as raw text; `chat` renders messages with the model's template. Default: chat when the GGUF has a chat template. */
+    mode: z.enum(["completion", "chat"]).optional(),
+    /** Tokens per sequence. Default: the model's training context, at most 2048. */
+    contextSize: z.number().int().min(8).optional(),
+    /** Parallel sequences in the context: samples decoded in one batch. */
+    sequences: z.number().int().min(1).max(256).default(16),
+    /** Math threads. Default: all cores but one. */
+    threads: z.number().int().min(1).optional(),
+    batchSize: z.number().int().min(1).optional(),
+    /** How a shared prompt prefix is reused; `off` re-evaluates it for every sample. */
+    prefixCache: z.enum(["copy", "sequence", "off"]).default("copy"),
+  })
+  .strict();
+
+export type LlamaCppOptions = z.input<typeof llamaCppOptionsSchema>;
+
+const chatMessageSchema = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() });
+
+const generateRequestSchema = z.object({
+  prompt: z.union([z.string(), z.array(chatMessageSchema).min(1)]),
+  continuation: z.string().optional(),
+  n: z.number().int().min(1),
+  temperature: z.number().min(0).optional(),
+  topP: z.number().gt(0).max(1).optional(),
+  topK: z.number().int().min(0).optional(),
+  maxTokens: z.number().int().min(1).optional(),
+  stop: z.array(z.string().min(1)).optional(),
+  seed: z.number().int().optional(),
+  logprobs: z.boolean().optional(),
+  topLogprobs: z.number().int().min(0).max(50).optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+});
+
+/** Cumulative counts since the backend was created, to see where prompt KV state came from. */
+export interface LlamaCppStats {
+  calls: number;
+  samples: number;
+  promptTokensEvaluated: number;
+  /** Prefix tokens found in a sequence's own cache. */
+  promptTokensReused: number;
+  /** Prefix tokens copied from a sibling sequence's KV cells. */
+  promptTokensCopied: number;
+  completionTokens: number;
+}
+
+/** The bundled tiny arithmetic model; resolves from src/backends (tsx) and dist/backends (build) alike. */
+export function defaultModelPath(): string {
+  return fileURLToPath(new URL("../../models/reckon-tiny.gguf", import.meta.url));
+}
+
+let sharedLlama: Promise<Llama> | undefined;
+
+/** One native llama.cpp instance per process: CPU only, never downloads or builds binaries. */
+function llamaRuntime(): Promise<Llama> {
+  sharedLlama ??= getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error }).catch((error: unknown) => {
+    sharedLlama = undefined;
+    throw new BackendError(
+      `llama.cpp could not start: ${error instanceof Error ? error.message : String(error)}`,
+      undefined,
+      "node-llama-cpp needs its prebuilt binary for this platform (@node-llama-cpp/<platform>)",
+    );
+  });
+  return sharedLlama;
+}
+
+async function assertGguf(modelPath: string): Promise<void> {
+  const info = await stat(modelPath).catch(() => undefined);
+  if (!info?.isFile())
+    throw new InvalidInputError("modelPath", `no model file at ${modelPath}`, "pass the path of a .gguf file");
+  const file = await open(modelPath, "r");
+  try {
+    const magic = Buffer.alloc(4);
+    await file.read(magic, 0, 4, 0);
+    if (magic.toString("latin1") !== "GGUF")
+      throw new InvalidInputError("modelPath", `${modelPath} is not a GGUF file`, "llama.cpp loads .gguf models only");
+  } finally {
+    await file.close();
+  }
+}
+
+export class LlamaCppBackend implements Backend {
+  readonly id: string;
+  readonly capabilities: BackendCapabilities;
+  readonly parameterCount: number | undefined;
+  private readonly pool: SequencePool;
+  private readonly totals: LlamaCppStats = {
+    calls: 0,
+    samples: 0,
+    promptTokensEvaluated: 0,
+    promptTokensReused: 0,
+    promptTokensCopied: 0,
+    completionTokens: 0,
+  };
+
+  constructor(
+    readonly model: LlamaModel,
+    readonly context: LlamaContext,
+    sequences: LlamaContextSequence[],
+    readonly mode: PromptMode,
+    readonly prefixCache: "copy" | "sequence" | "off",
+    private readonly template: ChatWrapper | undefined,
+  ) {
+    this.id = `llamacpp:${basename(model.filename ?? "model").replace(/\.gguf$/i, "")}`;
+    this.capabilities = { multipleSamples: true, logprobs: true, prefixContinuation: true, chat: mode === "chat" };
+    const parameters = model.fileInsights.totalParameters;
+    this.parameterCount = Number.isFinite(parameters) && parameters > 0 ? parameters : undefined;
+    this.pool = new SequencePool(sequences);
+  }
+
+  /** Tokens each sequence can hold. */
+  get contextSize(): number {
+    return this.context.contextSize;
+  }
+
+  get sequenceCount(): number {
+    return this.pool.size;
+  }
+
+  /** Whether KV state can be copied between sequences with this node-llama-cpp build. */
+  get kvCopySupported(): boolean {
+    return this.pool.sequences[0] !== undefined && canCopySequenceState(this.pool.sequences[0]);
+  }
+
+  get stats(): LlamaCppStats {
+    return { ...this.totals };
+  }
+
+  async generate(input: GenerateRequest): Promise<GenerateResponse> {
+    const request = parseOrThrow(generateRequestSchema, input, "request");
+    throwIfAborted(request.signal);
+    const started = performance.now();
+    const prompt = preparePrompt(this.model, this.mode, this.template, request.prompt, request.continuation);
+    if (prompt.tokens.length === 0) throw new InvalidInputError("prompt", "is empty");
+    const room = this.contextSize - prompt.tokens.length - 1;
+    if (room < 1)
+      throw new InvalidInputError(
+        "prompt",
+        `${prompt.tokens.length} tokens leave no room to generate in a ${this.contextSize}-token context`,
+        "shorten the prompt or create the backend with a larger contextSize",
+      );
+    const maxTokens = Math.min(request.maxTokens ?? room, room);
+    const prefix = prompt.tokens.slice(0, -1);
+    const last = prompt.tokens.slice(-1);
+    const stop = [...(request.stop ?? []), ...prompt.stopStrings];
+    const baseSeed = request.seed ?? randomBaseSeed();
+    const topLogprobs = request.logprobs ? (request.topLogprobs ?? 0) : undefined;
+
+    let result: Awaited<ReturnType<typeof runSamples<Completion>>>;
+    try {
+      result = await runSamples({
+        n: request.n,
+        pool: this.pool,
+        prefix,
+        mode: this.prefixCache,
+        signal: request.signal,
+        sample: (sequence, index) =>
+          decodeSample({
+            model: this.model,
+            sequence,
+            pending: [...last],
+            context: prompt.tokens.slice(-8),
+            sampler: samplerSettings(request, baseSeed, index),
+            maxTokens,
+            stop,
+            stopTokens: prompt.stopTokens,
+            topLogprobs,
+            signal: request.signal,
+          }),
+      });
+    } catch (error) {
+      if (error instanceof ReckonError) throw error;
+      if (request.signal?.aborted) throw new AbortedError();
+      throw new BackendError(`llama.cpp generation failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return { completions: result.samples, usage: this.account(result.prefix, result.samples, started) };
+  }
+
+  private account(prefix: PrefixLoad, samples: Completion[], started: number): Usage {
+    // Each sample evaluates the prompt's last token itself, to get the logits of its first token.
+    const promptTokens = prefix.evaluated + samples.length;
+    const completionTokens = samples.reduce((sum, sample) => sum + sample.tokens, 0);
+    this.totals.calls += 1;
+    this.totals.samples += samples.length;
+    this.totals.promptTokensEvaluated += promptTokens;
+    this.totals.promptTokensReused += prefix.reused;
+    this.totals.promptTokensCopied += prefix.copied;
+    this.totals.completionTokens += completionTokens;
+    return {
+      promptTokens,
+      completionTokens,
+      calls: 1,
+      latencyMs: performance.now() - started,
+      estimated: false,
+      cachedPromptTokens: prefix.reused + prefix.copied,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (!this.context.disposed) await this.context.dispose();
+    if (!this.model.disposed) await this.model.dispose();
+  }
+}
+
+/** Loads a GGUF once and prepares a context of parallel sequences. */
+export async function createLlamaCppBackend(input: LlamaCppOptions): Promise<LlamaCppBackend> {
+  const options = parseOrThrow(llamaCppOptionsSchema, input, "llamacpp options");
+  await assertGguf(options.modelPath);
+  const llama = await llamaRuntime();
+  let model: LlamaModel;
+  try {
+    model = await llama.loadModel({ modelPath: options.modelPath });
+  } catch (error) {
+    throw new BackendError(
+      `could not load ${options.modelPath}: ${error instanceof Error ? error.message : String(error)}`,
+      undefined,
+      "check that the GGUF is complete and of an architecture this llama.cpp build supports",
+    );
+  }
+  try {
+    const contextSize = options.contextSize ?? Math.min(model.trainContextSize || 2048, 2048);
+    const context = await model.createContext({
+      contextSize,
+      sequences: options.sequences,
+      // ggml's threads spin at barriers: when they outnumber free cores (other processes, the JS
+      // thread) a token can take seconds instead of milliseconds, so one core is left free.
+      threads: options.threads ?? Math.max(1, llama.cpuMathCores - 1),
+      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+    });
+    const sequences = Array.from({ length: options.sequences }, () => context.getSequence());
+    const hasTemplate = typeof model.fileInfo.metadata?.tokenizer?.chat_template === "string";
+    const mode: PromptMode = options.mode ?? (hasTemplate ? "chat" : "completion");
+    const template = mode === "chat" ? chatTemplateOf(model) : undefined;
+    return new LlamaCppBackend(model, context, sequences, mode, options.prefixCache, template);
+  } catch (error) {
+    await model.dispose();
+    if (error instanceof ReckonError) throw error;
+    throw new BackendError(
+      `could not create a llama.cpp context: ${error instanceof Error ? error.message : String(error)}`,
+      undefined,
+      "try a smaller contextSize or fewer sequences",
+    );
+  }
+}
+
+/** The bundled model in completion mode, as `reckon` uses it when no backend is named. */
+export function createDefaultBackend(
+  options: Omit<LlamaCppOptions, "modelPath"> & { modelPath?: string } = {},
+): Promise<LlamaCppBackend> {
+  return createLlamaCppBackend({ mode: "completion", ...options, modelPath: options.modelPath ?? defaultModelPath() });
+}
