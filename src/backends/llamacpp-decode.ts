@@ -98,7 +98,12 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
       const at = findStop(text, stop, before);
       if (at !== undefined) {
         text = text.slice(0, at);
-        return { text, finishReason: "stop", tokens: generated.length, ...(wantLogprobs ? { logprobs } : {}) };
+        return {
+          text,
+          finishReason: "stop",
+          tokens: generated.length,
+          ...(wantLogprobs ? { logprobs } : {}),
+        };
       }
     }
     if (generated.length >= maxTokens) {

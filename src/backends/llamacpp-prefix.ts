@@ -63,7 +63,11 @@ export async function copyPrefix(
   const copy = (target as unknown as SequenceStateCopy)._copyStateFromOtherSequence;
   if (typeof copy === "function" && cachedPrefixLength(source, prefix) === prefix.length) {
     const copied = await copy.call(target, source, prefix.length);
-    if (copied && target.nextTokenIndex === prefix.length && cachedPrefixLength(target, prefix) === prefix.length)
+    if (
+      copied &&
+      target.nextTokenIndex === prefix.length &&
+      cachedPrefixLength(target, prefix) === prefix.length
+    )
       return { evaluated: 0, reused: 0, copied: prefix.length };
   }
   return loadPrefix(target, prefix, mode);

@@ -1,8 +1,8 @@
 import {
   type ChatHistoryItem,
   type ChatWrapper,
-  LlamaText,
   type LlamaModel,
+  LlamaText,
   resolveChatWrapper,
   type Token,
 } from "node-llama-cpp";
@@ -27,7 +27,11 @@ export function chatTemplateOf(model: LlamaModel): ChatWrapper {
  * Raw text prompt. node-llama-cpp's `tokenize()` adds no BOS, so it is prepended here when the
  * model's metadata asks for one (`tokenizer.ggml.add_bos_token`), as llama.cpp itself does.
  */
-export function prepareCompletionPrompt(model: LlamaModel, prompt: string, continuation = ""): PreparedPrompt {
+export function prepareCompletionPrompt(
+  model: LlamaModel,
+  prompt: string,
+  continuation = "",
+): PreparedPrompt {
   const bos = model.tokens.bos;
   const tokens = model.tokenize(prompt + continuation, false);
   if (model.tokens.shouldPrependBosToken && bos !== null) tokens.unshift(bos);
@@ -77,7 +81,8 @@ export function preparePrompt(
   continuation?: string,
 ): PreparedPrompt {
   if (mode === "chat") {
-    const messages: readonly ChatMessage[] = typeof prompt === "string" ? [{ role: "user", content: prompt }] : prompt;
+    const messages: readonly ChatMessage[] =
+      typeof prompt === "string" ? [{ role: "user", content: prompt }] : prompt;
     return prepareChatPrompt(model, template ?? chatTemplateOf(model), messages, continuation);
   }
   if (typeof prompt !== "string")

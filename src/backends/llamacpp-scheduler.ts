@@ -1,7 +1,13 @@
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { AbortedError } from "../core/errors.js";
 import type { SequencePool } from "./llamacpp-pool.js";
-import { addPrefixLoads, copyPrefix, loadPrefix, type PrefixCacheMode, type PrefixLoad } from "./llamacpp-prefix.js";
+import {
+  addPrefixLoads,
+  copyPrefix,
+  loadPrefix,
+  type PrefixCacheMode,
+  type PrefixLoad,
+} from "./llamacpp-prefix.js";
 
 export interface ScheduleRequest<Sample> {
   n: number;
@@ -50,7 +56,10 @@ export async function runSamples<Sample>(request: ScheduleRequest<Sample>): Prom
     try {
       let loaded = holdsPrefix;
       for (let index = takeIndex(); index !== undefined; index = takeIndex()) {
-        if (!loaded) load = addPrefixLoads(load, await loadPrefix(sequence, prefix, mode));
+        if (!loaded) {
+          const loadedNow = await loadPrefix(sequence, prefix, mode);
+          load = addPrefixLoads(load, loadedNow);
+        }
         loaded = false;
         samples[index] = await request.sample(sequence, index);
       }
@@ -75,9 +84,14 @@ export async function runSamples<Sample>(request: ScheduleRequest<Sample>): Prom
   const primary = await pool.acquire(prefix, signal);
   const extras: LlamaContextSequence[] = [];
   try {
-    load = addPrefixLoads(load, await loadPrefix(primary, prefix, mode));
+    const primaryLoad = await loadPrefix(primary, prefix, mode);
+    load = addPrefixLoads(load, primaryLoad);
     extras.push(...pool.tryAcquire(Math.min(n, pool.size) - 1, prefix));
-    for (const sequence of extras) load = addPrefixLoads(load, await copyPrefix(sequence, primary, prefix, mode));
+    for (const sequence of extras) {
+      // Awaited before adding: `load` is shared with workers that may already run.
+      const copied = await copyPrefix(sequence, primary, prefix, mode);
+      load = addPrefixLoads(load, copied);
+    }
   } catch (error) {
     pool.release(primary);
     for (const sequence of extras) pool.release(sequence);

@@ -11,7 +11,13 @@ import {
   type LlamaModel,
 } from "node-llama-cpp";
 import { z } from "zod";
-import { AbortedError, BackendError, InvalidInputError, ReckonError, throwIfAborted } from "../core/errors.js";
+import {
+  AbortedError,
+  BackendError,
+  InvalidInputError,
+  ReckonError,
+  throwIfAborted,
+} from "../core/errors.js";
 import type { Completion, Usage } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
 import type { Backend, BackendCapabilities, GenerateRequest, GenerateResponse } from "./backend.js";
@@ -79,27 +85,37 @@ let sharedLlama: Promise<Llama> | undefined;
 
 /** One native llama.cpp instance per process: CPU only, never downloads or builds binaries. */
 function llamaRuntime(): Promise<Llama> {
-  sharedLlama ??= getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error }).catch((error: unknown) => {
-    sharedLlama = undefined;
-    throw new BackendError(
-      `llama.cpp could not start: ${error instanceof Error ? error.message : String(error)}`,
-      undefined,
-      "node-llama-cpp needs its prebuilt binary for this platform (@node-llama-cpp/<platform>)",
-    );
-  });
+  sharedLlama ??= getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error }).catch(
+    (error: unknown) => {
+      sharedLlama = undefined;
+      throw new BackendError(
+        `llama.cpp could not start: ${error instanceof Error ? error.message : String(error)}`,
+        undefined,
+        "node-llama-cpp needs its prebuilt binary for this platform (@node-llama-cpp/<platform>)",
+      );
+    },
+  );
   return sharedLlama;
 }
 
 async function assertGguf(modelPath: string): Promise<void> {
   const info = await stat(modelPath).catch(() => undefined);
   if (!info?.isFile())
-    throw new InvalidInputError("modelPath", `no model file at ${modelPath}`, "pass the path of a .gguf file");
+    throw new InvalidInputError(
+      "modelPath",
+      `no model file at ${modelPath}`,
+      "pass the path of a .gguf file",
+    );
   const file = await open(modelPath, "r");
   try {
     const magic = Buffer.alloc(4);
     await file.read(magic, 0, 4, 0);
     if (magic.toString("latin1") !== "GGUF")
-      throw new InvalidInputError("modelPath", `${modelPath} is not a GGUF file`, "llama.cpp loads .gguf models only");
+      throw new InvalidInputError(
+        "modelPath",
+        `${modelPath} is not a GGUF file`,
+        "llama.cpp loads .gguf models only",
+      );
   } finally {
     await file.close();
   }
@@ -128,7 +144,12 @@ export class LlamaCppBackend implements Backend {
     private readonly template: ChatWrapper | undefined,
   ) {
     this.id = `llamacpp:${basename(model.filename ?? "model").replace(/\.gguf$/i, "")}`;
-    this.capabilities = { multipleSamples: true, logprobs: true, prefixContinuation: true, chat: mode === "chat" };
+    this.capabilities = {
+      multipleSamples: true,
+      logprobs: true,
+      prefixContinuation: true,
+      chat: mode === "chat",
+    };
     const parameters = model.fileInsights.totalParameters;
     this.parameterCount = Number.isFinite(parameters) && parameters > 0 ? parameters : undefined;
     this.pool = new SequencePool(sequences);
@@ -141,6 +162,11 @@ export class LlamaCppBackend implements Backend {
 
   get sequenceCount(): number {
     return this.pool.size;
+  }
+
+  /** Sequences not leased to a running generate() call. */
+  get idleSequences(): number {
+    return this.pool.available;
   }
 
   /** Whether KV state can be copied between sequences with this node-llama-cpp build. */
@@ -197,7 +223,9 @@ export class LlamaCppBackend implements Backend {
     } catch (error) {
       if (error instanceof ReckonError) throw error;
       if (request.signal?.aborted) throw new AbortedError();
-      throw new BackendError(`llama.cpp generation failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new BackendError(
+        `llama.cpp generation failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     return { completions: result.samples, usage: this.account(result.prefix, result.samples, started) };
   }
@@ -273,5 +301,9 @@ export async function createLlamaCppBackend(input: LlamaCppOptions): Promise<Lla
 export function createDefaultBackend(
   options: Omit<LlamaCppOptions, "modelPath"> & { modelPath?: string } = {},
 ): Promise<LlamaCppBackend> {
-  return createLlamaCppBackend({ mode: "completion", ...options, modelPath: options.modelPath ?? defaultModelPath() });
+  return createLlamaCppBackend({
+    mode: "completion",
+    ...options,
+    modelPath: options.modelPath ?? defaultModelPath(),
+  });
 }

@@ -1,0 +1,276 @@
+import { existsSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createDefaultBackend,
+  createLlamaCppBackend,
+  defaultModelPath,
+  type LlamaCppBackend,
+} from "../../src/backends/llamacpp.js";
+import { AbortedError, InvalidInputError } from "../../src/core/errors.js";
+
+const PROMPT = "Q: 5+12*3-7*4=?\n";
+const OTHER_PROMPT = "Q: 8*7+9=?\n";
+
+let backend: LlamaCppBackend;
+/** Few sequences, so that larger n runs in waves. */
+let small: LlamaCppBackend;
+
+beforeAll(async () => {
+  backend = await createDefaultBackend({ sequences: 8 });
+  small = await createDefaultBackend({ sequences: 3 });
+});
+
+afterAll(async () => {
+  await backend?.close();
+  await small?.close();
+});
+
+const texts = (response: { completions: { text: string }[] }) => response.completions.map((c) => c.text);
+
+describe("loading", () => {
+  it("loads the bundled GGUF and describes itself", () => {
+    expect(defaultModelPath()).toMatch(/models[/\\]reckon-tiny\.gguf$/);
+    expect(existsSync(defaultModelPath())).toBe(true);
+    expect(backend.id).toBe("llamacpp:reckon-tiny");
+    expect(backend.mode).toBe("completion");
+    expect(backend.capabilities).toEqual({
+      multipleSamples: true,
+      logprobs: true,
+      prefixContinuation: true,
+      chat: false,
+    });
+    expect(backend.parameterCount).toBeGreaterThan(100_000);
+    expect(backend.sequenceCount).toBe(8);
+    expect(backend.contextSize).toBeGreaterThanOrEqual(64);
+  });
+
+  it("names the field when the model file is missing or not a GGUF", async () => {
+    const missing = createLlamaCppBackend({ modelPath: "models/does-not-exist.gguf" });
+    await expect(missing).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(missing).rejects.toMatchObject({ field: "modelPath" });
+    const notGguf = createLlamaCppBackend({ modelPath: "package.json" });
+    await expect(notGguf).rejects.toThrow(/not a GGUF/);
+    await expect(
+      createLlamaCppBackend({ modelPath: defaultModelPath(), sequences: 0 }),
+    ).rejects.toMatchObject({
+      field: "llamacpp options.sequences",
+    });
+  });
+});
+
+describe("sampling", () => {
+  it("gives the same samples for the same seed and prompt", async () => {
+    const request = { prompt: PROMPT, n: 6, temperature: 1, seed: 42, maxTokens: 24 };
+    const first = await backend.generate(request);
+    const second = await backend.generate(request);
+    expect(texts(second)).toEqual(texts(first));
+    const reseeded = await backend.generate({ ...request, seed: 43 });
+    expect(texts(reseeded)).not.toEqual(texts(first));
+  });
+
+  it("draws distinct samples on parallel sequences at temperature > 0", async () => {
+    const response = await backend.generate({ prompt: PROMPT, n: 8, temperature: 1, seed: 7, maxTokens: 24 });
+    expect(response.completions).toHaveLength(8);
+    expect(new Set(texts(response)).size).toBeGreaterThan(1);
+  });
+
+  it("decodes greedily at temperature 0, identically on every sequence and call", async () => {
+    const a = await backend.generate({ prompt: PROMPT, n: 4, temperature: 0, maxTokens: 40 });
+    const b = await backend.generate({ prompt: PROMPT, n: 1, temperature: 0, maxTokens: 40, seed: 99 });
+    expect(new Set(texts(a)).size).toBe(1);
+    expect(b.completions[0]!.text).toBe(a.completions[0]!.text);
+    expect(a.completions[0]!.text.length).toBeGreaterThan(0);
+  });
+
+  it("stops at a stop sequence and leaves it out", async () => {
+    const full = await backend.generate({ prompt: PROMPT, n: 1, temperature: 0, maxTokens: 40 });
+    const text = full.completions[0]!.text;
+    const newline = text.indexOf("\n");
+    expect(newline).toBeGreaterThan(0);
+    const stopped = await backend.generate({
+      prompt: PROMPT,
+      n: 2,
+      temperature: 0,
+      maxTokens: 40,
+      stop: ["\n"],
+    });
+    for (const completion of stopped.completions) {
+      expect(completion.text).toBe(text.slice(0, newline));
+      expect(completion.finishReason).toBe("stop");
+    }
+  });
+
+  it("ends with finishReason length at maxTokens", async () => {
+    const response = await backend.generate({ prompt: PROMPT, n: 3, temperature: 1, seed: 1, maxTokens: 3 });
+    for (const completion of response.completions) {
+      expect(completion.tokens).toBe(3);
+      expect(completion.finishReason).toBe("length");
+    }
+  });
+
+  it("continues a given partial answer exactly where greedy decoding would", async () => {
+    const full = (await backend.generate({ prompt: PROMPT, n: 1, temperature: 0, maxTokens: 48 }))
+      .completions[0]!;
+    const half = full.text.slice(0, Math.floor(full.text.length / 2));
+    expect(half.length).toBeGreaterThan(0);
+    const halfTokens = backend.model.tokenize(half, false).length;
+    const rest = await backend.generate({
+      prompt: PROMPT,
+      continuation: half,
+      n: 2,
+      temperature: 0,
+      maxTokens: 48 - halfTokens,
+    });
+    for (const completion of rest.completions) expect(half + completion.text).toBe(full.text);
+  });
+
+  it("reports valid per-token log-probabilities", async () => {
+    const response = await backend.generate({
+      prompt: PROMPT,
+      n: 2,
+      temperature: 1,
+      seed: 5,
+      maxTokens: 12,
+      logprobs: true,
+      topLogprobs: 5,
+    });
+    for (const completion of response.completions) {
+      const logprobs = completion.logprobs!;
+      expect(logprobs).toHaveLength(completion.tokens);
+      for (const entry of logprobs) {
+        expect(entry.logprob).toBeLessThanOrEqual(0);
+        expect(entry.top!.length).toBeGreaterThan(0);
+        expect(entry.top!.length).toBeLessThanOrEqual(5);
+        const mass = entry.top!.reduce((sum, t) => sum + Math.exp(t.logprob), 0);
+        expect(mass).toBeLessThanOrEqual(1 + 1e-6);
+        for (let i = 1; i < entry.top!.length; i++)
+          expect(entry.top![i]!.logprob).toBeLessThanOrEqual(entry.top![i - 1]!.logprob);
+        const listed = entry.top!.find((t) => t.token === entry.token);
+        if (listed) expect(listed.logprob).toBeCloseTo(entry.logprob, 6);
+      }
+    }
+    const greedy = await backend.generate({
+      prompt: PROMPT,
+      n: 1,
+      temperature: 0,
+      maxTokens: 8,
+      logprobs: true,
+      topLogprobs: 2,
+    });
+    for (const entry of greedy.completions[0]!.logprobs!) expect(entry.token).toBe(entry.top![0]!.token);
+  });
+
+  it("rejects a prompt that leaves no room in the context", async () => {
+    const long = `Q: ${"1+".repeat(backend.contextSize)}1=?\n`;
+    await expect(backend.generate({ prompt: long, n: 1 })).rejects.toMatchObject({ field: "prompt" });
+    await expect(backend.generate({ prompt: PROMPT, n: 0 })).rejects.toMatchObject({ field: "request.n" });
+    await expect(
+      backend.generate({ prompt: [{ role: "user", content: "hi" }], n: 1 }),
+    ).rejects.toBeInstanceOf(InvalidInputError);
+  });
+});
+
+describe("sequences and the KV cache", () => {
+  it("counts evaluated, reused and completion tokens", async () => {
+    const fresh = await createDefaultBackend({ sequences: 4 });
+    try {
+      const promptTokens = fresh.model.tokenize(PROMPT, false).length + 1; // + BOS
+      const prefix = promptTokens - 1;
+      const first = await fresh.generate({ prompt: PROMPT, n: 4, temperature: 1, seed: 3, maxTokens: 10 });
+      // The prefix is evaluated once, then copied to the three other sequences.
+      expect(first.usage.promptTokens).toBe(prefix + 4);
+      expect(first.usage.cachedPromptTokens).toBe(prefix * 3);
+      expect(first.usage.completionTokens).toBe(first.completions.reduce((s, c) => s + c.tokens, 0));
+      expect(first.usage.calls).toBe(1);
+      expect(first.usage.latencyMs).toBeGreaterThan(0);
+      expect(first.usage.estimated).toBe(false);
+      expect(fresh.stats.promptTokensCopied).toBe(prefix * 3);
+      // The same prompt again: every sequence still holds it.
+      const second = await fresh.generate({ prompt: PROMPT, n: 4, temperature: 1, seed: 4, maxTokens: 10 });
+      expect(second.usage.promptTokens).toBe(4);
+      expect(second.usage.cachedPromptTokens).toBe(prefix * 4);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it("gives the same greedy text from a copied KV prefix as from a re-evaluated one", async () => {
+    const uncached = await createDefaultBackend({ sequences: 4, prefixCache: "off" });
+    try {
+      const request = { prompt: OTHER_PROMPT, n: 4, temperature: 0, maxTokens: 40 };
+      const copied = await backend.generate(request);
+      const evaluated = await uncached.generate(request);
+      expect(texts(copied)).toEqual(texts(evaluated));
+      expect(evaluated.usage.cachedPromptTokens).toBe(0);
+      expect(copied.usage.promptTokens).toBeLessThan(evaluated.usage.promptTokens);
+      const seeded = { prompt: OTHER_PROMPT, n: 4, temperature: 1, seed: 11, maxTokens: 30 };
+      expect(texts(await backend.generate(seeded))).toEqual(texts(await uncached.generate(seeded)));
+    } finally {
+      await uncached.close();
+    }
+  });
+
+  it("runs n larger than the sequence count in waves, deterministically", async () => {
+    const request = { prompt: PROMPT, n: 8, temperature: 1, seed: 21, maxTokens: 20 };
+    const waves = await small.generate(request);
+    expect(waves.completions).toHaveLength(8);
+    for (const completion of waves.completions) expect(completion.tokens).toBeGreaterThan(0);
+    // Each sample's seed depends on its index only, not on the sequence or wave that ran it.
+    expect(texts(waves)).toEqual(texts(await backend.generate(request)));
+    expect(small.idleSequences).toBe(3);
+  });
+
+  it("keeps overlapping calls apart", async () => {
+    const a = { prompt: PROMPT, n: 3, temperature: 1, seed: 8, maxTokens: 20 };
+    const b = { prompt: OTHER_PROMPT, n: 4, temperature: 1, seed: 9, maxTokens: 20 };
+    const [together1, together2] = await Promise.all([small.generate(a), small.generate(b)]);
+    const alone1 = await small.generate(a);
+    const alone2 = await small.generate(b);
+    expect(texts(together1)).toEqual(texts(alone1));
+    expect(texts(together2)).toEqual(texts(alone2));
+    expect(small.idleSequences).toBe(3);
+  });
+
+  it("frees its sequences when aborted, and the next call works", async () => {
+    const controller = new AbortController();
+    const running = small.generate({
+      prompt: PROMPT,
+      n: 6,
+      temperature: 1,
+      seed: 2,
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 5);
+    await expect(running).rejects.toBeInstanceOf(AbortedError);
+    expect(small.idleSequences).toBe(3);
+    await expect(
+      small.generate({ prompt: PROMPT, n: 1, signal: AbortSignal.abort() }),
+    ).rejects.toBeInstanceOf(AbortedError);
+    const after = await small.generate({ prompt: PROMPT, n: 3, temperature: 0, maxTokens: 10 });
+    expect(after.completions).toHaveLength(3);
+    expect(new Set(texts(after)).size).toBe(1);
+  });
+});
+
+describe("chat mode", () => {
+  it("renders messages with the model's chat template", async () => {
+    const chat = await createLlamaCppBackend({ modelPath: defaultModelPath(), mode: "chat", sequences: 2 });
+    try {
+      expect(chat.capabilities.chat).toBe(true);
+      const response = await chat.generate({
+        prompt: [
+          { role: "system", content: "Solve it." },
+          { role: "user", content: "5+3" },
+        ],
+        n: 2,
+        temperature: 0,
+        maxTokens: 8,
+      });
+      expect(response.completions).toHaveLength(2);
+      expect(response.completions[0]!.text).toBe(response.completions[1]!.text);
+      expect(response.usage.promptTokens).toBeGreaterThan(2);
+    } finally {
+      await chat.close();
+    }
+  });
+});
