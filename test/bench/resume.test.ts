@@ -3,12 +3,19 @@
  * never interrupted: a real child process, a real SQLite file, a real HTTP server on loopback.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createReplayBackend } from "../../src/backends/replay.js";
+import { loadDataset } from "../../src/bench/datasets.js";
+import type { RecipeInput } from "../../src/bench/recipe.js";
+import { writeReplayRows } from "../../src/bench/replay-format.js";
+import { resumeBench, startBench } from "../../src/bench/runner.js";
+import { AbortedError } from "../../src/core/errors.js";
 import { openStore } from "../../src/store/sqlite.js";
+import { makeMathReplayRows } from "../../tools/make-math-replay.js";
 import { arithmeticResponder } from "../support/arithmetic-responder.js";
 import { type OpenAITestServer, startOpenAITestServer } from "../support/openai-test-server.js";
 
@@ -120,8 +127,8 @@ async function until(
   }
 }
 
-describe("resume after kill -9", () => {
-  it("reuses every stored sample, duplicates none and ends with the uninterrupted metrics", async () => {
+describe("resuming an interrupted run", () => {
+  it("after kill -9 reuses every stored sample, duplicates none and ends with the uninterrupted metrics", async () => {
     const killed = reckon([...benchArgs(), "--run-id", "killed"]);
     const expectedBeforeKill = answeredBeforeKill * chunk;
     await until(
@@ -182,6 +189,52 @@ describe("resume after kill -9", () => {
       expect(store.getMetrics("killed")).toEqual(store.getMetrics("fresh"));
       expect(JSON.parse(fresh.stdout).strategies).toEqual(summary.strategies);
       expect(summary.strategies["self-consistency"].map((r: { n: number }) => r.n)).toEqual([1, 2, 4, 8]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it("continues a replayed run at the recorded sample where it stopped", async () => {
+    const problems = await loadDataset({
+      name: "math500",
+      path: "../shared/datasets/math500-test.jsonl",
+      limit: 6,
+    });
+    const replayPath = join(dir, "math500.jsonl");
+    writeFileSync(replayPath, writeReplayRows(makeMathReplayRows(problems, { samples: 8, seed: 2 })));
+    const recipe: RecipeInput = {
+      dataset: { name: "math500", path: "../shared/datasets/math500-test.jsonl", limit: 6 },
+      backend: `replay:${replayPath}`,
+      strategies: ["self-consistency", { name: "best-of-n", scorer: "reward" }],
+      n: [1, 2, 4, 8],
+      chunkSize: 2,
+      concurrency: 2,
+    };
+    const store = openStore(join(dir, "replay.sqlite"));
+    // A fresh backend per process: its own cursors start at the first recorded sample.
+    const replay = () => {
+      const backend = createReplayBackend({ path: replayPath });
+      return { store, backend, scorer: backend.rewardScorer };
+    };
+    try {
+      await startBench(recipe, { ...replay(), runId: "whole" });
+      const controller = new AbortController();
+      await expect(
+        startBench(recipe, {
+          ...replay(),
+          runId: "cut",
+          signal: controller.signal,
+          onProgress: (p) => {
+            if (p.samplesDone >= 10) controller.abort();
+          },
+        }),
+      ).rejects.toBeInstanceOf(AbortedError);
+      expect(store.countSamples("cut")).toBeLessThan(48);
+      await resumeBench("cut", replay());
+      const texts = (runId: string) =>
+        store.getSamples(runId).map((s) => [s.problemId, s.index, s.text, s.score]);
+      expect(texts("cut")).toEqual(texts("whole"));
+      expect(store.getMetrics("cut")).toEqual(store.getMetrics("whole"));
     } finally {
       store.close();
     }
