@@ -1,5 +1,6 @@
 import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import type { FinishReason, TokenLogprob } from "../core/types.js";
+import type { Lockstep } from "./llamacpp-lockstep.js";
 
 /** What llama.cpp's sampler chain gets; top-k 0 means the whole vocabulary. */
 export interface SamplerSettings {
@@ -24,6 +25,10 @@ export interface DecodeRequest {
   stopTokens: ReadonlySet<Token>;
   /** Alternatives per token to report; undefined for no log-probabilities. */
   topLogprobs: number | undefined;
+  /** Keeps the sequences of one context stepping together. */
+  lockstep: Lockstep;
+  /** Fixed position of this sequence within each batch. */
+  order: number;
   signal?: AbortSignal;
 }
 
@@ -46,13 +51,33 @@ function findStop(text: string, stop: readonly string[], from: number): number |
   return earliest;
 }
 
+function tokenLogprob(
+  model: LlamaModel,
+  token: Token,
+  probabilities: Map<Token, number> | undefined,
+  topLogprobs: number,
+): TokenLogprob {
+  const entry: TokenLogprob = {
+    token: model.detokenize([token], false),
+    logprob: safeLog(probabilities?.get(token) ?? 0),
+  };
+  if (topLogprobs > 0) {
+    entry.top = [];
+    for (const [candidate, p] of probabilities ?? []) {
+      if (entry.top.length >= topLogprobs) break;
+      entry.top.push({ token: model.detokenize([candidate], false), logprob: safeLog(p) });
+    }
+  }
+  return entry;
+}
+
 /**
  * Generates one sample on one sequence. Several of these running at once on sequences of one
- * context are decoded together: node-llama-cpp gathers the tokens that all sequences queue in
- * the same event-loop turn into one llama.cpp batch.
+ * context are decoded together: the lockstep releases them in the same event-loop turn, and
+ * node-llama-cpp gathers the tokens queued in one turn into one llama.cpp batch.
  */
 export async function decodeSample(request: DecodeRequest): Promise<DecodedSample> {
-  const { model, sequence, sampler, maxTokens, stop, stopTokens, topLogprobs, signal } = request;
+  const { model, sequence, sampler, maxTokens, stop, stopTokens, topLogprobs, lockstep, signal } = request;
   const wantLogprobs = topLogprobs !== undefined;
   const generated: Token[] = [];
   const logprobs: TokenLogprob[] = [];
@@ -70,46 +95,43 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
       seed: sampler.seed,
     },
   );
-  for await (const step of stream) {
-    if (signal?.aborted) {
-      finishReason = "aborted";
-      break;
-    }
-    const token = step.token;
-    if (stopTokens.has(token)) break;
-    generated.push(token);
-    if (wantLogprobs) {
-      const probabilities = (step as { probabilities?: Map<Token, number> }).probabilities;
-      const top: { token: string; logprob: number }[] = [];
-      if (probabilities && topLogprobs > 0)
-        for (const [candidate, p] of probabilities) {
-          if (top.length >= topLogprobs) break;
-          top.push({ token: model.detokenize([candidate], false), logprob: safeLog(p) });
+  lockstep.join();
+  try {
+    for (;;) {
+      await lockstep.ready(request.order);
+      if (signal?.aborted) {
+        finishReason = "aborted";
+        break;
+      }
+      const next = await stream.next();
+      if (next.done) break; // an end-of-generation token
+      const step: { token: Token; probabilities?: Map<Token, number> } = next.value;
+      const token = step.token;
+      if (stopTokens.has(token)) break;
+      generated.push(token);
+      if (wantLogprobs) logprobs.push(tokenLogprob(model, token, step.probabilities, topLogprobs));
+      if (stop.length > 0) {
+        const before = text.length;
+        text = detokenize(generated);
+        const at = findStop(text, stop, before);
+        if (at !== undefined) {
+          text = text.slice(0, at);
+          return {
+            text,
+            finishReason: "stop",
+            tokens: generated.length,
+            ...(wantLogprobs ? { logprobs } : {}),
+          };
         }
-      logprobs.push({
-        token: model.detokenize([token], false),
-        logprob: safeLog(probabilities?.get(token) ?? 0),
-        ...(topLogprobs > 0 ? { top } : {}),
-      });
-    }
-    if (stop.length > 0) {
-      const before = text.length;
-      text = detokenize(generated);
-      const at = findStop(text, stop, before);
-      if (at !== undefined) {
-        text = text.slice(0, at);
-        return {
-          text,
-          finishReason: "stop",
-          tokens: generated.length,
-          ...(wantLogprobs ? { logprobs } : {}),
-        };
+      }
+      if (generated.length >= maxTokens) {
+        finishReason = "length";
+        break;
       }
     }
-    if (generated.length >= maxTokens) {
-      finishReason = "length";
-      break;
-    }
+  } finally {
+    lockstep.leave();
+    await stream.return();
   }
   text = detokenize(generated);
   return { text, finishReason, tokens: generated.length, ...(wantLogprobs ? { logprobs } : {}) };

@@ -77,14 +77,22 @@ export class SequencePool {
     this.free.push(sequence);
   }
 
+  /**
+   * The free sequence holding the longest part of `prefer`, ties to the lowest index: the same
+   * request on the same pool state then always lands on the same sequences.
+   */
   private take(prefer: readonly Token[]): LlamaContextSequence {
-    let best = 0;
+    let best = -1;
     let bestLength = -1;
+    let bestIndex = Number.POSITIVE_INFINITY;
     for (let i = 0; i < this.free.length; i++) {
-      const length = cachedPrefixLength(this.free[i]!, prefer);
-      if (length > bestLength) {
+      const sequence = this.free[i]!;
+      const length = cachedPrefixLength(sequence, prefer);
+      const index = this.sequences.indexOf(sequence);
+      if (length > bestLength || (length === bestLength && index < bestIndex)) {
         best = i;
         bestLength = length;
+        bestIndex = index;
       }
     }
     return this.free.splice(best, 1)[0]!;

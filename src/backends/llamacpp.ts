@@ -22,6 +22,7 @@ import type { Completion, Usage } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
 import type { Backend, BackendCapabilities, GenerateRequest, GenerateResponse } from "./backend.js";
 import { decodeSample } from "./llamacpp-decode.js";
+import { Lockstep } from "./llamacpp-lockstep.js";
 import { SequencePool } from "./llamacpp-pool.js";
 import { canCopySequenceState, type PrefixLoad } from "./llamacpp-prefix.js";
 import { chatTemplateOf, type PromptMode, preparePrompt } from "./llamacpp-prompt.js";
@@ -126,6 +127,8 @@ export class LlamaCppBackend implements Backend {
   readonly capabilities: BackendCapabilities;
   readonly parameterCount: number | undefined;
   private readonly pool: SequencePool;
+  private readonly lockstep = new Lockstep();
+  private requests = 0;
   private readonly totals: LlamaCppStats = {
     calls: 0,
     samples: 0,
@@ -197,6 +200,8 @@ export class LlamaCppBackend implements Backend {
     const stop = [...(request.stop ?? []), ...prompt.stopStrings];
     const baseSeed = request.seed ?? randomBaseSeed();
     const topLogprobs = request.logprobs ? (request.topLogprobs ?? 0) : undefined;
+    // Rows of a batch are ordered by request, then sample: CPU kernels round by row position.
+    const batchOrder = (this.requests++ % 1_000_000) * 1_000_000;
 
     let result: Awaited<ReturnType<typeof runSamples<Completion>>>;
     try {
@@ -217,6 +222,8 @@ export class LlamaCppBackend implements Backend {
             stop,
             stopTokens: prompt.stopTokens,
             topLogprobs,
+            lockstep: this.lockstep,
+            order: batchOrder + index,
             signal: request.signal,
           }),
       });
