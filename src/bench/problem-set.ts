@@ -1,4 +1,5 @@
 /** The problems a recipe names, with the prompt each one is sent as. */
+import { InvalidInputError } from "../core/errors.js";
 import type { ProblemRecord } from "../store/sqlite.js";
 import { renderPrompt } from "../tasks/registry.js";
 import { loadDataset } from "./datasets.js";
@@ -30,6 +31,12 @@ async function datasetRows(dataset: Recipe["dataset"]): Promise<QuestionRow[]> {
 
 export async function loadProblemSet(recipe: Recipe): Promise<ProblemRecord[]> {
   const rows = await datasetRows(recipe.dataset);
+  const seen = new Set<string>();
+  for (const row of rows) {
+    if (seen.has(row.id))
+      throw new InvalidInputError("dataset", `problem id ${row.id} appears twice`, "ids must be unique");
+    seen.add(row.id);
+  }
   return rows.map((row, position) => ({
     problemId: row.id,
     position,

@@ -97,9 +97,13 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
   };
   report();
 
+  // Stops the other problems' calls when one fails, as well as when the caller aborts.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal?.addEventListener("abort", onAbort);
   try {
-    await forEachConcurrently(problems, recipe.concurrency, signal, async (problem) => {
-      await drawPool(recipe, task, problem, runId, options, (records) => {
+    await forEachConcurrently(problems, recipe.concurrency, stop, async (problem) => {
+      await drawPool(recipe, task, problem, runId, { ...options, signal: stop.signal }, (records) => {
         progress.samplesDone += records.length;
         progress.newTokens += records.reduce((sum, r) => sum + r.tokens, 0);
         correct += records.filter((r) => r.correct).length;
@@ -113,9 +117,11 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
     store.setRunStatus(runId, "completed");
     return { run: store.getRun(runId), metrics };
   } catch (error) {
-    const aborted = error instanceof AbortedError || signal?.aborted;
+    const aborted = signal?.aborted === true;
     store.setRunStatus(runId, aborted ? "aborted" : "failed", aborted ? undefined : String(error));
-    throw aborted && !(error instanceof AbortedError) ? new AbortedError() : error;
+    throw aborted ? new AbortedError() : error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
 }
 
@@ -264,28 +270,30 @@ export function strategyMetrics(recipe: Recipe, rows: readonly MetricRow[]): Met
   );
 }
 
-/** Runs `work` on every item with at most `limit` in flight; the first failure stops the rest. */
+/**
+ * Runs `work` on every item with at most `limit` in flight. The first failure aborts `stop`,
+ * so the rest wind down, and is the error thrown.
+ */
 async function forEachConcurrently<T>(
   items: readonly T[],
   limit: number,
-  signal: AbortSignal | undefined,
+  stop: AbortController,
   work: (item: T) => Promise<void>,
 ): Promise<void> {
   let next = 0;
-  let failed = false;
+  let firstError: { error: unknown } | undefined;
   const worker = async () => {
-    while (!failed && next < items.length) {
-      throwIfAborted(signal);
+    while (!stop.signal.aborted && next < items.length) {
       const item = items[next++]!;
       try {
         await work(item);
       } catch (error) {
-        failed = true;
-        throw error;
+        firstError ??= { error };
+        stop.abort();
       }
     }
   };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
-  const rejected = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (rejected) throw rejected.reason;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (firstError) throw firstError.error;
+  throwIfAborted(stop.signal);
 }

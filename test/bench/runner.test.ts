@@ -121,4 +121,28 @@ describe("bench runner", () => {
     expect(run.status).toBe("completed");
     expect(snapshot("aborted")).toEqual(snapshot("full"));
   });
+
+  it("marks a run failed when the backend fails, and a resume completes it", async () => {
+    let failing = true;
+    const flaky = await startOpenAITestServer({
+      respond: arithmeticResponder(dataset),
+      faults: (n) =>
+        failing && n === 4 ? { kind: "status", status: 400, message: "bad request" } : undefined,
+    });
+    try {
+      const flakyBackend = () =>
+        createOpenAIBackend({ baseURL: flaky.url, model: "test-model", mode: "completion" });
+      await expect(
+        startBench(recipe, { store, backend: flakyBackend(), scorer, runId: "failed" }),
+      ).rejects.toThrow(/bad request/);
+      const run = store.getRun("failed");
+      expect(run.status).toBe("failed");
+      expect(run.error).toMatch(/bad request/);
+      failing = false;
+      await resumeBench("failed", { store, backend: flakyBackend(), scorer });
+      expect(snapshot("failed")).toEqual(snapshot("full"));
+    } finally {
+      await flaky.close();
+    }
+  });
 });
