@@ -5,7 +5,7 @@ import { createProgressDisplay, progressWanted } from "../bench/progress.js";
 import { parseRecipe, type Recipe, readRecipeFile, recipeScorer } from "../bench/recipe.js";
 import { type BenchOptions, newRunId, resumeBench, startBench } from "../bench/runner.js";
 import { formatSummary, summarizeRun } from "../bench/summary.js";
-import { InvalidInputError } from "../core/errors.js";
+import { AbortedError, InvalidInputError, ReckonError } from "../core/errors.js";
 import { parseOrThrow } from "../core/validate.js";
 import { defaultDbPath, openStore } from "../store/sqlite.js";
 import type { Scorer } from "../verifiers/scorer.js";
@@ -73,10 +73,17 @@ export function benchCommand(): Command {
             onProgress: (p) => progress.update(p),
             onNote: flags.json || flags.quiet ? undefined : (note) => process.stderr.write(`note: ${note}\n`),
           };
+          const resumeHint = `reckon bench --resume ${runId}${flags.db === defaultDbPath ? "" : ` --db ${flags.db}`}`;
           if (!flags.json)
-            process.stderr.write(`run ${runId}: resume with \`reckon bench --resume ${runId}\`\n`);
-          if (flags.resume) await resumeBench(runId, options);
-          else await startBench(recipe, { ...options, runId });
+            process.stderr.write(`run ${runId}: if interrupted, continue with \`${resumeHint}\`\n`);
+          try {
+            if (flags.resume) await resumeBench(runId, options);
+            else await startBench(recipe, { ...options, runId });
+          } catch (error) {
+            if (error instanceof AbortedError)
+              throw new ReckonError(`run ${runId} interrupted`, `continue it with \`${resumeHint}\``);
+            throw error;
+          }
         } finally {
           progress.stop();
           process.off("SIGINT", onSignal);

@@ -28,13 +28,15 @@ const answeredBeforeKill = 5;
 
 let server: OpenAITestServer;
 let stalled = true;
+/** Requests numbered above this one stall while `stalled` is set. */
+let stallAfter = answeredBeforeKill;
 let dir: string;
 let db: string;
 
 beforeAll(async () => {
   server = await startOpenAITestServer({
     respond: arithmeticResponder(dataset),
-    faults: (n) => (stalled && n > answeredBeforeKill ? { kind: "slow", delayMs: 600_000 } : undefined),
+    faults: (n) => (stalled && n > stallAfter ? { kind: "slow", delayMs: 600_000 } : undefined),
   });
   dir = mkdtempSync(join(tmpdir(), "reckon-resume-"));
   db = join(dir, "runs.sqlite");
@@ -189,6 +191,29 @@ describe("resuming an interrupted run", () => {
       expect(store.getMetrics("killed")).toEqual(store.getMetrics("fresh"));
       expect(JSON.parse(fresh.stdout).strategies).toEqual(summary.strategies);
       expect(summary.strategies["self-consistency"].map((r: { n: number }) => r.n)).toEqual([1, 2, 4, 8]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it("on SIGTERM marks the run aborted, says how to continue, and the resume completes it", async () => {
+    stalled = true;
+    stallAfter = server.requests.length + 3;
+    const child = reckon([...benchArgs(), "--run-id", "terminated"]);
+    await until(() => storedSamples("terminated") >= 3 * chunk, `${3 * chunk} samples were stored`, child);
+    child.kill("SIGTERM");
+    const exit = await child.done;
+    expect(exit.code).toBe(2);
+    expect(exit.stderr).toContain("run terminated interrupted");
+    expect(exit.stderr).toContain("reckon bench --resume terminated --db");
+    const store = openStore(db);
+    try {
+      expect(store.getRun("terminated").status).toBe("aborted");
+      stalled = false;
+      const resumed = await reckon(["bench", "--resume", "terminated", "--db", db, "--json"]).done;
+      expect(resumed.code).toBe(0);
+      expect(store.getRun("terminated").status).toBe("completed");
+      expect(store.getMetrics("terminated")).toEqual(store.getMetrics("fresh"));
     } finally {
       store.close();
     }
