@@ -178,11 +178,15 @@ export async function loadRecipe(path: string): Promise<Recipe> {
   return parseRecipe(await readRecipeFile(path));
 }
 
-/** The scorer the run uses, if any strategy needs one. */
+/**
+ * The scorer whose scores every sample gets stored with: the one the strategies name, else the
+ * recipe's own (scores are kept for later analysis even when no strategy here uses them).
+ */
 export function recipeScorer(recipe: Recipe): string | undefined {
   for (const strategy of recipe.strategies)
-    if (needsScorer(strategy.name)) return strategy.scorer ?? recipe.scorer;
-  return undefined;
+    if (needsScorer(strategy.name) && (strategy.scorer ?? recipe.scorer))
+      return strategy.scorer ?? recipe.scorer;
+  return recipe.scorer;
 }
 
 /** Every budget the run reports: the grid, each strategy's own, and 1 for `single`. */

@@ -84,7 +84,7 @@ export function formatSummary(summary: RunSummary): string {
   const width = Math.max(8, ...names.map((s) => s.length));
   const cell = 20;
   lines.push(`accuracy % [95% CI] by n`);
-  lines.push(`${"strategy".padEnd(width)}  ${budgets.map((n) => `n=${n}`.padEnd(cell)).join("")}`);
+  lines.push(`${"strategy".padEnd(width)}  ${budgets.map((n) => `n=${n}`.padEnd(cell)).join("")}`.trimEnd());
   for (const name of names) {
     const rows = summary.strategies[name]!;
     const cells = budgets.map((n) => {
