@@ -57,6 +57,8 @@ export function benchCommand(): Command {
           model: recipe.model,
           mode: recipe.mode,
           apiKey: process.env.OPENAI_API_KEY,
+          // One request per problem in flight: let the HTTP client allow as many.
+          concurrency: recipe.concurrency,
         });
         const progress = createProgressDisplay(progressWanted(flags));
         const controller = new AbortController();
