@@ -60,17 +60,19 @@ export interface RandomModelShape {
   heads: number;
   feedForward: number;
   context: number;
+  /** Adds ChatML control tokens and chat template, like many instruction-tuned GGUFs. */
+  chatml?: boolean;
 }
+
+const CHATML_TEMPLATE =
+  "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 export function randomLlamaGguf(shape: RandomModelShape, seed = 1): Buffer {
   const { embedding: E, layers: L, heads: H, feedForward: FF, context } = shape;
-  const tokens = [
-    "<unk>",
-    "<s>",
-    "</s>",
-    ...Array.from({ length: 256 }, (_, i) => `<0x${i.toString(16).toUpperCase().padStart(2, "0")}>`),
-  ];
-  const types = [2, 3, 3, ...Array(256).fill(6)];
+  const bytes = Array.from({ length: 256 }, (_, i) => `<0x${i.toString(16).toUpperCase().padStart(2, "0")}>`);
+  const chatTokens = shape.chatml ? ["<|im_start|>", "<|im_end|>"] : [];
+  const tokens = ["<unk>", "<s>", "</s>", ...bytes, ...chatTokens];
+  const types = [2, 3, 3, ...Array(256).fill(6), ...chatTokens.map(() => 3)];
   const V = tokens.length;
   const kv: Buffer[] = [];
   const add = (key: string, type: number, value: Buffer) =>
@@ -100,7 +102,8 @@ export function randomLlamaGguf(shape: RandomModelShape, seed = 1): Buffer {
   add("tokenizer.ggml.unknown_token_id", GGUF_UINT32, u32(0));
   add("tokenizer.ggml.bos_token_id", GGUF_UINT32, u32(1));
   // Random logits make the end token as likely as any byte: samples end early now and then.
-  add("tokenizer.ggml.eos_token_id", GGUF_UINT32, u32(2));
+  add("tokenizer.ggml.eos_token_id", GGUF_UINT32, u32(shape.chatml ? tokens.indexOf("<|im_end|>") : 2));
+  if (shape.chatml) add("tokenizer.chat_template", GGUF_STRING, str(CHATML_TEMPLATE));
   add("tokenizer.ggml.add_bos_token", GGUF_BOOL, Buffer.from([1]));
   add("tokenizer.ggml.add_space_prefix", GGUF_BOOL, Buffer.from([0]));
 

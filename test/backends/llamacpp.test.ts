@@ -1,5 +1,8 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomLlamaGguf } from "../../bench/random-gguf.js";
 import {
   createDefaultBackend,
   createLlamaCppBackend,
@@ -274,6 +277,39 @@ describe("chat mode", () => {
       expect(response.usage.promptTokens).toBeGreaterThan(2);
     } finally {
       await chat.close();
+    }
+  });
+
+  it("uses a GGUF's own chat template and stops at its end-of-turn token", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "reckon-chatml-"));
+    const path = join(dir, "chatml.gguf");
+    writeFileSync(
+      path,
+      randomLlamaGguf({ embedding: 64, layers: 2, heads: 4, feedForward: 128, context: 256, chatml: true }),
+    );
+    const chat = await createLlamaCppBackend({ modelPath: path, sequences: 2 });
+    try {
+      expect(chat.mode).toBe("chat"); // chosen because the GGUF carries a template
+      const { preparePrompt, chatTemplateOf } = await import("../../src/backends/llamacpp-prompt.js");
+      const prompt = preparePrompt(
+        chat.model,
+        "chat",
+        chatTemplateOf(chat.model),
+        [{ role: "user", content: "2+2" }],
+        "4",
+      );
+      const rendered = chat.model.detokenize(prompt.tokens, true);
+      expect(rendered).toContain("<|im_start|>user\n2+2<|im_end|>");
+      expect(rendered.endsWith("<|im_start|>assistant\n4")).toBe(true);
+      const imEnd = chat.model.tokenize("<|im_end|>", true);
+      expect(imEnd).toHaveLength(1);
+      expect(prompt.stopTokens.has(imEnd[0]!) || chat.model.isEogToken(imEnd[0]!)).toBe(true);
+      const response = await chat.generate({ prompt: "2+2", n: 3, temperature: 1, seed: 1, maxTokens: 12 });
+      expect(response.completions).toHaveLength(3);
+      for (const completion of response.completions) expect(completion.text).not.toContain("<|im_end|>");
+    } finally {
+      await chat.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
