@@ -101,6 +101,7 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   signal?.addEventListener("abort", onAbort);
+  if (signal?.aborted) stop.abort();
   try {
     await forEachConcurrently(problems, recipe.concurrency, stop, async (problem) => {
       await drawPool(recipe, task, problem, runId, { ...options, signal: stop.signal }, (records) => {
