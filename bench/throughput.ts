@@ -4,6 +4,12 @@
  * and how tokens/s grows with the number of sequences decoded together.
  *
  *   npx tsx bench/throughput.ts [--model PATH] [--threads N] [--repeats N]
+ *
+ * The bundled model is so small (weights fit in cache) that a batch row costs about as much as
+ * a lone token; to see batching on a model whose decoding streams its weights from memory:
+ *
+ *   npx tsx bench/random-gguf.ts /tmp/random-27m.gguf --embedding 512 --layers 8
+ *   npx tsx bench/throughput.ts --model /tmp/random-27m.gguf --repeats 1
  */
 import { parseArgs } from "node:util";
 import type { GenerateRequest, GenerateResponse } from "../src/backends/backend.js";
