@@ -1,15 +1,12 @@
 import { Command } from "commander";
-import type { Backend } from "../backends/backend.js";
-import { resolveBackend } from "../backends/resolve.js";
-import { createProgressDisplay, progressWanted } from "../bench/progress.js";
-import { parseRecipe, type Recipe, readRecipeFile, recipeScorer } from "../bench/recipe.js";
-import { type BenchOptions, newRunId, resumeBench, startBench } from "../bench/runner.js";
-import { formatSummary, summarizeRun } from "../bench/summary.js";
-import { AbortedError, InvalidInputError, ReckonError } from "../core/errors.js";
-import { parseOrThrow } from "../core/validate.js";
+import { parseRecipe, type Recipe, readRecipeFile } from "../bench/recipe.js";
+import { newRunId } from "../bench/runner.js";
+import { formatSummary } from "../bench/summary.js";
+import { InvalidInputError } from "../core/errors.js";
 import { defaultDbPath, openStore } from "../store/sqlite.js";
-import type { Scorer } from "../verifiers/scorer.js";
 import { type BenchFlags, benchFlagsSchema, recipeFlags, recipeFromFlags } from "./bench-flags.js";
+import { executeBench } from "./bench-session.js";
+import { parseFlags } from "./flags.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -48,51 +45,20 @@ export function benchCommand(): Command {
     .option("--json", "print one JSON summary on stdout")
     .option("-q, --quiet", "no progress bar")
     .action(async (recipePath: string | undefined, rawFlags: Record<string, unknown>) => {
-      const flags = parseOrThrow(benchFlagsSchema, rawFlags, "flag --");
+      const flags = parseFlags(benchFlagsSchema, rawFlags);
       const store = openStore(flags.db);
       try {
         const { recipe, runId } = await planRun(recipePath, flags, store);
-        const backend = await resolveBackend({
-          backend: flags.backend ?? recipe.backend,
-          model: recipe.model,
-          mode: recipe.mode,
-          apiKey: process.env.OPENAI_API_KEY,
-          // One request per problem in flight: let the HTTP client allow as many.
-          concurrency: recipe.concurrency,
+        const summary = await executeBench({
+          store,
+          dbPath: flags.db,
+          recipe,
+          runId,
+          resume: flags.resume !== undefined,
+          backend: flags.backend,
+          json: flags.json,
+          quiet: flags.quiet,
         });
-        const progress = createProgressDisplay(progressWanted(flags));
-        const controller = new AbortController();
-        const onSignal = () => controller.abort();
-        process.once("SIGINT", onSignal);
-        process.once("SIGTERM", onSignal);
-        try {
-          const scorerName = recipeScorer(recipe);
-          const options: BenchOptions = {
-            store,
-            backend,
-            scorer: scorerName ? await loadScorer(scorerName, recipe, backend) : undefined,
-            signal: controller.signal,
-            onProgress: (p) => progress.update(p),
-            onNote: flags.json || flags.quiet ? undefined : (note) => process.stderr.write(`note: ${note}\n`),
-          };
-          const resumeHint = `reckon bench --resume ${runId}${flags.db === defaultDbPath ? "" : ` --db ${flags.db}`}`;
-          if (!flags.json)
-            process.stderr.write(`run ${runId}: if interrupted, continue with \`${resumeHint}\`\n`);
-          try {
-            if (flags.resume) await resumeBench(runId, options);
-            else await startBench(recipe, { ...options, runId });
-          } catch (error) {
-            if (error instanceof AbortedError)
-              throw new ReckonError(`run ${runId} interrupted`, `continue it with \`${resumeHint}\``);
-            throw error;
-          }
-        } finally {
-          progress.stop();
-          process.off("SIGINT", onSignal);
-          process.off("SIGTERM", onSignal);
-          await backend.close?.();
-        }
-        const summary = summarizeRun(store, runId);
         process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
       } finally {
         store.close();
@@ -123,10 +89,4 @@ async function planRun(
   const runId = flags.runId ?? newRunId();
   if (store.findRun(runId)) throw new InvalidInputError("--run-id", `run ${runId} already exists`);
   return { recipe: parseRecipe(raw), runId };
-}
-
-/** Verifiers are loaded only when a strategy needs one: some bring models of their own. */
-async function loadScorer(name: string, recipe: Recipe, backend: Backend): Promise<Scorer> {
-  const { resolveScorer } = await import("../verifiers/registry.js");
-  return resolveScorer(name, { task: recipe.task, backend });
 }
