@@ -3,9 +3,10 @@ import { Command, CommanderError } from "commander";
 import { ReckonError } from "../core/errors.js";
 import { askCommand } from "./ask.js";
 import { benchCommand } from "./bench.js";
+import { demoCommand } from "./demo.js";
 import { exportCommand } from "./export.js";
-import { reportCommand } from "./report.js";
 import { gradeCommand } from "./grade.js";
+import { reportCommand } from "./report.js";
 import { runsCommand } from "./runs.js";
 import { strategiesCommand } from "./strategies.js";
 
@@ -16,6 +17,7 @@ const program = new Command()
   .version("0.1.0")
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) })
+  .addCommand(demoCommand())
   .addCommand(askCommand())
   .addCommand(strategiesCommand())
   .addCommand(gradeCommand())
