@@ -26,7 +26,7 @@ export function strategiesCommand(): Command {
         >;
         for (const [name, p] of Object.entries(properties)) {
           const fallback = p.default === undefined ? "" : ` (default ${JSON.stringify(p.default)})`;
-          process.stdout.write(`    --${name} <${p.type ?? "value"}>  ${p.description ?? ""}${fallback}\n`);
+          process.stdout.write(`    ${name} (${p.type ?? "value"}): ${p.description ?? ""}${fallback}\n`);
         }
       }
     });
