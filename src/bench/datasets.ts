@@ -2,9 +2,9 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
-import { gunzipSync } from "node:zlib";
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
+import { decodeText, parseJsonl } from "../core/jsonl.js";
 import { deriveSeed, seededRandom, shuffled } from "./random.js";
 
 /** One benchmark problem, whatever file it came from. */
@@ -203,32 +203,11 @@ async function readDatasetFile(path: string): Promise<string> {
   } catch (error) {
     throw new InvalidInputError("dataset.path", `cannot read ${path}: ${(error as Error).message}`);
   }
-  // Gzip is recognised by its magic bytes so a renamed file still reads.
-  const gzipped = path.endsWith(".gz") || (bytes[0] === 0x1f && bytes[1] === 0x8b);
-  return (gzipped ? gunzipSync(bytes) : bytes).toString("utf8");
+  return decodeText(path, bytes);
 }
 
 /** Parses the JSONL text of a dataset; `source` names the file in errors. */
 export function parseDatasetText(name: DatasetName, content: string, source: string = name): DatasetRow[] {
   const format = formats[name];
-  const rows: DatasetRow[] = [];
-  const lines = content.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === "") continue;
-    const where = `${source} line ${i + 1}`;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch (error) {
-      throw new InvalidInputError(where, `not valid JSON (${(error as Error).message})`);
-    }
-    const result = format.schema.safeParse(json);
-    if (!result.success) {
-      const issue = result.error.issues[0]!;
-      throw new InvalidInputError(`${where}, field "${issue.path.join(".") || "(row)"}"`, issue.message);
-    }
-    rows.push(format.toRow(result.data as never, rows.length));
-  }
-  return rows;
+  return parseJsonl(format.schema, content, source).map((row, i) => format.toRow(row as never, i));
 }

@@ -5,9 +5,9 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { gunzipSync } from "node:zlib";
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
+import { decodeText, parseJsonl, parseRow } from "../core/jsonl.js";
 
 /** One recorded sample. */
 export const replaySampleSchema = z.object({
@@ -41,34 +41,11 @@ export type ReplayRow = z.infer<typeof replayRowSchema>;
  * e.g. `run.jsonl line 4, field "samples[2].reward"`.
  */
 export function parseReplayRows(content: string, source = "replay file"): ReplayRow[] {
-  const rows: ReplayRow[] = [];
-  const lines = content.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === "") continue;
-    const where = `${source} line ${i + 1}`;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch (error) {
-      throw new InvalidInputError(where, `not valid JSON (${(error as Error).message})`);
-    }
-    const parsed = replayRowSchema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const field = issue.path.map((p, j) =>
-        typeof p === "number" ? `[${p}]` : `${j ? "." : ""}${String(p)}`,
-      );
-      throw new InvalidInputError(`${where}, field "${field.join("") || "(row)"}"`, issue.message);
-    }
-    rows.push(parsed.data);
-  }
-  return rows;
+  return parseJsonl(replayRowSchema, content, source);
 }
 
 function decode(path: string, bytes: Buffer): ReplayRow[] {
-  const gzipped = path.endsWith(".gz") || (bytes[0] === 0x1f && bytes[1] === 0x8b);
-  return parseReplayRows((gzipped ? gunzipSync(bytes) : bytes).toString("utf8"), basename(path));
+  return parseReplayRows(decodeText(path, bytes), basename(path));
 }
 
 /** Reads and validates a replay file (`.jsonl`, or gzipped). */
@@ -97,15 +74,8 @@ export function readReplayFileSync(path: string): ReplayRow[] {
 export function writeReplayRows(rows: readonly ReplayRow[]): string {
   return rows
     .map((row, i) => {
-      const parsed = replayRowSchema.safeParse(row);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw new InvalidInputError(
-          `replay row ${i} (${row.id}), field "${issue.path.join(".")}"`,
-          issue.message,
-        );
-      }
-      return `${JSON.stringify(parsed.data)}\n`;
+      const parsed = parseRow(replayRowSchema, row, `replay row ${i} (${row.id})`);
+      return `${JSON.stringify(parsed)}\n`;
     })
     .join("");
 }

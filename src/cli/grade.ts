@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import { Command } from "commander";
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
+import { parseJsonLine } from "../core/jsonl.js";
 import type { Task } from "../core/types.js";
 import { gsm8kTask, mathTask } from "../tasks/math.js";
 
@@ -16,7 +17,7 @@ const flagsSchema = z.object({ task: z.enum(["gsm8k", "math"]) });
 const rowSchema = z.looseObject({
   response: z.string(),
   // References in datasets are sometimes numbers (`"answer": 27.0`).
-  reference: z.union([z.string(), z.number().transform(String)]),
+  reference: z.union([z.string(), z.number()]),
 });
 
 export interface GradedRow extends Record<string, unknown> {
@@ -24,20 +25,13 @@ export interface GradedRow extends Record<string, unknown> {
   correct: boolean;
 }
 
-/** Grades one parsed JSON value; `line` names the row in errors. */
-export function gradeRow(task: Task, value: unknown, line: number): GradedRow {
-  const parsed = rowSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.length > 0 ? issue.path.join(".") : "row";
-    throw new InvalidInputError(`line ${line} field "${field}"`, issue.message);
-  }
-  const row = parsed.data;
+/** Grades one validated row, keeping its other fields. */
+export function gradeRow(task: Task, row: z.output<typeof rowSchema>): GradedRow {
   const extracted = task.extractAnswer(row.response);
   return {
-    ...(value as Record<string, unknown>),
+    ...row,
     extracted: extracted ?? null,
-    correct: extracted !== undefined && task.isCorrect(extracted, row.reference),
+    correct: extracted !== undefined && task.isCorrect(extracted, String(row.reference)),
   };
 }
 
@@ -53,13 +47,7 @@ export async function gradeJsonl(
   for await (const line of lines) {
     lineNumber++;
     if (line.trim() === "") continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      throw new InvalidInputError(`line ${lineNumber}`, `not valid JSON (${(error as Error).message})`);
-    }
-    const row = gradeRow(task, value, lineNumber);
+    const row = gradeRow(task, parseJsonLine(rowSchema, line, `line ${lineNumber}`));
     if (!output.write(`${JSON.stringify(row)}\n`)) await once(output, "drain");
     graded++;
   }

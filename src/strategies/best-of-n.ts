@@ -1,5 +1,4 @@
-import { z } from "zod";
-import { drawCandidates } from "./sampling.js";
+import { drawCandidates, sampleCountOptions } from "./sampling.js";
 import { scoreCandidates } from "./scoring.js";
 import { defineStrategy } from "./strategy.js";
 import { bestScoredIndex, tallyAnswers } from "./vote.js";
@@ -8,12 +7,7 @@ import { bestScoredIndex, tallyAnswers } from "./vote.js";
 export const bestOfN = defineStrategy({
   name: "best-of-n",
   description: "Sample n solutions and answer with the one the scorer rates highest (ties: earliest).",
-  options: z
-    .object({
-      n: z.number().int().min(1).max(1024).default(8).describe("samples to draw"),
-      batchSize: z.number().int().min(1).optional().describe("samples per backend call (default: all n)"),
-    })
-    .strict(),
+  options: sampleCountOptions,
   needsScorer: true,
   async run(problem, ctx, { n, batchSize }) {
     const drawn = await drawCandidates(problem, ctx, n, batchSize);

@@ -1,6 +1,15 @@
+import { z } from "zod";
 import { BudgetExhaustedError } from "../core/errors.js";
 import type { Candidate, Completion, Problem, StopReason, Usage } from "../core/types.js";
 import type { StrategyContext } from "./strategy.js";
+
+/** Options of every strategy that draws a fixed number of samples. */
+export const sampleCountOptions = z
+  .object({
+    n: z.number().int().min(1).max(1024).default(8).describe("samples to draw"),
+    batchSize: z.number().int().min(1).optional().describe("samples per backend call (default: all n)"),
+  })
+  .strict();
 
 export interface DrawnCandidates {
   candidates: Candidate[];

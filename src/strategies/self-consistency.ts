@@ -1,5 +1,4 @@
-import { z } from "zod";
-import { drawCandidates } from "./sampling.js";
+import { drawCandidates, sampleCountOptions } from "./sampling.js";
 import { defineStrategy } from "./strategy.js";
 import { tallyAnswers } from "./vote.js";
 
@@ -7,12 +6,7 @@ import { tallyAnswers } from "./vote.js";
 export const selfConsistency = defineStrategy({
   name: "self-consistency",
   description: "Sample n solutions and take the majority answer (ties: earliest answer in sample order).",
-  options: z
-    .object({
-      n: z.number().int().min(1).max(1024).default(8).describe("samples to draw"),
-      batchSize: z.number().int().min(1).optional().describe("samples per backend call (default: all n)"),
-    })
-    .strict(),
+  options: sampleCountOptions,
   needsScorer: false,
   async run(problem, ctx, { n, batchSize }) {
     const { candidates, stopReason } = await drawCandidates(problem, ctx, n, batchSize);

@@ -85,7 +85,7 @@ describe("reckon grade", () => {
     const input = `${JSON.stringify({ response: "4", reference: "4" })}\n${JSON.stringify({ response: "4" })}\n`;
     const run = await reckon(["grade", "--task", "math"], { stdin: input });
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('line 2 field "reference"');
+    expect(run.stderr).toContain('line 2, field "reference"');
   });
 
   it("rejects a line that is not JSON", async () => {

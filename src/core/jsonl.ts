@@ -1,0 +1,53 @@
+import { gunzipSync } from "node:zlib";
+import type { z } from "zod";
+import { InvalidInputError } from "./errors.js";
+import { formatIssuePath } from "./validate.js";
+
+/** A file's text, gunzipped when it is gzip (by name or by its magic bytes, so renamed files still read). */
+export function decodeText(path: string, bytes: Buffer): string {
+  const gzipped = path.endsWith(".gz") || (bytes[0] === 0x1f && bytes[1] === 0x8b);
+  return (gzipped ? gunzipSync(bytes) : bytes).toString("utf8");
+}
+
+/**
+ * Parses one JSONL line with `schema`. Errors name the place and the field, e.g.
+ * `run.jsonl line 4, field "samples[2].reward"`.
+ */
+export function parseJsonLine<Schema extends z.ZodType>(
+  schema: Schema,
+  line: string,
+  where: string,
+): z.output<Schema> {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (error) {
+    throw new InvalidInputError(where, `not valid JSON (${(error as Error).message})`);
+  }
+  return parseRow(schema, json, where);
+}
+
+/** Validates one row (parsed or about to be written); errors name the place and the field. */
+export function parseRow<Schema extends z.ZodType>(
+  schema: Schema,
+  row: unknown,
+  where: string,
+): z.output<Schema> {
+  const parsed = schema.safeParse(row);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new InvalidInputError(`${where}, field "${formatIssuePath(issue.path) || "(row)"}"`, issue.message);
+}
+
+/** Parses JSONL text (blank lines skipped); `source` names the file in errors. */
+export function parseJsonl<Schema extends z.ZodType>(
+  schema: Schema,
+  content: string,
+  source: string,
+): z.output<Schema>[] {
+  const rows: z.output<Schema>[] = [];
+  content.split("\n").forEach((line, i) => {
+    if (line.trim() !== "") rows.push(parseJsonLine(schema, line, `${source} line ${i + 1}`));
+  });
+  return rows;
+}
