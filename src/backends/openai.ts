@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { z } from "zod";
 import { BackendError, InvalidInputError, throwIfAborted } from "../core/errors.js";
 import type { Completion, Usage } from "../core/types.js";
@@ -90,6 +91,8 @@ export function createOpenAIBackend(
   // Learned from the first n>1 call: whether the server honours `n`.
   let honoursN: boolean | undefined = config.nParameter === "ignored" ? false : undefined;
   const closing = new AbortController();
+  // Every queued or in-flight request listens for close(): hundreds at once are normal, not a leak.
+  setMaxListeners(0, closing.signal);
 
   async function requestOnce(
     request: GenerateRequest,
