@@ -7,8 +7,9 @@
 import { randomBytes } from "node:crypto";
 import type { Backend } from "../backends/backend.js";
 import { AbortedError, BackendError, throwIfAborted } from "../core/errors.js";
-import type { Candidate, Problem, Task } from "../core/types.js";
+import type { Problem, Task } from "../core/types.js";
 import type { MetricRecord, ProblemRecord, RunRecord, RunStore, SampleRecord } from "../store/sqlite.js";
+import { toCandidate } from "../strategies/sampling.js";
 import { getTask } from "../tasks/registry.js";
 import type { Scorer } from "../verifiers/scorer.js";
 import { computeMetrics, type MetricRow, type ProblemSamples } from "./metrics.js";
@@ -187,12 +188,7 @@ async function drawPool(
       const completions = response.completions.slice(0, stop - next);
       if (completions.length === 0)
         throw new BackendError(`${backend.id} returned no completion for problem ${record.problemId}`);
-      const candidates: Candidate[] = completions.map((c) => ({
-        text: c.text,
-        answer: task.extractAnswer(c.text),
-        tokens: c.tokens,
-        finishReason: c.finishReason,
-      }));
+      const candidates = completions.map((c) => toCandidate(problem, c));
       const scores = scorer ? await scorer.score(problem, candidates, signal) : undefined;
       const latencyMs = response.usage.latencyMs / completions.length;
       const records = candidates.map(
