@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { z } from "zod";
 import { resolveBackend } from "../backends/resolve.js";
+import { collectTrace } from "../core/trace.js";
 import type { Result } from "../core/types.js";
 import { run } from "../run.js";
 import { acceptsOption, getStrategy } from "../strategies/registry.js";
@@ -66,6 +67,7 @@ export function askCommand(): Command {
       });
       try {
         const strategy = getStrategy(flags.strategy);
+        const trace = collectTrace();
         const result = await run({
           problem: {
             id: "ask",
@@ -83,8 +85,13 @@ export function askCommand(): Command {
             seed: flags.seed,
           },
           budget: flags.budgetTokens ? { maxTokens: flags.budgetTokens } : undefined,
+          trace: trace.sink,
         });
-        process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result));
+        process.stdout.write(
+          flags.json
+            ? `${JSON.stringify({ ...result, trace: trace.events }, null, 2)}\n`
+            : formatResult(result),
+        );
       } finally {
         await backend.close?.();
       }
