@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { AbortedError } from "../core/errors.js";
 import type { SequencePool } from "./llamacpp-pool.js";
@@ -44,6 +45,8 @@ export async function runSamples<Sample>(request: ScheduleRequest<Sample>): Prom
   // Cancels the waits of would-be late joiners once no sample is left to start.
   const drained = new AbortController();
   const joinSignal = signal ? AbortSignal.any([signal, drained.signal]) : drained.signal;
+  // One listener per would-be joiner (up to a sequence count each): expected, not a leak.
+  setMaxListeners(0, joinSignal);
 
   const takeIndex = (): number | undefined => {
     if (failure !== undefined || signal?.aborted || next >= n) return undefined;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { resolveBackend } from "../backends/resolve.js";
 import { createProgressDisplay, progressWanted } from "../bench/progress.js";
 import { type Recipe, recipeScorer } from "../bench/recipe.js";
@@ -35,6 +36,8 @@ export async function executeBench(session: BenchSession): Promise<RunSummary> {
   });
   const progress = createProgressDisplay(progressWanted(session));
   const controller = new AbortController();
+  // Every sequence and request of the run listens to this one signal: many listeners are expected.
+  setMaxListeners(0, controller.signal);
   const onSignal = () => controller.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);

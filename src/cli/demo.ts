@@ -34,7 +34,7 @@ export function demoCommand(): Command {
   return new Command("demo")
     .description("Run the bundled model on arithmetic problems with several strategies and budgets, offline.")
     .option("--levels <list>", "difficulty levels", "1,2,3,4,5")
-    .option("--per-level <count>", "problems per level", "12")
+    .option("--per-level <count>", "problems per level", "40")
     .option("-n, --n <list>", "budget grid (samples per problem)", "1,2,4,8,16")
     .option("--seed <int>", "problems and samples are reproducible from this seed", "0")
     .option("-t, --temperature <t>", "sampling temperature", "1.0")
