@@ -79,7 +79,8 @@ export function askCommand(): Command {
           options: acceptsOption(strategy, "n") ? { n: flags.n } : {},
           scorer: flags.scorer ? await resolveScorer(flags.scorer, { task: taskName, backend }) : undefined,
           sampling: {
-            temperature: flags.temperature ?? 0.8,
+            // The bundled model's card recommends 1.0; 0.8 is the usual choice for voting with chat models.
+            temperature: flags.temperature ?? (bundled ? 1 : 0.8),
             topP: flags.topP,
             maxTokens: flags.maxTokens,
             seed: flags.seed,
