@@ -152,7 +152,8 @@ function runDetails(run: Report["run"]): string {
       value instanceof Date
         ? value.toISOString()
         : typeof value === "object"
-          ? `<pre>${escapeHtml(JSON.stringify(value, null, 2))}</pre>`
+          ? // Folded: a whole recipe would push the charts below the fold.
+            `<details><summary>show</summary><pre>${escapeHtml(JSON.stringify(value, null, 2))}</pre></details>`
           : escapeHtml(String(value));
     return `<dt>${escapeHtml(key)}</dt><dd>${shown}</dd>`;
   });
