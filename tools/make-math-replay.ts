@@ -13,7 +13,7 @@ import { writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { type DatasetRow, loadDataset } from "../src/bench/datasets.js";
-import { deriveSeed, type Random, seededRandom } from "../src/bench/random.js";
+import { deriveSeed, type Random, seededRandom } from "../src/core/random.js";
 import { type ReplayRow, writeReplayRows } from "../src/bench/replay-format.js";
 import { renderPrompt } from "../src/tasks/registry.js";
 

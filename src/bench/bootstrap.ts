@@ -1,5 +1,5 @@
 /** Percentile bootstrap confidence intervals for a mean over problems. */
-import { randomInt, seededRandom } from "./random.js";
+import { randomInt, seededRandom } from "../core/random.js";
 
 /** A point estimate with its confidence interval. */
 export interface Interval {

@@ -5,7 +5,7 @@ import { basename, resolve } from "node:path";
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
 import { decodeText, parseJsonl } from "../core/jsonl.js";
-import { deriveSeed, seededRandom, shuffled } from "./random.js";
+import { deriveSeed, seededRandom, shuffled } from "../core/random.js";
 
 /** One benchmark problem, whatever file it came from. */
 export interface DatasetRow {

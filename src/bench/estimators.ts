@@ -7,7 +7,7 @@
  * one gave no answer and never win a vote. A class's correctness is the fraction of its samples
  * marked correct (graders agree within a class, so this is 0 or 1 in practice).
  */
-import type { Random } from "./random.js";
+import type { Random } from "../core/random.js";
 
 /** One recorded sample of a problem. */
 export interface SampleOutcome {

@@ -4,6 +4,7 @@
  * difficulty level. The per-problem estimators are in estimators.ts.
  */
 import { z } from "zod";
+import { deriveSeed, seededRandom } from "../core/random.js";
 import { parseOrThrow } from "../core/validate.js";
 import { bootstrapMeanInterval } from "./bootstrap.js";
 import {
@@ -13,7 +14,6 @@ import {
   type SampleOutcome,
   weightedMajorityAtK,
 } from "./estimators.js";
-import { deriveSeed, seededRandom } from "./random.js";
 
 export type { SampleOutcome } from "./estimators.js";
 

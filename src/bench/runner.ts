@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { Backend } from "../backends/backend.js";
 import { AbortedError, BackendError, throwIfAborted } from "../core/errors.js";
+import { deriveSeed } from "../core/random.js";
 import type { Problem, Task } from "../core/types.js";
 import type { MetricRecord, ProblemRecord, RunRecord, RunStore, SampleRecord } from "../store/sqlite.js";
 import { toCandidate } from "../strategies/sampling.js";
@@ -14,7 +15,6 @@ import { getTask } from "../tasks/registry.js";
 import type { Scorer } from "../verifiers/scorer.js";
 import { computeMetrics, type MetricRow, type ProblemSamples } from "./metrics.js";
 import { loadProblemSet } from "./problem-set.js";
-import { deriveSeed } from "./random.js";
 import {
   benchStrategies,
   budgetsOf,

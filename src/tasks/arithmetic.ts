@@ -9,9 +9,9 @@
  */
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
+import { Mulberry32, mixSeed } from "../core/random.js";
 import type { Problem, Task } from "../core/types.js";
 import rawSpec from "./arithmetic-spec.json" with { type: "json" };
-import { Mulberry32, mixSeed } from "./seeded-random.js";
 
 export type Operator = "+" | "-" | "*";
 

@@ -3,6 +3,8 @@
  * matrices, equations, ± lists), then each element as a number, an expression compared at
  * random points, or plain text.
  */
+
+import { seededRandom } from "../core/random.js";
 import { evaluateExpression, parseLatexExpression, variablesOf } from "./latex-expression.js";
 import { normalizeMathAnswer } from "./latex-normalize.js";
 
@@ -261,18 +263,6 @@ function roundedDecimalMatches(decimalText: string, exact: number): boolean {
   if (!decimal || !Number.isFinite(exact)) return false;
   const places = decimal[1]!.length;
   return Math.abs(Number(decimalText) - exact) <= 0.5 * 10 ** -places * (1 + 1e-9);
-}
-
-/** A small deterministic generator so that grading is reproducible. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const POINTS = 8;

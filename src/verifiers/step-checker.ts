@@ -10,9 +10,9 @@
  */
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
+import { Mulberry32, mixSeed } from "../core/random.js";
 import type { Candidate, Problem } from "../core/types.js";
 import { applyOperator, type Operator, parseArithmeticPrompt } from "../tasks/arithmetic.js";
-import { Mulberry32, mixSeed } from "../tasks/seeded-random.js";
 import type { Scorer } from "./scorer.js";
 
 export type StepVerdictKind =

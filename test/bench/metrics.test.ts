@@ -9,7 +9,7 @@ import {
   weightedMajorityAtK,
 } from "../../src/bench/estimators.js";
 import { computeMetrics, type ProblemSamples } from "../../src/bench/metrics.js";
-import { seededRandom } from "../../src/bench/random.js";
+import { seededRandom } from "../../src/core/random.js";
 
 // Oracles: enumerate every k-subset and average the outcome of the selection rule, breaking
 // ties by averaging over the tied choices (= uniform random tie-breaking).

@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { computeMetrics, type MetricRow, type ProblemSamples } from "../../src/bench/metrics.js";
-import { seededRandom } from "../../src/bench/random.js";
+import { seededRandom } from "../../src/core/random.js";
 import { accuracyChartSpec, renderAccuracyChart } from "../../src/report/charts.js";
 import { metricsToCsv, type ReportFiles, renderReport } from "../../src/report/html.js";
 
