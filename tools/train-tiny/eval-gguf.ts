@@ -1,13 +1,20 @@
 /**
  * Measures the GGUF model on the arithmetic task with node-llama-cpp: greedy accuracy,
- * single-sample accuracy (mean over the samples), majority vote over the samples (maj@k) and
- * at least one correct sample (pass@k), per level. Reproduces the table in models/README.md:
+ * single-sample accuracy (mean over the samples), majority vote over the samples (maj@k),
+ * the sample the exact step checker scores highest (checker@k) and at least one correct
+ * sample (pass@k), per level. Reproduces the table in models/README.md:
  *
  *   npx tsx tools/train-tiny/eval-gguf.ts --model models/reckon-tiny.gguf --count 100 --samples 16
  */
 import { parseArgs } from "node:util";
 import { getLlama, LlamaCompletion } from "node-llama-cpp";
-import { arithmeticLevels, arithmeticTask, generateArithmeticProblems } from "../../src/tasks/arithmetic.js";
+import {
+  arithmeticLevels,
+  arithmeticTask,
+  generateArithmeticProblems,
+  toProblem,
+} from "../../src/tasks/arithmetic.js";
+import { scoreArithmeticCandidate } from "../../src/verifiers/step-checker.js";
 
 const { values } = parseArgs({
   options: {
@@ -52,14 +59,15 @@ function majority(answers: (string | undefined)[]): string | undefined {
 }
 
 console.log(`model ${values.model}, T=${temperature}, ${count} problems/level (seed ${problemSeed}), ${samples} samples`);
-console.log("| level | greedy | single | maj@%d | pass@%d |".replaceAll("%d", String(samples)));
-console.log("|---|---|---|---|---|");
+console.log("| level | greedy | single | maj@%d | checker@%d | pass@%d |".replaceAll("%d", String(samples)));
+console.log("|---|---|---|---|---|---|");
 const started = Date.now();
 for (const level of levels) {
   let greedy = 0;
   let single = 0;
   let maj = 0;
   let pass = 0;
+  let checker = 0;
   const problems = generateArithmeticProblems({ level, count, seed: problemSeed });
   for (const [pi, p] of problems.entries()) {
     const correct = (text: string) => {
@@ -86,10 +94,12 @@ for (const level of levels) {
     const voted = majority(answers);
     if (voted !== undefined && arithmeticTask.isCorrect(voted, p.reference)) maj++;
     if (ok > 0) pass++;
+    const scores = texts.map((t) => scoreArithmeticCandidate(toProblem(p), t));
+    if (correct(texts[scores.indexOf(Math.max(...scores))]!)) checker++;
     if (values.show && pi < 3) console.error(JSON.stringify({ prompt: p.prompt, greedyText, sample: texts[0] }));
   }
   const pct = (x: number) => `${((100 * x) / count).toFixed(1)}%`;
-  console.log(`| ${level} | ${pct(greedy)} | ${pct(single)} | ${pct(maj)} | ${pct(pass)} |`);
+  console.log(`| ${level} | ${pct(greedy)} | ${pct(single)} | ${pct(maj)} | ${pct(checker)} | ${pct(pass)} |`);
 }
 console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
 await context.dispose();
