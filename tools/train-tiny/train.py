@@ -1,7 +1,10 @@
 """Train the tiny arithmetic model. Run by hand in the background, never in CI, e.g.:
 
-  OPENBLAS_NUM_THREADS=2 nohup /usr/bin/python3 tools/train-tiny/train.py --out tools/train-tiny/out/run1 \
-      --minutes 60 > tools/train-tiny/out/run1.log 2>&1 &
+  OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 nohup /usr/bin/python3 tools/train-tiny/train.py \
+      --out tools/train-tiny/out/main --minutes 68 --threads 1 > tools/train-tiny/out/main.log 2>&1 &
+
+Rerunning with the same --out resumes from its last checkpoint. See models/README.md for the
+settings of the shipped model.
 """
 
 import argparse
