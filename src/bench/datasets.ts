@@ -1,10 +1,9 @@
 /** Evaluation sets read from JSONL (optionally gzipped) into one row shape. */
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
-import { decodeText, parseJsonl } from "../core/jsonl.js";
+import { parseJsonl, readTextFile } from "../core/jsonl.js";
 import { deriveSeed, seededRandom, shuffled } from "../core/random.js";
 
 /** One benchmark problem, whatever file it came from. */
@@ -186,7 +185,7 @@ export async function loadDataset(options: DatasetOptions): Promise<DatasetRow[]
       "pass the path of the JSONL file",
     );
   }
-  let rows = parseDatasetText(name, await readDatasetFile(path), basename(path));
+  let rows = parseDatasetText(name, await readTextFile(path, "dataset.path"), basename(path));
   if (levels) rows = rows.filter((row) => row.level !== undefined && levels.includes(row.level));
   if (subjects) {
     const wanted = new Set(subjects.map((s) => s.toLowerCase()));
@@ -194,16 +193,6 @@ export async function loadDataset(options: DatasetOptions): Promise<DatasetRow[]
   }
   if (seed !== undefined) rows = shuffled(rows, seededRandom(deriveSeed(seed, "dataset", name)));
   return limit !== undefined ? rows.slice(0, limit) : rows;
-}
-
-async function readDatasetFile(path: string): Promise<string> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new InvalidInputError("dataset.path", `cannot read ${path}: ${(error as Error).message}`);
-  }
-  return decodeText(path, bytes);
 }
 
 /** Parses the JSONL text of a dataset; `source` names the file in errors. */

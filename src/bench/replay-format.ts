@@ -2,12 +2,9 @@
  * The replay file: recorded samples, one JSONL row per problem, served back by the replay
  * backend and written by `reckon export`.
  */
-import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { z } from "zod";
-import { InvalidInputError } from "../core/errors.js";
-import { decodeText, parseJsonl, parseRow } from "../core/jsonl.js";
+import { parseJsonl, parseRow, readTextFile, readTextFileSync } from "../core/jsonl.js";
 
 /** One recorded sample. */
 export const replaySampleSchema = z.object({
@@ -44,30 +41,14 @@ export function parseReplayRows(content: string, source = "replay file"): Replay
   return parseJsonl(replayRowSchema, content, source);
 }
 
-function decode(path: string, bytes: Buffer): ReplayRow[] {
-  return parseReplayRows(decodeText(path, bytes), basename(path));
-}
-
 /** Reads and validates a replay file (`.jsonl`, or gzipped). */
 export async function readReplayFile(path: string): Promise<ReplayRow[]> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new InvalidInputError("replay file", `cannot read ${path}: ${(error as Error).message}`);
-  }
-  return decode(path, bytes);
+  return parseReplayRows(await readTextFile(path, "replay file"), basename(path));
 }
 
 /** Synchronous `readReplayFile`, for constructing a backend without awaiting. */
 export function readReplayFileSync(path: string): ReplayRow[] {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new InvalidInputError("replay file", `cannot read ${path}: ${(error as Error).message}`);
-  }
-  return decode(path, bytes);
+  return parseReplayRows(readTextFileSync(path, "replay file"), basename(path));
 }
 
 /** Serialises rows as replay JSONL (validated first; one row per line, trailing newline). */

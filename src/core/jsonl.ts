@@ -1,7 +1,27 @@
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 import type { z } from "zod";
 import { InvalidInputError } from "./errors.js";
 import { formatIssuePath } from "./validate.js";
+
+/** Reads a (possibly gzipped) text file; a failure names `field`, the setting that gave the path. */
+export async function readTextFile(path: string, field: string): Promise<string> {
+  try {
+    return decodeText(path, await readFile(path));
+  } catch (error) {
+    throw new InvalidInputError(field, `cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** `readTextFile` without awaiting, for constructors. */
+export function readTextFileSync(path: string, field: string): string {
+  try {
+    return decodeText(path, readFileSync(path));
+  } catch (error) {
+    throw new InvalidInputError(field, `cannot read ${path}: ${(error as Error).message}`);
+  }
+}
 
 /** A file's text, gunzipped when it is gzip (by name or by its magic bytes, so renamed files still read). */
 export function decodeText(path: string, bytes: Buffer): string {

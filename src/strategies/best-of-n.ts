@@ -1,5 +1,5 @@
-import { drawCandidates, sampleCountOptions } from "./sampling.js";
-import { scoreCandidates } from "./scoring.js";
+import { sampleCountOptions } from "./sampling.js";
+import { drawScoredCandidates } from "./scoring.js";
 import { defineStrategy } from "./strategy.js";
 import { bestScoredIndex, tallyAnswers } from "./vote.js";
 
@@ -10,23 +10,15 @@ export const bestOfN = defineStrategy({
   options: sampleCountOptions,
   needsScorer: true,
   async run(problem, ctx, { n, batchSize }) {
-    const drawn = await drawCandidates(problem, ctx, n, batchSize);
-    const candidates = await scoreCandidates(problem, ctx, drawn.candidates);
+    const { candidates, stopReason } = await drawScoredCandidates(problem, ctx, n, batchSize);
     const best = bestScoredIndex(candidates);
     return {
       answer: best === undefined ? undefined : candidates[best]!.answer,
       candidates,
       // The best score of each answer, so the user sees how close the runner-up was.
-      tally: tallyAnswers(candidates, problem.task, (c) => c.score ?? 0).map((t) => ({
-        ...t,
-        score: Math.max(
-          ...candidates
-            .filter((c) => c.answer !== undefined && problem.task.equivalent(c.answer, t.answer))
-            .map((c) => c.score ?? 0),
-        ),
-      })),
+      tally: tallyAnswers(candidates, problem.task, (c) => c.score ?? 0, "max"),
       usage: ctx.meter.usage,
-      stopReason: drawn.stopReason,
+      stopReason,
       strategy: "best-of-n",
     };
   },

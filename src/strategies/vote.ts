@@ -2,7 +2,7 @@ import type { AnswerTally, Candidate, Task } from "../core/types.js";
 
 /**
  * Groups candidates by equivalent answer (the task decides equivalence; the first answer seen
- * in a group represents it) and adds up each group's weight. Candidates without an answer
+ * in a group represents it) and adds up each group's weight (or keeps its largest). Candidates without an answer
  * never vote.
  *
  * Order: higher total weight first, then more votes, then the group whose first member came
@@ -13,6 +13,7 @@ export function tallyAnswers(
   candidates: readonly Candidate[],
   task: Task,
   weight: (candidate: Candidate) => number = () => 1,
+  combine: "sum" | "max" = "sum",
 ): AnswerTally[] {
   const groups: { answer: string; count: number; score: number; firstIndex: number }[] = [];
   candidates.forEach((candidate, index) => {
@@ -20,7 +21,8 @@ export function tallyAnswers(
     const group = groups.find((g) => task.equivalent(g.answer, candidate.answer!));
     if (group) {
       group.count += 1;
-      group.score += weight(candidate);
+      group.score =
+        combine === "sum" ? group.score + weight(candidate) : Math.max(group.score, weight(candidate));
     } else {
       groups.push({ answer: candidate.answer, count: 1, score: weight(candidate), firstIndex: index });
     }

@@ -1,5 +1,5 @@
-import { drawCandidates, sampleCountOptions } from "./sampling.js";
-import { scoreCandidates } from "./scoring.js";
+import { sampleCountOptions } from "./sampling.js";
+import { drawScoredCandidates } from "./scoring.js";
 import { defineStrategy } from "./strategy.js";
 import { tallyAnswers } from "./vote.js";
 
@@ -10,8 +10,7 @@ export const weightedMajority = defineStrategy({
   options: sampleCountOptions,
   needsScorer: true,
   async run(problem, ctx, { n, batchSize }) {
-    const drawn = await drawCandidates(problem, ctx, n, batchSize);
-    const candidates = await scoreCandidates(problem, ctx, drawn.candidates);
+    const { candidates, stopReason } = await drawScoredCandidates(problem, ctx, n, batchSize);
     const tally = tallyAnswers(candidates, problem.task, (c) => c.score ?? 0);
     ctx.trace({ type: "voted", tally, at: Date.now() });
     return {
@@ -19,7 +18,7 @@ export const weightedMajority = defineStrategy({
       candidates,
       tally,
       usage: ctx.meter.usage,
-      stopReason: drawn.stopReason,
+      stopReason,
       strategy: "weighted-majority",
     };
   },

@@ -49,6 +49,14 @@ describe("tallyAnswers", () => {
     expect(tallyAnswers(candidates, numericTask)[0]!.answer).toBe("1");
     expect(tallyAnswers(candidates, numericTask, (c) => c.score ?? 0)[0]!.answer).toBe("9");
   });
+
+  it("keeps each answer's best score when asked (best-of-n)", () => {
+    const candidates = [candidate("1", 0.5), candidate("1", 0.5), candidate("9", 0.7)];
+    expect(tallyAnswers(candidates, numericTask, (c) => c.score ?? 0, "max")).toEqual([
+      { answer: "9", count: 1, score: 0.7 },
+      { answer: "1", count: 2, score: 0.5 },
+    ]);
+  });
 });
 
 describe("bestScoredIndex", () => {
