@@ -13,8 +13,8 @@ import { writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { type DatasetRow, loadDataset } from "../src/bench/datasets.js";
-import { deriveSeed, type Random, seededRandom } from "../src/core/random.js";
 import { type ReplayRow, writeReplayRows } from "../src/bench/replay-format.js";
+import { deriveSeed, type Random, seededRandom } from "../src/core/random.js";
 import { renderPrompt } from "../src/tasks/registry.js";
 
 /** How the synthetic samples are drawn. */

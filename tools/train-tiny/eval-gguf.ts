@@ -44,7 +44,10 @@ const context = await model.createContext({
   batchSize: 512,
   threads: Number(values.threads),
 });
-const completions = Array.from({ length: samples }, () => new LlamaCompletion({ contextSequence: context.getSequence() }));
+const completions = Array.from(
+  { length: samples },
+  () => new LlamaCompletion({ contextSequence: context.getSequence() }),
+);
 
 function majority(answers: (string | undefined)[]): string | undefined {
   const counts = new Map<string, number>();
@@ -58,7 +61,9 @@ function majority(answers: (string | undefined)[]): string | undefined {
   return best;
 }
 
-console.log(`model ${values.model}, T=${temperature}, ${count} problems/level (seed ${problemSeed}), ${samples} samples`);
+console.log(
+  `model ${values.model}, T=${temperature}, ${count} problems/level (seed ${problemSeed}), ${samples} samples`,
+);
 console.log("| level | greedy | single | maj@%d | checker@%d | pass@%d |".replaceAll("%d", String(samples)));
 console.log("|---|---|---|---|---|---|");
 const started = Date.now();
@@ -96,10 +101,13 @@ for (const level of levels) {
     if (ok > 0) pass++;
     const scores = texts.map((t) => scoreArithmeticCandidate(toProblem(p), t));
     if (correct(texts[scores.indexOf(Math.max(...scores))]!)) checker++;
-    if (values.show && pi < 3) console.error(JSON.stringify({ prompt: p.prompt, greedyText, sample: texts[0] }));
+    if (values.show && pi < 3)
+      console.error(JSON.stringify({ prompt: p.prompt, greedyText, sample: texts[0] }));
   }
   const pct = (x: number) => `${((100 * x) / count).toFixed(1)}%`;
-  console.log(`| ${level} | ${pct(greedy)} | ${pct(single)} | ${pct(maj)} | ${pct(checker)} | ${pct(pass)} |`);
+  console.log(
+    `| ${level} | ${pct(greedy)} | ${pct(single)} | ${pct(maj)} | ${pct(checker)} | ${pct(pass)} |`,
+  );
 }
 console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
 await context.dispose();
