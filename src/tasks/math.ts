@@ -57,11 +57,17 @@ function gsm8kEquivalent(a: string, b: string): boolean {
   return mathAnswersEquivalent(a, b);
 }
 
+/** "5 because 2+3" or "18 dollars a day, or 126 a week": a number followed by words is the answer. */
+function leadingNumber(stated: string): string | undefined {
+  const afterEquals = stated.slice(stated.lastIndexOf("=") + 1);
+  return /^\s*\$?\s*(-?[\d,]*\.?\d+)\s+[a-z]/i.exec(afterEquals)?.[1];
+}
+
 export const gsm8kTask: Task = {
   name: "gsm8k",
   extractAnswer(text) {
     const raw = extractMathAnswer(text);
-    return raw === undefined ? undefined : normalizeGsm8kAnswer(raw);
+    return raw === undefined ? undefined : normalizeGsm8kAnswer(leadingNumber(raw) ?? raw);
   },
   equivalent: gsm8kEquivalent,
   isCorrect: gsm8kEquivalent,

@@ -95,6 +95,9 @@ describe("task extraction", () => {
     expect(gsm8kTask.extractAnswer("\\boxed{\\dfrac{1}{2}}")).toBe("0.5");
     expect(gsm8kTask.extractAnswer("The answer is $5 + $7 = $12")).toBe("12");
     expect(gsm8kTask.extractAnswer("#### -10")).toBe("-10");
+    expect(gsm8kTask.extractAnswer("The answer is 5 because 2+3 makes 5 and not 3")).toBe("5");
+    expect(gsm8kTask.extractAnswer("So the answer is 18 dollars a day, or 126 a week")).toBe("18");
+    expect(gsm8kTask.extractAnswer("The answer is 12 + 3 = 15 apples")).toBe("15");
   });
 
   it("math keeps the LaTeX as written", () => {
