@@ -63,22 +63,33 @@ def apply_op(a, op, b):
     return a * b
 
 
-def solve(nums, ops, max_value):
-    """Canonical reduction: products left to right, then sums left to right.
+def reduce_expression(nums, ops, result):
+    """Steps [(a, op, b, c)] in the canonical order: products left to right, then sums left to right.
 
-    Returns the step list [(a, op, b, c)] or None when a value leaves [0, max_value]."""
+    `result(a, op, b)` gives each step's value (None gives up and returns None), so the exact
+    solver and the training data's corrupted solutions share one order of reduction."""
     nums, ops = list(nums), list(ops)
     steps = []
     while ops:
         j = ops.index("*") if "*" in ops else 0
         a, op, b = nums[j], ops[j], nums[j + 1]
-        c = apply_op(a, op, b)
-        if c < 0 or c > max_value:
+        c = result(a, op, b)
+        if c is None:
             return None
         steps.append((a, op, b, c))
         nums[j : j + 2] = [c]
         del ops[j]
     return steps
+
+
+def solve(nums, ops, max_value):
+    """The exact solution, or None when a value leaves [0, max_value]."""
+
+    def exact(a, op, b):
+        c = apply_op(a, op, b)
+        return c if 0 <= c <= max_value else None
+
+    return reduce_expression(nums, ops, exact)
 
 
 def format_expression(nums, ops):

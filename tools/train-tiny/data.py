@@ -9,24 +9,20 @@ import random
 
 import torch
 
-from arith_gen import apply_op, format_expression, format_prompt, generate_problem
+from arith_gen import apply_op, format_expression, format_prompt, generate_problem, reduce_expression
 from vocab import BOS, EOS, encode
 
 
 def corrupted_solution(nums, ops, step_error_rate, rng):
-    nums, ops = list(nums), list(ops)
-    lines = []
-    while ops:
-        j = ops.index("*") if "*" in ops else 0
-        a, op, b = nums[j], ops[j], nums[j + 1]
+    def maybe_slip(a, op, b):
         c = apply_op(a, op, b)
         if rng.random() < step_error_rate:
             delta = rng.choice([d for d in range(-10, 11) if d != 0])
             c = c + delta if c + delta >= 0 else c - delta
-        lines.append(f"{a}{op}{b}={c}")
-        nums[j : j + 2] = [c]
-        del ops[j]
-    return "".join(line + "\n" for line in lines) + f"A: {nums[0]}"
+        return c
+
+    steps = reduce_expression(nums, ops, maybe_slip)
+    return "".join(f"{a}{op}{b}={c}\n" for a, op, b, c in steps) + f"A: {steps[-1][3]}"
 
 
 class BatchMaker:
