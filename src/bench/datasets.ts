@@ -186,13 +186,51 @@ export async function loadDataset(options: DatasetOptions): Promise<DatasetRow[]
     );
   }
   let rows = parseDatasetText(name, await readTextFile(path, "dataset.path"), basename(path));
-  if (levels) rows = rows.filter((row) => row.level !== undefined && levels.includes(row.level));
+  if (rows.length === 0) throw new InvalidInputError("dataset.path", `${path} holds no problems`);
+  if (levels) {
+    refuseUnknown(name, "levels", levels.map(String), rows.flatMap((row) => row.level ?? []).map(String));
+    rows = rows.filter((row) => row.level !== undefined && levels.includes(row.level));
+  }
   if (subjects) {
+    refuseUnknown(
+      name,
+      "subjects",
+      subjects,
+      rows.flatMap((row) => row.subject ?? []),
+    );
     const wanted = new Set(subjects.map((s) => s.toLowerCase()));
     rows = rows.filter((row) => row.subject !== undefined && wanted.has(row.subject.toLowerCase()));
   }
+  if (rows.length === 0)
+    throw new InvalidInputError(
+      "dataset",
+      `no problem of ${name} has both levels ${levels?.join(",")} and subjects ${subjects?.join(",")}`,
+    );
   if (seed !== undefined) rows = shuffled(rows, seededRandom(deriveSeed(seed, "dataset", name)));
   return limit !== undefined ? rows.slice(0, limit) : rows;
+}
+
+/**
+ * A filter value that matches no row is a typo, not a wish for an empty run: refuse it and list
+ * the values the file has (subjects compare case-insensitively, as the filter does).
+ */
+function refuseUnknown(
+  name: string,
+  field: "levels" | "subjects",
+  wanted: string[],
+  present: string[],
+): void {
+  const known = [...new Set(present)].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  const lower = new Set(known.map((value) => value.toLowerCase()));
+  const unknown = wanted.filter((value) => !lower.has(value.toLowerCase()));
+  if (unknown.length === 0) return;
+  throw new InvalidInputError(
+    `dataset.${field}`,
+    known.length === 0
+      ? `${name} has no ${field}`
+      : `${name} has no ${field === "levels" ? "level" : "subject"} ${unknown.map((v) => JSON.stringify(v)).join(", ")}`,
+    known.length === 0 ? `drop --${field}` : `use one of: ${known.join(", ")}`,
+  );
 }
 
 /** Parses the JSONL text of a dataset; `source` names the file in errors. */

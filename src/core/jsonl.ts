@@ -23,10 +23,18 @@ export function readTextFileSync(path: string, field: string): string {
   }
 }
 
-/** A file's text, gunzipped when it is gzip (by name or by its magic bytes, so renamed files still read). */
+/**
+ * A file's text, gunzipped when it is gzip (by name or by its magic bytes, so renamed files still
+ * read), without the byte order mark that some editors put at the start of UTF-8 files.
+ */
 export function decodeText(path: string, bytes: Buffer): string {
   const gzipped = path.endsWith(".gz") || (bytes[0] === 0x1f && bytes[1] === 0x8b);
-  return (gzipped ? gunzipSync(bytes) : bytes).toString("utf8");
+  return stripByteOrderMark((gzipped ? gunzipSync(bytes) : bytes).toString("utf8"));
+}
+
+/** Text without a leading UTF-8 byte order mark (U+FEFF), which JSON.parse rejects. */
+export function stripByteOrderMark(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /**
@@ -40,7 +48,8 @@ export function parseJsonLine<Schema extends z.ZodType>(
 ): z.output<Schema> {
   let json: unknown;
   try {
-    json = JSON.parse(line);
+    // Readers of streams (stdin, `reckon grade`) see the byte order mark on the first line.
+    json = JSON.parse(stripByteOrderMark(line));
   } catch (error) {
     throw new InvalidInputError(where, `not valid JSON (${(error as Error).message})`);
   }

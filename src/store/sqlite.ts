@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, type Stats, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { ReckonError } from "../core/errors.js";
@@ -61,18 +61,56 @@ export interface MetricRecord {
 
 export class StoreError extends ReckonError {}
 
-/** Opens (creating if needed) a reckon database and brings its schema up to date. */
-export function openStore(path: string = defaultDbPath): RunStore {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  // WAL: readers (`reckon report` while a bench runs) never block the writer, and a killed
-  // process loses at most the transaction in flight.
-  db.pragma("busy_timeout = 5000");
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = NORMAL");
-  db.pragma("foreign_keys = ON");
-  migrate(db, migrations);
-  return new RunStore(db);
+/**
+ * Opens a reckon database and brings its schema up to date. `create: false` (for commands that
+ * only read runs) refuses a missing file instead of silently creating an empty database.
+ * Mistakes with the path (a folder, a file that is not SQLite) are StoreErrors naming it.
+ */
+export function openStore(path: string = defaultDbPath, options: { create?: boolean } = {}): RunStore {
+  const create = options.create ?? true;
+  if (path !== ":memory:") {
+    let found: Stats | undefined;
+    try {
+      found = statSync(path);
+    } catch (error) {
+      // ENOTDIR (a file where a folder should be) is as absent as ENOENT: reported below.
+      if (!["ENOENT", "ENOTDIR"].includes((error as NodeJS.ErrnoException).code ?? ""))
+        throw new StoreError(`cannot open database ${path}: ${(error as Error).message}`);
+    }
+    if (found?.isDirectory())
+      throw new StoreError(`${path} is a folder, not a database`, "pass the database file with --db FILE");
+    if (!found && !create)
+      throw new StoreError(
+        `database ${path} does not exist`,
+        `\`reckon bench\` creates it; pass another with --db FILE`,
+      );
+    if (!found) {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (error) {
+        throw new StoreError(`cannot create database ${path}: ${(error as Error).message}`);
+      }
+    }
+  }
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path);
+    // WAL: readers (`reckon report` while a bench runs) never block the writer, and a killed
+    // process loses at most the transaction in flight.
+    db.pragma("busy_timeout = 5000");
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    migrate(db, migrations);
+    return new RunStore(db);
+  } catch (error) {
+    db?.close();
+    if (error instanceof ReckonError) throw error;
+    throw new StoreError(
+      `cannot open database ${path}: ${(error as Error).message}`,
+      "--db names the SQLite file that `reckon bench` writes",
+    );
+  }
 }
 
 /**

@@ -31,7 +31,9 @@ export const getTask = (name: string): Task => getTaskEntry(name).task;
 
 /** Fills `{question}` in a user template, or applies the task's own prompt. */
 export function renderPrompt(taskName: string, question: string, template?: string): string {
+  // A replacement function, not a string: a string would read `$$`, `$&`, `` $` `` and `$'` in the
+  // question (LaTeX is full of `$$`) as replacement patterns.
   return template === undefined
     ? getTaskEntry(taskName).prompt(question)
-    : template.replaceAll("{question}", question);
+    : template.replaceAll("{question}", () => question);
 }

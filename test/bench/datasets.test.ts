@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { datasetNames, defaultDatasetPath, loadDataset } from "../../src/bench/datasets.js";
+import { loadProblemSet } from "../../src/bench/problem-set.js";
+import { parseRecipe } from "../../src/bench/recipe.js";
 import { InvalidInputError } from "../../src/core/errors.js";
 
 const shared = "../shared/datasets";
@@ -94,3 +96,33 @@ describe("loadDataset on bad input", () => {
     );
   });
 });
+
+describe("dataset filters", () => {
+  it("refuse a level or subject that matches nothing, listing the values the dataset has", async () => {
+    const typo = loadDataset({ name: "math500", subjects: ["Algebr"] });
+    await expect(typo).rejects.toThrow(InvalidInputError);
+    await expect(typo).rejects.toThrow(/dataset\.subjects: math500 has no subject "Algebr"/);
+    await expect(typo).rejects.toThrow(
+      "use one of: Algebra, Counting & Probability, Geometry, Intermediate Algebra, Number Theory, Prealgebra, Precalculus",
+    );
+    await expect(loadDataset({ name: "math500", levels: [9] })).rejects.toThrow(
+      /math500 has no level "9"[^]*use one of: 1, 2, 3, 4, 5/,
+    );
+    // One bad value in a list is a typo too, not a smaller run.
+    await expect(loadDataset({ name: "math500", levels: [4, 9] })).rejects.toThrow(/no level "9"/);
+    await expect(loadDataset({ name: "gsm8k", levels: [1] })).rejects.toThrow(/gsm8k has no levels/);
+    // Subjects compare case-insensitively, as the filter does.
+    expect((await loadDataset({ name: "math500", subjects: ["number theory"] })).length).toBeGreaterThan(0);
+  });
+});
+
+describe("problem prompts", () => {
+  it("keep every MATH-500 question verbatim in a template, dollar signs included", async () => {
+    const recipe = parseRecipe({ dataset: { name: "math500" }, template: "Problem: {question}\nAnswer:" });
+    const problems = await loadProblemSet(recipe);
+    const withDollars = problems.filter((p) => /\$[$&`']/.test(p.question));
+    expect(withDollars.length).toBeGreaterThan(10);
+    for (const p of problems) expect(p.prompt).toBe(`Problem: ${p.question}\nAnswer:`);
+  });
+});
+

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -18,7 +18,7 @@ const sample = (index: number, extra: Partial<SampleRecord> = {}): SampleRecord 
   text: `answer ${index}`,
   tokens: 10 + index,
   latencyMs: 5.5,
-  finishReason: "stop",
+  finishReason: "eos",
   answer: String(index % 2),
   answerKey: String(index % 2),
   correct: index % 2 === 0,
@@ -123,5 +123,31 @@ describe("RunStore", () => {
     const store = openStore(join(dir, "db.sqlite"));
     expect(() => store.getRun("nope")).toThrow(/no run nope/);
     store.close();
+  });
+
+  it("opens an existing database only, when told not to create one, without creating a file", () => {
+    const missing = join(dir, "typo", "db.sqlite");
+    expect(() => openStore(missing, { create: false })).toThrow(StoreError);
+    expect(() => openStore(missing, { create: false })).toThrow(/database .*typo.db\.sqlite does not exist/);
+    expect(existsSync(join(dir, "typo"))).toBe(false);
+
+    const path = join(dir, "db.sqlite");
+    openStore(path).close();
+    const store = openStore(path, { create: false });
+    expect(store.listRuns()).toEqual([]);
+    store.close();
+  });
+
+  it("names the path when it is a folder, a file that is not a database, or under a file", () => {
+    mkdirSync(join(dir, "folder"));
+    expect(() => openStore(join(dir, "folder"))).toThrow(/folder.* is a folder, not a database/);
+
+    const text = join(dir, "notes.txt");
+    writeFileSync(text, "these are notes, not SQLite\n".repeat(100));
+    expect(() => openStore(text)).toThrow(StoreError);
+    expect(() => openStore(text, { create: false })).toThrow(/cannot open database .*notes\.txt: file is not a database/);
+
+    expect(() => openStore(join(text, "db.sqlite"))).toThrow(StoreError);
+    expect(() => openStore(join(text, "db.sqlite"))).toThrow(/cannot create database .*notes\.txt.db\.sqlite/);
   });
 });
