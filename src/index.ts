@@ -1,27 +1,35 @@
-export type {
-  Backend,
-  BackendCapabilities,
-  GenerateRequest,
-  GenerateResponse,
-  SamplingOptions,
-} from "./backends/backend.js";
-export {
-  createDefaultBackend,
-  createLlamaCppBackend,
-  defaultModelPath,
-  type LlamaCppOptions,
-} from "./backends/llamacpp.js";
+export { createDefaultBackend, createLlamaCppBackend, defaultModelPath } from "./backends/embedded.js";
+export type { LlamaCppBackend, LlamaCppOptions } from "./backends/llamacpp.js";
 export { createOpenAIBackend } from "./backends/openai.js";
 export { createReplayBackend } from "./backends/replay.js";
 export { type BackendSpec, resolveBackend } from "./backends/resolve.js";
+export {
+  type Backend,
+  type BackendCapabilities,
+  type BackendMiddleware,
+  forwardBackend,
+  type GenerateRequest,
+  type GenerateResponse,
+  type SamplingOptions,
+  wrapBackend,
+} from "./core/backend.js";
 export { Budget, type BudgetLimits } from "./core/budget.js";
+export { drawIndexMiddleware, requestDigest } from "./core/draws.js";
 export * from "./core/errors.js";
-export { Meter, meteredBackend } from "./core/meter.js";
-export { collectTrace, type TraceEvent, type TraceSink } from "./core/trace.js";
+export { Meter, type Prices } from "./core/meter.js";
+export { meteringMiddleware } from "./core/metering.js";
+export { collectTrace, type TraceEvent, Tracer, type TraceSink } from "./core/trace.js";
 export * from "./core/types.js";
+export {
+  aggregateStepScores,
+  functionVerifier,
+  type StepAggregation,
+  type Verifier,
+  type VerifierContext,
+} from "./core/verifier.js";
 export { type RunOptions, run } from "./run.js";
-export { getStrategy, listStrategies } from "./strategies/registry.js";
-export type { Strategy, StrategyContext } from "./strategies/strategy.js";
+export { getStrategy, listStrategies, registerStrategy } from "./strategies/registry.js";
+export { defineStrategy, type Strategy, type StrategyContext } from "./strategies/strategy.js";
 export { tallyAnswers } from "./strategies/vote.js";
 export {
   arithmeticTask,
@@ -31,6 +39,5 @@ export {
 } from "./tasks/arithmetic.js";
 export { extractMathAnswer, gsm8kTask, mathAnswersEquivalent, mathTask } from "./tasks/math.js";
 export { getTask, renderPrompt } from "./tasks/registry.js";
-export { resolveScorer } from "./verifiers/registry.js";
-export { functionScorer, type Scorer } from "./verifiers/scorer.js";
-export { checkArithmeticSolution, stepCheckerScorer } from "./verifiers/step-checker.js";
+export { resolveVerifier } from "./verifiers/registry.js";
+export { checkArithmeticSolution, stepCheckerVerifier } from "./verifiers/step-checker.js";

@@ -1,12 +1,13 @@
-import type { Backend, SamplingOptions } from "./backends/backend.js";
-import { Budget, type BudgetLimits, budgetSchema } from "./core/budget.js";
-import { InvalidInputError } from "./core/errors.js";
-import { Meter, meteredBackend } from "./core/meter.js";
-import { discardTrace, type TraceSink } from "./core/trace.js";
+import { type Backend, type BackendMiddleware, type SamplingOptions, wrapBackend } from "./core/backend.js";
+import type { BudgetLimits } from "./core/budget.js";
+import { drawIndexMiddleware } from "./core/draws.js";
+import { type Prices, pricesSchema } from "./core/meter.js";
+import { discardTrace, Tracer, type TraceSink } from "./core/trace.js";
 import type { Problem, Result } from "./core/types.js";
 import { parseOrThrow } from "./core/validate.js";
+import type { Verifier } from "./core/verifier.js";
+import { createContext, runStrategyIn } from "./strategies/context.js";
 import { getStrategy } from "./strategies/registry.js";
-import type { Scorer } from "./verifiers/scorer.js";
 
 export interface RunOptions {
   problem: Problem;
@@ -15,36 +16,38 @@ export interface RunOptions {
   strategy: string;
   /** The strategy's options, validated against its schema. */
   options?: Record<string, unknown>;
-  scorer?: Scorer;
+  verifier?: Verifier;
   sampling?: SamplingOptions;
+  /** Tokens (generator and verifier), calls, wall time and, with `prices`, money. */
   budget?: BudgetLimits;
+  prices?: Prices;
   signal?: AbortSignal;
   trace?: TraceSink;
+  /**
+   * Middleware between the meter and the engine, e.g. the bench's sample cache: what it serves
+   * is metered as if drawn, so usage is the same whether a sample came from the engine or a store.
+   */
+  middleware?: readonly BackendMiddleware[];
 }
 
-/** Answers one problem with one strategy; the library's main entry point. */
+/**
+ * Answers one problem with one strategy: the library's main entry point, and the call the
+ * bench, the server and the controller make too.
+ */
 export async function run(request: RunOptions): Promise<Result> {
   const strategy = getStrategy(request.strategy);
-  const options = parseOrThrow(strategy.options, request.options ?? {}, "strategy options");
-  if (strategy.needsScorer && !request.scorer)
-    throw new InvalidInputError(
-      "scorer",
-      `strategy "${strategy.name}" needs a scorer`,
-      "pass a scorer (--scorer NAME)",
-    );
-  const meter = new Meter();
-  const budget = new Budget(parseOrThrow(budgetSchema, request.budget ?? {}, "budget"));
-  return strategy.run(
-    request.problem,
+  const prices = request.prices && parseOrThrow(pricesSchema, request.prices, "prices");
+  const backend = wrapBackend(request.backend, [drawIndexMiddleware(), ...(request.middleware ?? [])]);
+  const ctx = createContext(
     {
-      backend: meteredBackend(request.backend, meter, budget),
-      meter,
-      budget,
+      backend,
       sampling: request.sampling ?? {},
-      scorer: request.scorer,
+      verifier: request.verifier,
       signal: request.signal,
-      trace: request.trace ?? discardTrace,
+      prices,
+      tracer: new Tracer(request.trace ?? discardTrace),
     },
-    options,
+    request.budget ?? {},
   );
+  return runStrategyIn(ctx, strategy, request.problem, request.options ?? {});
 }

@@ -7,7 +7,7 @@ import {
   generateArithmeticProblems,
   InvalidInputError,
   run,
-  stepCheckerScorer,
+  stepCheckerVerifier,
   toProblem,
 } from "../src/index.js";
 
@@ -23,7 +23,7 @@ const problems = generateArithmeticProblems({ level: 3, count: 30, seed: 7 }).ma
 async function accuracy(
   strategy: string,
   options: Record<string, unknown>,
-  withScorer = false,
+  withVerifier = false,
 ): Promise<number> {
   let right = 0;
   for (const [i, problem] of problems.entries()) {
@@ -32,10 +32,10 @@ async function accuracy(
       backend,
       strategy,
       options,
-      scorer: withScorer ? stepCheckerScorer() : undefined,
+      verifier: withVerifier ? stepCheckerVerifier() : undefined,
       sampling: { temperature: 1, maxTokens: 96, seed: 100 + i },
     });
-    if (result.answer !== undefined && problem.task.isCorrect(result.answer, problem.reference!)) right++;
+    if ((await problem.task.grade(result.answer, problem)).correct) right++;
   }
   return right / problems.length;
 }
@@ -88,8 +88,8 @@ describe("run() on the bundled model", () => {
     expect(result.usage.promptTokens + result.usage.completionTokens).toBeLessThanOrEqual(400);
     expect(result.usage.completionTokens).toBe(result.candidates.reduce((sum, c) => sum + c.tokens, 0));
     expect(result.usage.flops).toBeGreaterThan(0);
-    expect(trace.events.map((e) => e.type)).toEqual(
-      expect.arrayContaining(["sampled", "budget-exhausted", "voted"]),
+    expect(trace.events.map((e) => e.kind)).toEqual(
+      expect.arrayContaining(["call", "sample", "budget-exhausted", "voted", "answer"]),
     );
   });
 
@@ -101,7 +101,7 @@ describe("run() on the bundled model", () => {
       run({ problem: problems[0]!, backend, strategy: "self-consistency", options: { n: 0 } }),
     ).rejects.toThrow(/strategy options\.n/);
     await expect(run({ problem: problems[0]!, backend, strategy: "best-of-n" })).rejects.toThrow(
-      /needs a scorer/,
+      /needs a verifier/,
     );
   });
 });

@@ -20,7 +20,10 @@ export interface DecodeRequest {
   context: Token[];
   sampler: SamplerSettings;
   maxTokens: number;
+  /** The request's stop strings: a match ends the sample as "stop-sequence". */
   stop: readonly string[];
+  /** A chat template's end-of-turn strings: a match is the model's end of sequence. */
+  endOfTurn: readonly string[];
   /** Special tokens that end a turn (a chat template's end-of-turn markers). */
   stopTokens: ReadonlySet<Token>;
   /** Alternatives per token to report; undefined for no log-probabilities. */
@@ -35,18 +38,23 @@ export interface DecodeRequest {
 export interface DecodedSample {
   text: string;
   finishReason: FinishReason;
+  stopSequence?: string;
   tokens: number;
   logprobs?: TokenLogprob[];
 }
 
 const safeLog = (p: number): number => (p > 0 ? Math.log(p) : Number.NEGATIVE_INFINITY);
 
-/** The earliest stop string in `text` at or after `from`, as [index, length]. */
-function findStop(text: string, stop: readonly string[], from: number): number | undefined {
-  let earliest: number | undefined;
+/** The earliest stop string in `text` that ends at or after `from`, and where it starts. */
+function findStop(
+  text: string,
+  stop: readonly string[],
+  from: number,
+): { at: number; stop: string } | undefined {
+  let earliest: { at: number; stop: string } | undefined;
   for (const s of stop) {
-    const index = text.indexOf(s, Math.max(0, from - s.length + 1));
-    if (index >= 0 && (earliest === undefined || index < earliest)) earliest = index;
+    const at = text.indexOf(s, Math.max(0, from - s.length + 1));
+    if (at >= 0 && (earliest === undefined || at < earliest.at)) earliest = { at, stop: s };
   }
   return earliest;
 }
@@ -77,13 +85,14 @@ function tokenLogprob(
  * node-llama-cpp gathers the tokens queued in one turn into one llama.cpp batch.
  */
 export async function decodeSample(request: DecodeRequest): Promise<DecodedSample> {
-  const { model, sequence, sampler, maxTokens, stop, stopTokens, topLogprobs, lockstep, signal } = request;
+  const { model, sequence, sampler, maxTokens, stopTokens, topLogprobs, lockstep, signal } = request;
+  const stop = [...request.stop, ...request.endOfTurn];
   const wantLogprobs = topLogprobs !== undefined;
   const generated: Token[] = [];
   const logprobs: TokenLogprob[] = [];
   const detokenize = (tokens: Token[]) => model.detokenize(tokens, false, request.context);
   let text = "";
-  let finishReason: FinishReason = "stop";
+  let finishReason: FinishReason = "eos";
   const stream = sequence.evaluateWithMetadata(
     request.pending,
     { probabilities: wantLogprobs },
@@ -113,12 +122,13 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
       if (stop.length > 0) {
         const before = text.length;
         text = detokenize(generated);
-        const at = findStop(text, stop, before);
-        if (at !== undefined) {
-          text = text.slice(0, at);
+        const found = findStop(text, stop, before);
+        if (found !== undefined) {
+          const requested = request.stop.includes(found.stop);
           return {
-            text,
-            finishReason: "stop",
+            text: text.slice(0, found.at),
+            finishReason: requested ? "stop-sequence" : "eos",
+            ...(requested ? { stopSequence: found.stop } : {}),
             tokens: generated.length,
             ...(wantLogprobs ? { logprobs } : {}),
           };

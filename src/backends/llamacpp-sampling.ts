@@ -1,21 +1,6 @@
 import { randomInt } from "node:crypto";
+import { sampleSeed } from "../core/random.js";
 import type { SamplerSettings } from "./llamacpp-decode.js";
-
-/** murmur3's 32-bit finalizer: spreads nearby seeds far apart. */
-function fmix32(h: number): number {
-  let x = h >>> 0;
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
-}
-
-/** Seed of sample `index` of a request seeded with `seed`: fixed per index, whatever sequence runs it. */
-export function sampleSeed(seed: number, index: number): number {
-  return fmix32(fmix32(seed >>> 0) ^ fmix32(index + 0x9e3779b9));
-}
 
 /** A fresh base seed when the caller gives none, so unseeded calls differ. */
 export function randomBaseSeed(): number {

@@ -1,6 +1,5 @@
 import { setMaxListeners } from "node:events";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
-import { AbortedError } from "../core/errors.js";
 import type { SequencePool } from "./llamacpp-pool.js";
 import {
   addPrefixLoads,
@@ -22,8 +21,10 @@ export interface ScheduleRequest<Sample> {
 }
 
 export interface ScheduleResult<Sample> {
+  /** In index order; when aborted, only the samples that were started (finished or cut off). */
   samples: Sample[];
   prefix: PrefixLoad;
+  aborted: boolean;
 }
 
 /**
@@ -106,7 +107,7 @@ export async function runSamples<Sample>(request: ScheduleRequest<Sample>): Prom
   await Promise.all(workers);
   drained.abort();
 
-  if (signal?.aborted) throw new AbortedError();
-  if (failure !== undefined) throw failure;
-  return { samples, prefix: load };
+  if (failure !== undefined && !signal?.aborted) throw failure;
+  const aborted = signal?.aborted === true;
+  return { samples: aborted ? samples.filter((s) => s !== undefined) : samples, prefix: load, aborted };
 }

@@ -1,6 +1,5 @@
 import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   type ChatWrapper,
   getLlama,
@@ -11,6 +10,7 @@ import {
   type LlamaModel,
 } from "node-llama-cpp";
 import { z } from "zod";
+import type { Backend, BackendCapabilities, GenerateRequest, GenerateResponse } from "../core/backend.js";
 import {
   AbortedError,
   BackendError,
@@ -20,7 +20,6 @@ import {
 } from "../core/errors.js";
 import type { Completion, Usage } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
-import type { Backend, BackendCapabilities, GenerateRequest, GenerateResponse } from "./backend.js";
 import { decodeSample } from "./llamacpp-decode.js";
 import { Lockstep } from "./llamacpp-lockstep.js";
 import { SequencePool } from "./llamacpp-pool.js";
@@ -62,6 +61,7 @@ const generateRequestSchema = z.object({
   seed: z.number().int().optional(),
   logprobs: z.boolean().optional(),
   topLogprobs: z.number().int().min(0).max(50).optional(),
+  sampleOffset: z.number().int().min(0).optional(),
   signal: z.instanceof(AbortSignal).optional(),
 });
 
@@ -75,11 +75,6 @@ export interface LlamaCppStats {
   /** Prefix tokens copied from a sibling sequence's KV cells. */
   promptTokensCopied: number;
   completionTokens: number;
-}
-
-/** The bundled tiny arithmetic model; resolves from src/backends (tsx) and dist/backends (build) alike. */
-export function defaultModelPath(): string {
-  return fileURLToPath(new URL("../../models/reckon-tiny.gguf", import.meta.url));
 }
 
 let sharedLlama: Promise<Llama> | undefined;
@@ -150,7 +145,8 @@ export class LlamaCppBackend implements Backend {
     this.capabilities = {
       multipleSamples: true,
       logprobs: true,
-      prefixContinuation: true,
+      continuation: true,
+      promptScoring: false,
       chat: mode === "chat",
     };
     const parameters = model.fileInsights.totalParameters;
@@ -197,8 +193,8 @@ export class LlamaCppBackend implements Backend {
     const maxTokens = Math.min(request.maxTokens ?? room, room);
     const prefix = prompt.tokens.slice(0, -1);
     const last = prompt.tokens.slice(-1);
-    const stop = [...(request.stop ?? []), ...prompt.stopStrings];
     const baseSeed = request.seed ?? randomBaseSeed();
+    const offset = request.sampleOffset ?? 0;
     const topLogprobs = request.logprobs ? (request.topLogprobs ?? 0) : undefined;
     // Rows of a batch are ordered by request, then sample: CPU kernels round by row position.
     const batchOrder = (this.requests++ % 1_000_000) * 1_000_000;
@@ -211,21 +207,25 @@ export class LlamaCppBackend implements Backend {
         prefix,
         mode: this.prefixCache,
         signal: request.signal,
-        sample: (sequence, index) =>
-          decodeSample({
+        sample: async (sequence, index) => {
+          const sample = await decodeSample({
             model: this.model,
             sequence,
             pending: [...last],
             context: prompt.tokens.slice(-8),
-            sampler: samplerSettings(request, baseSeed, index),
+            sampler: samplerSettings(request, baseSeed, offset + index),
             maxTokens,
-            stop,
+            stop: request.stop ?? [],
+            endOfTurn: prompt.stopStrings,
             stopTokens: prompt.stopTokens,
             topLogprobs,
             lockstep: this.lockstep,
             order: batchOrder + index,
             signal: request.signal,
-          }),
+          });
+          if (sample.finishReason !== "aborted") input.onSample?.(sample, index);
+          return sample;
+        },
       });
     } catch (error) {
       if (error instanceof ReckonError) throw error;
@@ -234,7 +234,13 @@ export class LlamaCppBackend implements Backend {
         `llama.cpp generation failed: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
-    return { completions: result.samples, usage: this.account(result.prefix, result.samples, started) };
+    const response = {
+      completions: result.samples,
+      usage: this.account(result.prefix, result.samples, started),
+    };
+    // Cancelled: what was generated, finished or cut off, goes back with the cancellation.
+    if (result.aborted) throw new AbortedError(response);
+    return response;
   }
 
   private account(prefix: PrefixLoad, samples: Completion[], started: number): Usage {
@@ -302,15 +308,4 @@ export async function createLlamaCppBackend(input: LlamaCppOptions): Promise<Lla
       "try a smaller contextSize or fewer sequences",
     );
   }
-}
-
-/** The bundled model in completion mode, as `reckon` uses it when no backend is named. */
-export function createDefaultBackend(
-  options: Omit<LlamaCppOptions, "modelPath"> & { modelPath?: string } = {},
-): Promise<LlamaCppBackend> {
-  return createLlamaCppBackend({
-    mode: "completion",
-    ...options,
-    modelPath: options.modelPath ?? defaultModelPath(),
-  });
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
+import type { GenerateRequest } from "../core/backend.js";
 import { BackendError } from "../core/errors.js";
 import type { ChatMessage, FinishReason, TokenLogprob } from "../core/types.js";
-import type { GenerateRequest } from "./backend.js";
 
 /** How a chat server is asked to continue a partial assistant answer. */
 export type ChatPrefill = "assistant-message" | "vllm" | "unsupported";
@@ -69,6 +69,7 @@ export function completionRequestBody(
 export interface ParsedChoice {
   text: string;
   finishReason: FinishReason;
+  stopSequence?: string;
   logprobs?: TokenLogprob[];
 }
 
@@ -92,6 +93,7 @@ const chatResponseSchema = z.object({
       index: z.number().int().optional(),
       message: z.object({ content: z.string().nullish() }),
       finish_reason: z.string().nullish(),
+      stop_reason: z.union([z.string(), z.number()]).nullish(),
       logprobs: z
         .object({
           content: z
@@ -110,6 +112,7 @@ const completionResponseSchema = z.object({
       index: z.number().int().optional(),
       text: z.string(),
       finish_reason: z.string().nullish(),
+      stop_reason: z.union([z.string(), z.number()]).nullish(),
       logprobs: z
         .object({
           tokens: z.array(z.string()),
@@ -122,8 +125,19 @@ const completionResponseSchema = z.object({
   usage: usageSchema.nullish(),
 });
 
-function finishReason(raw: string | null | undefined): FinishReason {
-  return raw === "length" ? "length" : "stop";
+/**
+ * OpenAI says "stop" for both the end of sequence and a stop string; vLLM and SGLang add the
+ * matched string as `stop_reason` (a token id when a stop token ended it), which tells them apart.
+ */
+function finishOf(
+  raw: string | null | undefined,
+  stopReason: unknown,
+): Pick<ParsedChoice, "finishReason" | "stopSequence"> {
+  if (raw === "length") return { finishReason: "length" };
+  if (raw === "abort") return { finishReason: "aborted" };
+  if (typeof stopReason === "string" && stopReason.length > 0)
+    return { finishReason: "stop-sequence", stopSequence: stopReason };
+  return { finishReason: "eos" };
 }
 
 /** Choices in `index` order, as servers may send them in any order. */
@@ -170,7 +184,7 @@ export function parseChatResponse(json: unknown, topLogprobs: number | undefined
     choices: byIndex(data.choices).map((choice) => {
       const parsed: ParsedChoice = {
         text: choice.message.content ?? "",
-        finishReason: finishReason(choice.finish_reason),
+        ...finishOf(choice.finish_reason, choice.stop_reason),
       };
       const content = choice.logprobs?.content;
       if (content) {
@@ -191,7 +205,10 @@ export function parseCompletionResponse(json: unknown, topLogprobs: number | und
   const data = parseWith(completionResponseSchema, json, "completions");
   return {
     choices: byIndex(data.choices).map((choice) => {
-      const parsed: ParsedChoice = { text: choice.text, finishReason: finishReason(choice.finish_reason) };
+      const parsed: ParsedChoice = {
+        text: choice.text,
+        ...finishOf(choice.finish_reason, choice.stop_reason),
+      };
       const logprobs = choice.logprobs;
       if (logprobs) {
         parsed.logprobs = [];

@@ -1,9 +1,10 @@
 import { setMaxListeners } from "node:events";
 import { z } from "zod";
-import { BackendError, InvalidInputError, throwIfAborted } from "../core/errors.js";
+import type { Backend, BackendCapabilities, GenerateRequest, GenerateResponse } from "../core/backend.js";
+import { AbortedError, BackendError, InvalidInputError, throwIfAborted } from "../core/errors.js";
+import { sampleSeed } from "../core/random.js";
 import type { Completion, Usage } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
-import type { Backend, BackendCapabilities, GenerateRequest, GenerateResponse } from "./backend.js";
 import { type OpenAIHttpClient, postJson, type RetryEvent } from "./openai-http.js";
 import {
   chatRequestBody,
@@ -85,7 +86,8 @@ export function createOpenAIBackend(
   const capabilities: BackendCapabilities = {
     multipleSamples: true,
     logprobs: config.logprobs,
-    prefixContinuation: !chat || config.chatPrefill !== "unsupported",
+    continuation: !chat || config.chatPrefill !== "unsupported",
+    promptScoring: false,
     chat,
   };
   // Learned from the first n>1 call: whether the server honours `n`.
@@ -140,40 +142,71 @@ export function createOpenAIBackend(
       if (closing.signal.aborted) throw new BackendError("the openai backend was closed");
       throwIfAborted(request.signal);
       const started = performance.now();
-      const { n, seed } = request;
+      const { n } = request;
+      const offset = request.sampleOffset ?? 0;
+      const seedOf = (index: number) =>
+        request.seed === undefined ? undefined : sampleSeed(request.seed, offset + index);
       const signal = request.signal ? AbortSignal.any([request.signal, closing.signal]) : closing.signal;
-      const responses: ParsedResponse[] = [];
-      const choices: ParsedChoice[] = [];
-
-      if (n === 1 || honoursN !== false) {
-        const first = await requestOnce(request, n, seed, signal).catch((error: unknown) => {
-          if (n > 1 && honoursN === undefined && rejectsN(error)) return undefined;
-          throw error;
+      // Responses in sample order (singles may arrive in any order); each holds its kept choices.
+      const arrived: { response: ParsedResponse; choices: ParsedChoice[] }[] = [];
+      let inFlight = 0;
+      const arrive = (slot: number, response: ParsedResponse, kept: ParsedChoice[]) => {
+        arrived[slot] = { response, choices: kept };
+        kept.forEach((choice, i) => {
+          const tokens = choice.logprobs?.length ?? estimateTokens(choice.text);
+          request.onSample?.(toCompletion(choice, tokens), slot + i);
         });
-        if (first) {
-          responses.push(first);
-          choices.push(...first.choices.slice(0, n));
-        }
-        if (n > 1 && config.nParameter === "auto") honoursN = (first?.choices.length ?? 0) >= n;
-      }
-      const missing = n - choices.length;
-      if (missing > 0) {
-        const start = choices.length;
-        const singles = await inParallel(missing, signal, (i, sibling) =>
-          requestOnce(request, 1, sampleSeed(seed, start + i), sibling),
+      };
+      const tracked = <T>(work: Promise<T>): Promise<T> => {
+        inFlight += 1;
+        return work.finally(() => {
+          inFlight -= 1;
+        });
+      };
+      const collect = () => {
+        const done = arrived.filter((a) => a !== undefined);
+        return toGenerateResponse(
+          request,
+          done.map((a) => a.response),
+          done.flatMap((a) => a.choices),
+          performance.now() - started,
         );
-        for (const single of singles) {
-          if (single.choices.length === 0)
-            throw new BackendError(
-              `${config.baseURL} returned no choices`,
-              undefined,
-              "check the server logs",
-            );
-          responses.push(single);
-          choices.push(single.choices[0]!);
+      };
+
+      try {
+        let start = 0;
+        if (n === 1 || honoursN !== false) {
+          const first = await tracked(requestOnce(request, n, seedOf(0), signal)).catch((error: unknown) => {
+            if (n > 1 && honoursN === undefined && rejectsN(error)) return undefined;
+            throw error;
+          });
+          if (first) {
+            arrive(0, first, first.choices.slice(0, n));
+            start = Math.min(n, first.choices.length);
+          }
+          if (n > 1 && config.nParameter === "auto") honoursN = (first?.choices.length ?? 0) >= n;
         }
+        if (n - start > 0)
+          await inParallel(n - start, signal, async (i, sibling) => {
+            const single = await tracked(requestOnce(request, 1, seedOf(start + i), sibling));
+            if (single.choices.length === 0)
+              throw new BackendError(
+                `${config.baseURL} returned no choices`,
+                undefined,
+                "check the server logs",
+              );
+            arrive(start + i, single, single.choices.slice(0, 1));
+          });
+      } catch (error) {
+        if (!request.signal?.aborted) throw error;
+        // Cancelled: the finished samples come back; requests cut off still cost their prompt.
+        const partial = collect();
+        partial.usage.calls += inFlight;
+        partial.usage.promptTokens += inFlight * estimateTokens(promptText(request));
+        if (inFlight > 0) partial.usage.estimated = true;
+        throw new AbortedError(partial);
       }
-      return toGenerateResponse(request, responses, choices, performance.now() - started);
+      return collect();
     },
 
     async close(): Promise<void> {
@@ -189,18 +222,6 @@ function rejectsN(error: unknown): boolean {
     (error.status === 400 || error.status === 422) &&
     /\bn\b|choice/i.test(error.message.split("\n")[0]!)
   );
-}
-
-/**
- * The seed of sample `index` when the server ignores `n`: sample 0 keeps the seed itself (so a
- * detection call and later calls agree), others get distinct, reproducible seeds.
- */
-export function sampleSeed(seed: number | undefined, index: number): number | undefined {
-  if (seed === undefined || index === 0) return seed;
-  let h = (seed ^ Math.imul(index, 0x9e3779b1)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) & 0x7fffffff;
 }
 
 /** Runs `count` tasks together; the first failure cancels the others and is rethrown. */
@@ -263,16 +284,15 @@ function toGenerateResponse(
       usage.completionTokens += counts.reduce((a, b) => a + b, 0);
     }
   }
-  const completions: Completion[] = choices.map((choice, i) => {
-    const completion: Completion = {
-      text: choice.text,
-      finishReason: choice.finishReason,
-      tokens: tokens[i] ?? 0,
-    };
-    if (choice.logprobs) completion.logprobs = choice.logprobs;
-    return completion;
-  });
+  const completions = choices.map((choice, i) => toCompletion(choice, tokens[i] ?? 0));
   return { completions, usage };
+}
+
+function toCompletion(choice: ParsedChoice, tokens: number): Completion {
+  const completion: Completion = { text: choice.text, finishReason: choice.finishReason, tokens };
+  if (choice.stopSequence !== undefined) completion.stopSequence = choice.stopSequence;
+  if (choice.logprobs) completion.logprobs = choice.logprobs;
+  return completion;
 }
 
 /**

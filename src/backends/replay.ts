@@ -4,10 +4,10 @@
  */
 import { basename } from "node:path";
 import { type ReplayRow, type ReplaySample, readReplayFileSync } from "../bench/replay-format.js";
+import type { Backend, GenerateRequest, GenerateResponse } from "../core/backend.js";
 import { BackendError, InvalidInputError, throwIfAborted } from "../core/errors.js";
 import type { Candidate, ChatMessage, Completion, Problem, Usage } from "../core/types.js";
-import type { Scorer } from "../verifiers/scorer.js";
-import type { Backend, GenerateRequest, GenerateResponse } from "./backend.js";
+import type { Verifier, VerifierContext } from "../core/verifier.js";
 
 /** Where the recorded samples come from: a replay file, or rows already in memory. */
 export interface ReplayBackendOptions {
@@ -24,8 +24,8 @@ export interface ReplayBackend extends Backend {
   recordedReward(text: string, prompt?: string | ChatMessage[]): number | undefined;
   /** Recorded per-step rewards of a replayed sample with this text. */
   recordedStepRewards(text: string, prompt?: string | ChatMessage[]): number[] | undefined;
-  /** A scorer returning recorded rewards, so `--scorer reward` works on replayed runs. */
-  readonly rewardScorer: Scorer;
+  /** A verifier returning recorded rewards, so `--verifier reward` works on replayed runs. */
+  readonly rewardVerifier: Verifier;
   /** Recorded samples not yet served for this prompt. */
   remaining(prompt: string | ChatMessage[]): number;
   /** Rewinds every prompt's cursor to its first sample. */
@@ -86,7 +86,13 @@ export function createReplayBackend(options: ReplayBackendOptions): ReplayBacken
 
   const backend: ReplayBackend = {
     id: options.id ?? `replay:${options.path ? basename(options.path) : "memory"}`,
-    capabilities: { multipleSamples: true, logprobs: false, prefixContinuation: false, chat: true },
+    capabilities: {
+      multipleSamples: true,
+      logprobs: false,
+      continuation: false,
+      promptScoring: false,
+      chat: true,
+    },
     rows,
 
     async generate(request: GenerateRequest): Promise<GenerateResponse> {
@@ -122,7 +128,7 @@ export function createReplayBackend(options: ReplayBackendOptions): ReplayBacken
       cursors.set(promptText, cursor + request.n);
       const completions: Completion[] = served.map((sample) => ({
         text: sample.text,
-        finishReason: sample.finish_reason ?? "stop",
+        finishReason: sample.finish_reason ?? "eos",
         tokens: sample.tokens ?? estimateTokens(sample.text),
       }));
       const usage: Usage = {
@@ -138,21 +144,21 @@ export function createReplayBackend(options: ReplayBackendOptions): ReplayBacken
     recordedReward: (text, prompt) => findSample(text, prompt)?.reward,
     recordedStepRewards: (text, prompt) => findSample(text, prompt)?.step_rewards,
 
-    rewardScorer: {
+    rewardVerifier: {
       name: "reward",
       async score(
         problem: Problem,
         candidates: readonly Candidate[],
-        signal?: AbortSignal,
+        ctx: VerifierContext,
       ): Promise<number[]> {
-        throwIfAborted(signal);
+        throwIfAborted(ctx.signal);
         return candidates.map((candidate, i) => {
           const reward = findSample(candidate.text, problem.prompt)?.reward;
           if (reward === undefined) {
             throw new InvalidInputError(
-              "scorer",
+              "verifier",
               `no recorded reward for candidate ${i} of problem ${problem.id}`,
-              "the replay file must hold a reward for every sample, or choose another scorer",
+              "the replay file must hold a reward for every sample, or choose another verifier",
             );
           }
           return reward;
@@ -173,7 +179,7 @@ export function createReplayBackend(options: ReplayBackendOptions): ReplayBacken
   return backend;
 }
 
-/** The recorded-reward scorer when `backend` replays recorded samples, else undefined. */
-export function replayRewardScorer(backend: Backend): Scorer | undefined {
-  return "rewardScorer" in backend ? (backend as ReplayBackend).rewardScorer : undefined;
+/** The recorded-reward verifier when `backend` replays recorded samples, else undefined. */
+export function replayRewardVerifier(backend: Backend): Verifier | undefined {
+  return "rewardVerifier" in backend ? (backend as ReplayBackend).rewardVerifier : undefined;
 }

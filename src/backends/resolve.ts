@@ -1,7 +1,8 @@
 import { z } from "zod";
+import type { Backend } from "../core/backend.js";
 import { InvalidInputError } from "../core/errors.js";
 import { parseOrThrow } from "../core/validate.js";
-import type { Backend } from "./backend.js";
+import type { RetryEvent } from "./openai-http.js";
 
 export const backendSpecSchema = z
   .object({
@@ -14,6 +15,10 @@ export const backendSpecSchema = z
     apiKey: z.string().optional(),
     mode: z.enum(["chat", "completion"]).optional(),
     concurrency: z.number().int().positive().optional(),
+    /** openai: per attempt, and retries after the first attempt; each retry is reported to `onRetry`. */
+    timeoutMs: z.number().positive().optional(),
+    maxRetries: z.number().int().nonnegative().optional(),
+    onRetry: z.custom<(event: RetryEvent) => void>((value) => typeof value === "function").optional(),
   })
   .strict();
 
@@ -45,10 +50,13 @@ export async function resolveBackend(input: BackendSpec): Promise<Backend> {
         apiKey: spec.apiKey,
         mode: spec.mode,
         concurrency: spec.concurrency,
+        timeoutMs: spec.timeoutMs,
+        maxRetries: spec.maxRetries,
+        onRetry: spec.onRetry,
       });
     }
     case "llamacpp": {
-      const { createLlamaCppBackend, defaultModelPath } = await import("./llamacpp.js");
+      const { createLlamaCppBackend, defaultModelPath } = await import("./embedded.js");
       return createLlamaCppBackend({
         modelPath: target ?? spec.model ?? defaultModelPath(),
         mode: spec.mode,

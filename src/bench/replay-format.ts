@@ -15,7 +15,11 @@ export const replaySampleSchema = z.object({
   step_rewards: z.array(z.number()).optional(),
   /** Completion tokens when the recording knows them; otherwise estimated from the text. */
   tokens: z.number().int().nonnegative().optional(),
-  finish_reason: z.enum(["stop", "length", "aborted", "error"]).optional(),
+  /** OpenAI's "stop" (end of sequence or a stop string, not told apart) reads as "eos". */
+  finish_reason: z
+    .enum(["eos", "stop-sequence", "length", "aborted", "stop"])
+    .transform((reason) => (reason === "stop" ? "eos" : reason))
+    .optional(),
 });
 /** One recorded sample. */
 export type ReplaySample = z.infer<typeof replaySampleSchema>;

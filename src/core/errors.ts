@@ -1,4 +1,5 @@
 /** Typed errors that say what went wrong and what to do about it. */
+import type { GenerateResponse } from "./backend.js";
 
 export class ReckonError extends Error {
   constructor(
@@ -39,8 +40,12 @@ export class BackendError extends ReckonError {
   }
 }
 
+/**
+ * The work was cancelled. From a backend call, `partial` holds what was generated before the
+ * cancellation (finished and cut-off completions) and its usage, so nothing spent goes unmetered.
+ */
 export class AbortedError extends ReckonError {
-  constructor() {
+  constructor(readonly partial?: GenerateResponse) {
     super("aborted");
   }
 }

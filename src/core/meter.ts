@@ -1,11 +1,25 @@
-import type { Backend, GenerateRequest, GenerateResponse } from "../backends/backend.js";
-import type { Budget } from "./budget.js";
-import { throwIfAborted } from "./errors.js";
+import { z } from "zod";
 import { addUsage, emptyUsage, type Usage } from "./types.js";
 
-/** Adds up what backend calls cost. */
+/** Prices per million tokens, to turn usage into money. */
+export const pricesSchema = z
+  .object({
+    promptPerMillion: z.number().nonnegative(),
+    completionPerMillion: z.number().nonnegative(),
+    /** Verifier tokens (reward models, judges); default: the prompt price. */
+    verifierPerMillion: z.number().nonnegative().optional(),
+  })
+  .strict();
+export type Prices = z.infer<typeof pricesSchema>;
+
+/**
+ * Adds up what one scope spent. A child meter also reports to its parent, so a strategy's
+ * usage counts only its own scope while the caller's counts everything beneath it.
+ */
 export class Meter {
   private total: Usage = emptyUsage();
+
+  constructor(private readonly parent?: Meter) {}
 
   get usage(): Usage {
     return { ...this.total };
@@ -13,6 +27,7 @@ export class Meter {
 
   record(usage: Usage): void {
     this.total = addUsage(this.total, usage);
+    this.parent?.record(usage);
   }
 }
 
@@ -24,36 +39,24 @@ export function estimateFlops(parameterCount: number, usage: Usage): number {
   return 2 * parameterCount * (usage.promptTokens + usage.completionTokens);
 }
 
-/**
- * Wraps a backend so that every call is checked against the budget first and reported to the
- * meter after; the strategy sees an ordinary backend.
- */
-export function meteredBackend(backend: Backend, meter: Meter, budget?: Budget): Backend {
+export function costOf(usage: Usage, prices: Prices): number {
+  return (
+    (usage.promptTokens * prices.promptPerMillion +
+      usage.completionTokens * prices.completionPerMillion +
+      (usage.verifierTokens ?? 0) * (prices.verifierPerMillion ?? prices.promptPerMillion)) /
+    1e6
+  );
+}
+
+/** Generator usage re-labelled as verifier usage: a judge's tokens are not the answer's tokens. */
+export function asVerifierUsage(usage: Usage): Usage {
   return {
-    id: backend.id,
-    capabilities: backend.capabilities,
-    parameterCount: backend.parameterCount,
-    close: backend.close?.bind(backend),
-    async generate(request: GenerateRequest): Promise<GenerateResponse> {
-      throwIfAborted(request.signal);
-      const exhausted = budget?.exhausted(meter.usage);
-      if (exhausted) throw exhausted;
-      const remaining = budget?.remainingTokens(meter.usage);
-      // Never let one call overrun the token budget by more than its prompt.
-      const maxTokens =
-        remaining !== undefined
-          ? Math.max(
-              1,
-              Math.min(request.maxTokens ?? remaining, Math.floor(remaining / Math.max(1, request.n))),
-            )
-          : request.maxTokens;
-      const response = await backend.generate({ ...request, maxTokens });
-      const usage =
-        backend.parameterCount !== undefined
-          ? { ...response.usage, flops: estimateFlops(backend.parameterCount, response.usage) }
-          : response.usage;
-      meter.record(usage);
-      return { ...response, usage };
-    },
+    promptTokens: 0,
+    completionTokens: 0,
+    calls: 0,
+    latencyMs: usage.latencyMs,
+    estimated: usage.estimated,
+    verifierTokens: usage.promptTokens + usage.completionTokens + (usage.verifierTokens ?? 0),
+    verifierCalls: usage.calls + (usage.verifierCalls ?? 0),
   };
 }

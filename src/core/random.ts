@@ -106,3 +106,21 @@ export function randomSubset(n: number, k: number, random: Random): number[] {
   }
   return pool.slice(0, k);
 }
+
+/** FNV-1a of a string: a cheap, stable 32-bit hash for seeding. */
+export function hashText(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * The seed of sample `index` of a request seeded with `seed`, the one rule every backend
+ * follows: fixed per index whatever call or sequence draws it, sample 0 keeps the seed itself
+ * (so a server that ignores `n` still agrees on it), and below 2^31 for servers that read a
+ * signed 32-bit integer.
+ */
+export function sampleSeed(seed: number, index: number): number {
+  if (index === 0) return (seed >>> 0) & 0x7fffffff;
+  return fmix32(fmix32(seed >>> 0) ^ fmix32((index + 0x9e3779b9) >>> 0)) & 0x7fffffff;
+}

@@ -5,6 +5,16 @@ export interface ChatMessage {
   content: string;
 }
 
+/** A judgement of one answer: right or wrong, and why when the task can say (a failing test). */
+export interface Grade {
+  correct: boolean;
+  detail?: string;
+}
+
+export interface GradeContext {
+  signal?: AbortSignal;
+}
+
 /** A task knows how to read an answer out of a model's text and how to judge it. */
 export interface Task {
   readonly name: string;
@@ -12,8 +22,34 @@ export interface Task {
   extractAnswer(text: string): string | undefined;
   /** Whether two extracted answers mean the same thing (used to group votes). */
   equivalent(a: string, b: string): boolean;
-  /** Whether an extracted answer matches the reference answer. */
+  /**
+   * Whether an answer is right for this problem: against `problem.reference`, or by running
+   * tests kept in `problem.meta`. Asynchronous because judging may run code.
+   */
+  grade(answer: string | undefined, problem: Problem, ctx?: GradeContext): Promise<Grade>;
+}
+
+/** The synchronous comparison of tasks judged against a reference answer. */
+export interface ReferenceComparison {
+  readonly name: string;
+  extractAnswer(text: string): string | undefined;
+  equivalent(a: string, b: string): boolean;
   isCorrect(answer: string, reference: string): boolean;
+}
+
+/** A task that judges by comparing with the reference answer; keeps `isCorrect` for direct use. */
+export function referenceTask<T extends ReferenceComparison>(comparison: T): T & Task {
+  return {
+    ...comparison,
+    async grade(answer, problem) {
+      return {
+        correct:
+          answer !== undefined &&
+          problem.reference !== undefined &&
+          comparison.isCorrect(answer, problem.reference),
+      };
+    },
+  };
 }
 
 export interface Problem {
@@ -23,6 +59,8 @@ export interface Problem {
   /** The reference answer when known (benchmarks); never shown to the model. */
   reference?: string;
   task: Task;
+  /** What the task needs beyond the prompt (tests, entry point, level, subject), kept end to end. */
+  meta?: Record<string, unknown>;
 }
 
 export interface TokenLogprob {
@@ -31,19 +69,27 @@ export interface TokenLogprob {
   top?: { token: string; logprob: number }[];
 }
 
-export type FinishReason = "stop" | "length" | "aborted" | "error";
+/**
+ * Why a completion ended: the model's end of sequence, one of the request's stop strings
+ * (`stopSequence` says which), the token limit, or cancellation.
+ */
+export type FinishReason = "eos" | "stop-sequence" | "length" | "aborted";
 
 export interface Completion {
   text: string;
   finishReason: FinishReason;
+  /** The stop string that ended it, when `finishReason` is "stop-sequence" and the engine says. */
+  stopSequence?: string;
   /** Completion tokens of this sample. */
   tokens: number;
   logprobs?: TokenLogprob[];
 }
 
 export interface Usage {
+  /** Prompt tokens evaluated by the generator. */
   promptTokens: number;
   completionTokens: number;
+  /** Generator calls. */
   calls: number;
   latencyMs: number;
   /** True when some token counts were estimated because the backend did not report them. */
@@ -52,6 +98,11 @@ export interface Usage {
   flops?: number;
   /** Prompt tokens served from a cache (e.g. a reused KV prefix) instead of evaluated; not in `promptTokens`. */
   cachedPromptTokens?: number;
+  /** Tokens spent by verifiers (reward models, judges), prompt and completion together. */
+  verifierTokens?: number;
+  verifierCalls?: number;
+  /** Money, when prices were given. */
+  costUsd?: number;
 }
 
 export const emptyUsage = (): Usage => ({
@@ -62,6 +113,8 @@ export const emptyUsage = (): Usage => ({
   estimated: false,
 });
 
+const optionalCounts = ["flops", "cachedPromptTokens", "verifierTokens", "verifierCalls", "costUsd"] as const;
+
 export function addUsage(a: Usage, b: Usage): Usage {
   const sum: Usage = {
     promptTokens: a.promptTokens + b.promptTokens,
@@ -70,18 +123,19 @@ export function addUsage(a: Usage, b: Usage): Usage {
     latencyMs: a.latencyMs + b.latencyMs,
     estimated: a.estimated || b.estimated,
   };
-  if (a.flops !== undefined || b.flops !== undefined) sum.flops = (a.flops ?? 0) + (b.flops ?? 0);
-  if (a.cachedPromptTokens !== undefined || b.cachedPromptTokens !== undefined)
-    sum.cachedPromptTokens = (a.cachedPromptTokens ?? 0) + (b.cachedPromptTokens ?? 0);
+  for (const key of optionalCounts)
+    if (a[key] !== undefined || b[key] !== undefined) sum[key] = (a[key] ?? 0) + (b[key] ?? 0);
   return sum;
 }
 
-/** One candidate solution as a strategy sees it. */
-export interface Candidate {
-  text: string;
+/** Generator tokens (prompt + completion) plus, when asked, what verifiers spent. */
+export function totalTokens(usage: Usage, withVerifier = true): number {
+  return usage.promptTokens + usage.completionTokens + (withVerifier ? (usage.verifierTokens ?? 0) : 0);
+}
+
+/** One candidate solution as a strategy sees it: a completion with its answer and score. */
+export interface Candidate extends Completion {
   answer: string | undefined;
-  tokens: number;
-  finishReason: FinishReason;
   score?: number;
 }
 
@@ -95,11 +149,17 @@ export interface AnswerTally {
 
 export type StopReason = "completed" | "budget" | "aborted" | "early-stop";
 
-export interface Result {
+/** What a strategy decides; `run()` adds the usage of its scope and its name. */
+export interface StrategyOutcome {
   answer: string | undefined;
   candidates: Candidate[];
   tally: AnswerTally[];
-  usage: Usage;
   stopReason: StopReason;
+  /** Strategy-specific figures (samples used, depth reached, why it stopped). */
+  detail?: Record<string, unknown>;
+}
+
+export interface Result extends StrategyOutcome {
+  usage: Usage;
   strategy: string;
 }

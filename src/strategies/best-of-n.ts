@@ -6,9 +6,10 @@ import { bestScoredIndex, tallyAnswers } from "./vote.js";
 /** Best-of-n: sample n solutions, score each with the verifier, answer with the top-scored one. */
 export const bestOfN = defineStrategy({
   name: "best-of-n",
-  description: "Sample n solutions and answer with the one the scorer rates highest (ties: earliest).",
+  description: "Sample n solutions and answer with the one the verifier rates highest (ties: earliest).",
   options: sampleCountOptions,
-  needsScorer: true,
+  needsVerifier: true,
+  fromPool: { metric: "rm@k", samples: ({ n }) => n },
   async run(problem, ctx, { n, batchSize }) {
     const { candidates, stopReason } = await drawScoredCandidates(problem, ctx, n, batchSize);
     const best = bestScoredIndex(candidates);
@@ -17,9 +18,7 @@ export const bestOfN = defineStrategy({
       candidates,
       // The best score of each answer, so the user sees how close the runner-up was.
       tally: tallyAnswers(candidates, problem.task, (c) => c.score ?? 0, "max"),
-      usage: ctx.meter.usage,
       stopReason,
-      strategy: "best-of-n",
     };
   },
 });

@@ -5,10 +5,21 @@ import { single } from "./single.js";
 import type { Strategy } from "./strategy.js";
 import { weightedMajority } from "./weighted-majority.js";
 
-/** Every strategy by name: the CLI, the server and recipes all look them up here. */
-const strategies = new Map<string, Strategy<unknown>>(
-  [single, selfConsistency, bestOfN, weightedMajority].map((s) => [s.name, s as Strategy<unknown>]),
-);
+/** The strategies reckon ships; one file each. */
+const builtIn = [single, selfConsistency, bestOfN, weightedMajority] as unknown as Strategy<unknown>[];
+
+/** Every strategy by name: the library, the CLI, recipes and the server all look them up here. */
+const strategies = new Map<string, Strategy<unknown>>(builtIn.map((s) => [s.name, s]));
+
+/**
+ * Adds a strategy written by user code; from then on `run()`, recipes and the server reach it
+ * by name like a built-in one. Replacing a name already taken is refused.
+ */
+export function registerStrategy<Options>(strategy: Strategy<Options>): void {
+  if (strategies.has(strategy.name))
+    throw new InvalidInputError("strategy", `a strategy named "${strategy.name}" is already registered`);
+  strategies.set(strategy.name, strategy as Strategy<unknown>);
+}
 
 export function listStrategies(): Strategy<unknown>[] {
   return [...strategies.values()];

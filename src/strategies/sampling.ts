@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { BudgetExhaustedError } from "../core/errors.js";
-import type { Candidate, Completion, Problem, StopReason, Usage } from "../core/types.js";
+import type { Candidate, Completion, Problem, StopReason } from "../core/types.js";
+import { totalTokens } from "../core/types.js";
 import type { StrategyContext } from "./strategy.js";
 
 /** Options of every strategy that draws a fixed number of samples. */
@@ -17,15 +18,8 @@ export interface DrawnCandidates {
 }
 
 export function toCandidate(problem: Problem, completion: Completion): Candidate {
-  return {
-    text: completion.text,
-    answer: problem.task.extractAnswer(completion.text),
-    tokens: completion.tokens,
-    finishReason: completion.finishReason,
-  };
+  return { ...completion, answer: problem.task.extractAnswer(completion.text) };
 }
-
-const tokensOf = (usage: Usage) => usage.promptTokens + usage.completionTokens;
 
 /**
  * Draws up to `n` samples, at most `batchSize` per backend call. Under a token budget it
@@ -40,33 +34,28 @@ export async function drawCandidates(
   batchSize = n,
 ): Promise<DrawnCandidates> {
   const candidates: Candidate[] = [];
-  const spentBefore = tokensOf(ctx.meter.usage);
+  const spentBefore = totalTokens(ctx.meter.usage);
   while (candidates.length < n) {
     let count = Math.min(batchSize, n - candidates.length);
-    const remaining = ctx.budget.remainingTokens(ctx.meter.usage);
+    const remaining = ctx.budget.remainingTokens();
     if (remaining !== undefined) {
       const perSample =
-        candidates.length === 0 ? remaining : (tokensOf(ctx.meter.usage) - spentBefore) / candidates.length;
+        candidates.length === 0
+          ? remaining
+          : (totalTokens(ctx.meter.usage) - spentBefore) / candidates.length;
       count = Math.min(count, Math.floor(remaining / perSample));
       if (count === 0) return stopForBudget(ctx, candidates, "tokens");
     }
     try {
       const response = await ctx.backend.generate({
         ...ctx.sampling,
-        // Distinct, reproducible seeds per batch so batches do not repeat each other.
-        seed: ctx.sampling.seed === undefined ? undefined : ctx.sampling.seed + candidates.length,
         prompt: problem.prompt,
         n: count,
         signal: ctx.signal,
       });
       const drawn = response.completions.map((c) => toCandidate(problem, c));
+      for (const c of drawn) ctx.trace.emit({ kind: "sample", text: c.text, tokens: c.tokens });
       candidates.push(...drawn);
-      ctx.trace({
-        type: "sampled",
-        count: drawn.length,
-        tokens: response.usage.completionTokens,
-        at: Date.now(),
-      });
     } catch (error) {
       if (!(error instanceof BudgetExhaustedError)) throw error;
       return stopForBudget(ctx, candidates, error.limit);
@@ -76,6 +65,6 @@ export async function drawCandidates(
 }
 
 function stopForBudget(ctx: StrategyContext, candidates: Candidate[], limit: string): DrawnCandidates {
-  ctx.trace({ type: "budget-exhausted", limit, at: Date.now() });
+  ctx.trace.emit({ kind: "budget-exhausted", text: limit });
   return { candidates, stopReason: "budget" };
 }

@@ -3,17 +3,17 @@ import type { Candidate, Problem } from "../core/types.js";
 import { type DrawnCandidates, drawCandidates } from "./sampling.js";
 import type { StrategyContext } from "./strategy.js";
 
-/** Scores candidates with the context's scorer and returns them with `score` set. */
+/** Scores candidates with the context's verifier and returns them with `score` set. */
 export async function scoreCandidates(
   problem: Problem,
   ctx: StrategyContext,
   candidates: readonly Candidate[],
 ): Promise<Candidate[]> {
-  if (!ctx.scorer)
-    throw new InvalidInputError("scorer", "this strategy needs a scorer", "pass --scorer NAME");
+  if (!ctx.verifier)
+    throw new InvalidInputError("verifier", "this strategy needs a verifier", "pass --verifier NAME");
   if (candidates.length === 0) return [];
-  const scores = await ctx.scorer.score(problem, candidates, ctx.signal);
-  ctx.trace({ type: "scored", scores, at: Date.now() });
+  const scores = await ctx.verifier.score(problem, candidates, ctx.verifierContext);
+  ctx.trace.emit({ kind: "scored", data: { scores } });
   return candidates.map((candidate, i) => ({ ...candidate, score: scores[i] }));
 }
 

@@ -7,18 +7,17 @@ export const selfConsistency = defineStrategy({
   name: "self-consistency",
   description: "Sample n solutions and take the majority answer (ties: earliest answer in sample order).",
   options: sampleCountOptions,
-  needsScorer: false,
+  needsVerifier: false,
+  fromPool: { metric: "maj@k", samples: ({ n }) => n },
   async run(problem, ctx, { n, batchSize }) {
     const { candidates, stopReason } = await drawCandidates(problem, ctx, n, batchSize);
     const tally = tallyAnswers(candidates, problem.task);
-    ctx.trace({ type: "voted", tally, at: Date.now() });
+    ctx.trace.emit({ kind: "voted", data: { tally } });
     return {
       answer: tally[0]?.answer,
       candidates,
       tally,
-      usage: ctx.meter.usage,
       stopReason,
-      strategy: "self-consistency",
     };
   },
 });

@@ -8,16 +8,15 @@ export const single = defineStrategy({
   name: "single",
   description: "One sample; its answer is the answer.",
   options: z.object({}).strict(),
-  needsScorer: false,
+  needsVerifier: false,
+  fromPool: { metric: "maj@k", samples: () => 1 },
   async run(problem, ctx) {
     const { candidates, stopReason } = await drawCandidates(problem, ctx, 1);
     return {
       answer: candidates[0]?.answer,
       candidates,
       tally: tallyAnswers(candidates, problem.task),
-      usage: ctx.meter.usage,
       stopReason,
-      strategy: "single",
     };
   },
 });

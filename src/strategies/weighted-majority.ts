@@ -8,18 +8,17 @@ export const weightedMajority = defineStrategy({
   name: "weighted-majority",
   description: "Sample n solutions, score each, and take the answer with the largest summed score.",
   options: sampleCountOptions,
-  needsScorer: true,
+  needsVerifier: true,
+  fromPool: { metric: "wmaj@k", samples: ({ n }) => n },
   async run(problem, ctx, { n, batchSize }) {
     const { candidates, stopReason } = await drawScoredCandidates(problem, ctx, n, batchSize);
     const tally = tallyAnswers(candidates, problem.task, (c) => c.score ?? 0);
-    ctx.trace({ type: "voted", tally, at: Date.now() });
+    ctx.trace.emit({ kind: "voted", data: { tally } });
     return {
       answer: tally[0]?.answer,
       candidates,
       tally,
-      usage: ctx.meter.usage,
       stopReason,
-      strategy: "weighted-majority",
     };
   },
 });

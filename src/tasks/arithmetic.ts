@@ -10,7 +10,7 @@
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
 import { Mulberry32, mixSeed } from "../core/random.js";
-import type { Problem, Task } from "../core/types.js";
+import { type Problem, referenceTask } from "../core/types.js";
 import rawSpec from "./arithmetic-spec.json" with { type: "json" };
 
 export type Operator = "+" | "-" | "*";
@@ -187,17 +187,17 @@ export function extractArithmeticAnswer(text: string): string | undefined {
   return match ? normaliseInteger(match[1]!) : undefined;
 }
 
-export const arithmeticTask: Task = {
+function sameInteger(a: string, b: string): boolean {
+  const x = normaliseInteger(a);
+  return x !== undefined && x === normaliseInteger(b);
+}
+
+export const arithmeticTask = referenceTask({
   name: "arithmetic",
   extractAnswer: extractArithmeticAnswer,
-  equivalent(a, b) {
-    const x = normaliseInteger(a);
-    return x !== undefined && x === normaliseInteger(b);
-  },
-  isCorrect(answer, reference) {
-    return this.equivalent(answer, reference);
-  },
-};
+  equivalent: sameInteger,
+  isCorrect: sameInteger,
+});
 
 /** A generated problem as the engine's Problem (completion-style prompt). */
 export function toProblem(p: ArithmeticProblem): Problem {

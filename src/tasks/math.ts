@@ -1,11 +1,14 @@
 /** Math answer tasks: GSM8K (a number) and MATH-style LaTeX answers (MATH-500, AIME, AMC). */
-import type { Task } from "../core/types.js";
-import { evaluateExpression, parseLatexExpression, variablesOf } from "./latex-expression.js";
+import { referenceTask } from "../core/types.js";
+import { evaluateValue } from "./latex-evaluate.js";
+import { parseLatexExpression, variablesOf } from "./latex-expression.js";
 import { normalizeMathAnswer } from "./latex-normalize.js";
-import { mathAnswersEquivalent, numbersEqual } from "./math-equivalence.js";
+import { mathAnswersEquivalent } from "./math-equivalence.js";
 import { extractLastNumber, extractMathAnswer } from "./math-extraction.js";
+import { exactDecimal, isExact, isReal, toNumber } from "./math-number.js";
 
-export { evaluateExpression, parseLatexExpression } from "./latex-expression.js";
+export { evaluateExpression } from "./latex-evaluate.js";
+export { parseLatexExpression } from "./latex-expression.js";
 export { matchBraces, normalizeMathAnswer } from "./latex-normalize.js";
 export { mathAnswersEquivalent } from "./math-equivalence.js";
 export {
@@ -16,44 +19,55 @@ export {
   extractStatedAnswer,
 } from "./math-extraction.js";
 
-/** A plain decimal number in canonical form, or undefined when the text is not one. */
-export function parsePlainNumber(text: string): number | undefined {
+/** A plain decimal number in canonical form (`1,000.50` → `1000.5`), or undefined when the text is not one. */
+export function parsePlainNumber(text: string): string | undefined {
   const s = text.replace(/(\d),(?=\d{3}(?!\d))/g, "$1");
   if (!/^-?(?:\d+\.?\d*|\.\d+)$/.test(s)) return undefined;
-  return Number(s);
+  let canonical = s.replace(/^(-?)0+(?=\d)/, "$1").replace(/^(-?)\./, "$10.");
+  if (canonical.includes(".")) canonical = canonical.replace(/0+$/, "").replace(/\.$/, "");
+  return canonical === "-0" ? "0" : canonical;
 }
 
 /** GSM8K answers are numbers: `$1,000.`, `18 dollars`, `\boxed{18}` all become `18`. */
 export function normalizeGsm8kAnswer(raw: string): string {
   const normalized = normalizeMathAnswer(raw);
   const direct = parsePlainNumber(normalized);
-  if (direct !== undefined) return String(direct);
+  if (direct !== undefined) return direct;
   const value = constantValue(normalized);
-  if (value !== undefined) return String(Number(value.toPrecision(12)));
+  if (value !== undefined) return value;
   const last = extractLastNumber(normalized);
   if (last !== undefined) {
-    const value = parsePlainNumber(last);
-    if (value !== undefined) return String(value);
+    const number = parsePlainNumber(last);
+    if (number !== undefined) return number;
   }
   return normalized;
 }
 
-/** The value of an expression without variables (`\\frac{1}{2}`, `3\\cdot 4`), if it has one. */
-function constantValue(text: string): number | undefined {
+/**
+ * The value of an expression without variables (`\frac{1}{2}` → `0.5`, `3\cdot 4` → `12`), as
+ * an exact decimal when it has one, else to 12 significant digits.
+ */
+function constantValue(text: string): string | undefined {
   try {
     const expression = parseLatexExpression(text);
     if (variablesOf(expression).size > 0) return undefined;
-    const value = evaluateExpression(expression, new Map());
-    return Number.isFinite(value) ? value : undefined;
+    const value = evaluateValue(expression, new Map());
+    if (value === undefined || !isReal(value)) return undefined;
+    if (isExact(value.re)) {
+      const decimal = value.re.toString(20);
+      if (!decimal.includes("(") && decimal.length < 40) return parsePlainNumber(decimal);
+    }
+    const number = toNumber(value);
+    return Number.isFinite(number) ? String(Number(number.toPrecision(12))) : undefined;
   } catch {
     return undefined;
   }
 }
 
 function gsm8kEquivalent(a: string, b: string): boolean {
-  const x = parsePlainNumber(normalizeGsm8kAnswer(a));
-  const y = parsePlainNumber(normalizeGsm8kAnswer(b));
-  if (x !== undefined && y !== undefined) return numbersEqual(x, y);
+  const x = exactDecimal(parsePlainNumber(normalizeGsm8kAnswer(a)) ?? "");
+  const y = exactDecimal(parsePlainNumber(normalizeGsm8kAnswer(b)) ?? "");
+  if (x !== undefined && y !== undefined) return x.equals(y);
   return mathAnswersEquivalent(a, b);
 }
 
@@ -63,7 +77,7 @@ function leadingNumber(stated: string): string | undefined {
   return /^\s*\$?\s*(-?[\d,]*\.?\d+)\s+[a-z]/i.exec(afterEquals)?.[1];
 }
 
-export const gsm8kTask: Task = {
+export const gsm8kTask = referenceTask({
   name: "gsm8k",
   extractAnswer(text) {
     const raw = extractMathAnswer(text);
@@ -71,13 +85,13 @@ export const gsm8kTask: Task = {
   },
   equivalent: gsm8kEquivalent,
   isCorrect: gsm8kEquivalent,
-};
+});
 
-export const mathTask: Task = {
+export const mathTask = referenceTask({
   name: "math",
   extractAnswer(text) {
     return extractMathAnswer(text);
   },
   equivalent: mathAnswersEquivalent,
   isCorrect: mathAnswersEquivalent,
-};
+});

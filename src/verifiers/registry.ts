@@ -1,46 +1,46 @@
-import type { Backend } from "../backends/backend.js";
+import type { Backend } from "../core/backend.js";
 import { InvalidInputError } from "../core/errors.js";
-import type { Scorer } from "./scorer.js";
+import type { Verifier } from "../core/verifier.js";
 
-export interface ScorerContext {
+export interface VerifierSpecContext {
   task: string;
-  /** The backend in use; the recorded-reward scorer needs a replay backend. */
+  /** The backend in use; the recorded-reward verifier needs a replay backend. */
   backend?: Backend;
 }
 
-export const scorerNames = ["step-checker[:NOISE]", "reward"];
+export const verifierNames = ["step-checker[:NOISE]", "reward"];
 
 /**
- * A scorer by name: `step-checker` (exact arithmetic step checker; `step-checker:0.1` flips
+ * A verifier by name: `step-checker` (exact arithmetic step checker; `step-checker:0.1` flips
  * each verdict with probability 0.1 to imitate a learned verifier) or `reward` (the rewards
  * recorded in a replay file). Loaded lazily: verifiers may bring models of their own.
  */
-export async function resolveScorer(spec: string, ctx: ScorerContext): Promise<Scorer> {
+export async function resolveVerifier(spec: string, ctx: VerifierSpecContext): Promise<Verifier> {
   const [name, argument] = spec.split(":", 2);
   switch (name) {
     case "step-checker": {
       if (ctx.task !== "arithmetic")
         throw new InvalidInputError(
-          "scorer",
+          "verifier",
           "step-checker only judges the arithmetic task",
           "use --task arithmetic",
         );
       const noise = argument === undefined ? 0 : Number(argument);
-      const { stepCheckerScorer } = await import("./step-checker.js");
-      return stepCheckerScorer({ noise });
+      const { stepCheckerVerifier } = await import("./step-checker.js");
+      return stepCheckerVerifier({ noise });
     }
     case "reward": {
-      const { replayRewardScorer } = await import("../backends/replay.js");
-      const scorer = ctx.backend && replayRewardScorer(ctx.backend);
-      if (!scorer)
+      const { replayRewardVerifier } = await import("../backends/replay.js");
+      const verifier = ctx.backend && replayRewardVerifier(ctx.backend);
+      if (!verifier)
         throw new InvalidInputError(
-          "scorer",
+          "verifier",
           "reward scores come from recorded samples",
           "use --backend replay:FILE",
         );
-      return scorer;
+      return verifier;
     }
     default:
-      throw new InvalidInputError("scorer", `unknown scorer "${spec}"`, `one of: ${scorerNames.join(", ")}`);
+      throw new InvalidInputError("verifier", `unknown verifier "${spec}"`, `one of: ${verifierNames.join(", ")}`);
   }
 }

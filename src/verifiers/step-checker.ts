@@ -10,10 +10,10 @@
  */
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
-import { Mulberry32, mixSeed } from "../core/random.js";
+import { hashText, Mulberry32, mixSeed } from "../core/random.js";
 import type { Candidate, Problem } from "../core/types.js";
 import { applyOperator, type Operator, parseArithmeticPrompt } from "../tasks/arithmetic.js";
-import type { Scorer } from "./scorer.js";
+import type { Verifier } from "../core/verifier.js";
 
 export type StepVerdictKind =
   | "valid"
@@ -167,14 +167,6 @@ function parseOptions(options: StepCheckerOptions | undefined): z.output<typeof 
   return parsed.data;
 }
 
-function hashString(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  }
-  return h;
-}
-
 /** The expression a problem asks about; its prompt must be in the trained format. */
 export function problemExpression(problem: Problem): string {
   const prompt =
@@ -205,7 +197,7 @@ export function scoreArithmeticSteps(problem: Problem, text: string, options?: S
     prefix += `${step.line}\n`;
     const exact = step.valid ? 1 : 0;
     if (noise === 0) return exact;
-    const rng = new Mulberry32(mixSeed(seed, hashString(expression), hashString(prefix)));
+    const rng = new Mulberry32(mixSeed(seed, hashText(expression), hashText(prefix)));
     return rng.next() < noise ? 1 - exact : exact;
   });
 }
@@ -230,13 +222,25 @@ export function scoreArithmeticCandidate(
   return fraction * answerScore;
 }
 
-/** The exact step checker as a Scorer; `noise` > 0 makes it an imperfect, seeded verifier. */
-export function stepCheckerScorer(options?: StepCheckerOptions): Scorer {
+/** The exact step checker as a Verifier; `noise` > 0 makes it an imperfect, seeded verifier. */
+export function stepCheckerVerifier(options?: StepCheckerOptions): Verifier {
   const parsed = parseOptions(options);
   return {
     name: parsed.noise > 0 ? `step-checker(noise=${parsed.noise})` : "step-checker",
     async score(problem: Problem, candidates: readonly Candidate[]) {
       return candidates.map((c) => scoreArithmeticCandidate(problem, c.text, parsed));
+    },
+    // As a process verifier: a step (one or more lines) is as good as its worst line.
+    async scoreSteps(problem: Problem, prefix: string, steps: readonly string[]) {
+      const lineCount = (text: string) => text.split("\n").filter((line) => line.trim() !== "").length;
+      const verdicts = scoreArithmeticSteps(problem, prefix + steps.join(""), parsed);
+      let at = lineCount(prefix);
+      return steps.map((step) => {
+        const lines = lineCount(step);
+        const own = verdicts.slice(at, at + lines);
+        at += lines;
+        return own.length === 0 ? 0 : Math.min(...own);
+      });
     },
   };
 }

@@ -7,8 +7,8 @@ import {
   createDefaultBackend,
   createLlamaCppBackend,
   defaultModelPath,
-  type LlamaCppBackend,
-} from "../../src/backends/llamacpp.js";
+} from "../../src/backends/embedded.js";
+import type { LlamaCppBackend } from "../../src/backends/llamacpp.js";
 import { AbortedError, InvalidInputError } from "../../src/core/errors.js";
 
 const PROMPT = "Q: 5+12*3-7*4=?\n";
@@ -41,7 +41,8 @@ describe("loading", () => {
     expect(backend.capabilities).toEqual({
       multipleSamples: true,
       logprobs: true,
-      prefixContinuation: true,
+      continuation: true,
+      promptScoring: false,
       chat: false,
     });
     expect(backend.parameterCount).toBeGreaterThan(100_000);

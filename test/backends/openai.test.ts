@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { GenerateRequest } from "../../src/backends/backend.js";
-import { createOpenAIBackend, type OpenAIBackendOptions, sampleSeed } from "../../src/backends/openai.js";
+import { createOpenAIBackend, type OpenAIBackendOptions } from "../../src/backends/openai.js";
 import type { RetryEvent } from "../../src/backends/openai-http.js";
+import type { GenerateRequest } from "../../src/core/backend.js";
 import { AbortedError, BackendError, InvalidInputError } from "../../src/core/errors.js";
+import { sampleSeed } from "../../src/core/random.js";
 import {
   type OpenAITestServer,
   type OpenAITestServerOptions,
@@ -64,7 +65,7 @@ describe("openai backend: requests and responses", () => {
       ask({ temperature: 0.7, topP: 0.9, topK: 20, maxTokens: 64, stop: ["\n\n"], seed: 3 }),
     );
     expect(response.completions.map((c) => c.text)).toEqual(["four"]);
-    expect(response.completions[0]!.finishReason).toBe("stop");
+    expect(response.completions[0]!.finishReason).toBe("eos");
     const body = server.requests[0]!.body;
     expect(server.requests[0]!.path).toBe("/v1/chat/completions");
     expect(body).toMatchObject({
@@ -83,7 +84,8 @@ describe("openai backend: requests and responses", () => {
     expect(backend.capabilities).toEqual({
       multipleSamples: true,
       logprobs: true,
-      prefixContinuation: true,
+      continuation: true,
+      promptScoring: false,
       chat: true,
     });
   });
@@ -124,7 +126,7 @@ describe("openai backend: requests and responses", () => {
     });
 
     const hosted = backendFor(server, { chatPrefill: "unsupported" });
-    expect(hosted.capabilities.prefixContinuation).toBe(false);
+    expect(hosted.capabilities.continuation).toBe(false);
     await expect(hosted.generate(ask({ continuation: "The answer is" }))).rejects.toThrow(/continuation/);
     expect(server.requests).toHaveLength(2);
   });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createReplayBackend, replayRewardScorer } from "../../src/backends/replay.js";
+import { createReplayBackend, replayRewardVerifier } from "../../src/backends/replay.js";
 import { loadDataset } from "../../src/bench/datasets.js";
 import { computeMetrics, type ProblemSamples } from "../../src/bench/metrics.js";
 import {
@@ -13,11 +13,8 @@ import {
   readReplayFile,
   writeReplayRows,
 } from "../../src/bench/replay-format.js";
-import { Budget } from "../../src/core/budget.js";
 import { BackendError, InvalidInputError } from "../../src/core/errors.js";
-import { Meter } from "../../src/core/meter.js";
-import { discardTrace } from "../../src/core/trace.js";
-import { bestOfN } from "../../src/strategies/best-of-n.js";
+import { run } from "../../src/run.js";
 import { mathTask } from "../../src/tasks/math.js";
 import { renderPrompt } from "../../src/tasks/registry.js";
 
@@ -107,7 +104,7 @@ describe("replay backend", () => {
     const rows = await readReplayFile(replayPath);
     const backend = createReplayBackend({ path: replayPath });
     expect(backend.id).toBe("replay:math-replay.jsonl");
-    expect(backend.capabilities.prefixContinuation).toBe(false);
+    expect(backend.capabilities.continuation).toBe(false);
     const [first, second] = rows;
     const a = await backend.generate({ prompt: first!.prompt, n: 3 });
     const b = await backend.generate({ prompt: second!.prompt, n: 8 });
@@ -133,7 +130,7 @@ describe("replay backend", () => {
     });
     const r1 = await estimated.generate({ prompt: "What is 2+2?", n: 1 });
     expect(r1.usage).toMatchObject({ promptTokens: 3, completionTokens: 4, calls: 1, estimated: true });
-    expect(r1.completions[0]).toMatchObject({ tokens: 4, finishReason: "stop" });
+    expect(r1.completions[0]).toMatchObject({ tokens: 4, finishReason: "eos" });
 
     const recorded = createReplayBackend({
       rows: [
@@ -175,23 +172,25 @@ describe("replay backend", () => {
     const rows = await readReplayFile(replayPath);
     const row = rows[5]!;
     const backend = createReplayBackend({ path: replayPath });
-    const scorer = replayRewardScorer(backend)!;
-    expect(scorer.name).toBe("reward");
+    const verifier = replayRewardVerifier(backend)!;
+    expect(verifier.name).toBe("reward");
     expect(backend.recordedReward(row.samples[2]!.text, row.prompt)).toBe(row.samples[2]!.reward);
     expect(backend.recordedStepRewards(row.samples[2]!.text)).toEqual(row.samples[2]!.step_rewards);
 
     const problem = { id: row.id, prompt: row.prompt, reference: row.reference, task: mathTask };
-    const result = await bestOfN.run(
-      problem,
-      { backend, meter: new Meter(), budget: new Budget(), sampling: {}, scorer, trace: discardTrace },
-      { n: 8 },
-    );
+    const result = await run({ problem, backend, strategy: "best-of-n", options: { n: 8 }, verifier });
     const best = row.samples.reduce((a, b) => (b.reward! > a.reward! ? b : a));
     expect(result.answer).toBe(mathTask.extractAnswer(best.text));
     expect(result.candidates.map((c) => c.score)).toEqual(row.samples.map((s) => s.reward));
 
     await expect(
-      scorer.score(problem, [{ text: "never replayed", answer: undefined, tokens: 1, finishReason: "stop" }]),
+      verifier.score(
+        problem,
+        [{ text: "never replayed", answer: undefined, tokens: 1, finishReason: "eos" }],
+        {
+          recordUsage: () => {},
+        },
+      ),
     ).rejects.toThrow(InvalidInputError);
   });
 });

@@ -1,20 +1,20 @@
 import { describe, expect, it } from "vitest";
-import type { Candidate, Task } from "../../src/core/types.js";
+import { type Candidate, referenceTask, type Task } from "../../src/core/types.js";
 import { bestScoredIndex, tallyAnswers } from "../../src/strategies/vote.js";
 
 // Numeric answers compared by value, so "0.5" and "1/2"-style grouping is exercised.
-const numericTask: Task = {
+const numericTask: Task = referenceTask({
   name: "numeric",
-  extractAnswer: (text) => text.match(/-?\d+(\.\d+)?/)?.[0],
-  equivalent: (a, b) => Number(a) === Number(b),
-  isCorrect: (a, b) => Number(a) === Number(b),
-};
+  extractAnswer: (text: string) => text.match(/-?\d+(\.\d+)?/)?.[0],
+  equivalent: (a: string, b: string) => Number(a) === Number(b),
+  isCorrect: (a: string, b: string) => Number(a) === Number(b),
+});
 
 const candidate = (answer: string | undefined, score?: number): Candidate => ({
   text: `A: ${answer}`,
   answer,
   tokens: 3,
-  finishReason: "stop",
+  finishReason: "eos",
   score,
 });
 

@@ -202,9 +202,15 @@ export async function startOpenAITestServer(
       const answer = (options.respond ?? defaultResponder)(view, index);
       let text = typeof answer === "string" ? answer : answer.text;
       let finishReason = typeof answer === "string" ? "stop" : (answer.finishReason ?? "stop");
+      // As vLLM does: the matched stop string comes back as `stop_reason`.
+      let stopReason: string | null = null;
       for (const stop of (body.stop as string[] | undefined) ?? []) {
         const at = text.indexOf(stop);
-        if (at >= 0) text = text.slice(0, at);
+        if (at >= 0) {
+          text = text.slice(0, at);
+          stopReason = stop;
+          finishReason = "stop";
+        }
       }
       let tokens = words(text);
       if (typeof body.max_tokens === "number" && tokens.length > body.max_tokens) {
@@ -215,8 +221,14 @@ export async function startOpenAITestServer(
       completionTokens += tokens.length;
       const logprobs = wantLogprobs ? tokenLogprobs(endpoint, tokens, topCount) : undefined;
       return endpoint === "chat"
-        ? { index, message: { role: "assistant", content: text }, finish_reason: finishReason, logprobs }
-        : { index, text, finish_reason: finishReason, logprobs };
+        ? {
+            index,
+            message: { role: "assistant", content: text },
+            finish_reason: finishReason,
+            stop_reason: stopReason,
+            logprobs,
+          }
+        : { index, text, finish_reason: finishReason, stop_reason: stopReason, logprobs };
     });
     const response: Record<string, unknown> = {
       id: `cmpl-${requests.length}`,

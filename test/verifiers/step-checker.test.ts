@@ -5,7 +5,7 @@ import {
   checkArithmeticSolution,
   scoreArithmeticCandidate,
   scoreArithmeticSteps,
-  stepCheckerScorer,
+  stepCheckerVerifier,
 } from "../../src/verifiers/step-checker.js";
 
 const problem = toProblem({
@@ -17,7 +17,7 @@ const problem = toProblem({
   steps: ["12*3=36", "7*4=28", "5+36=41", "41-28=13"],
   solution: "12*3=36\n7*4=28\n5+36=41\n41-28=13\nA: 13",
 });
-const candidate = (text: string): Candidate => ({ text, answer: undefined, tokens: 0, finishReason: "stop" });
+const candidate = (text: string): Candidate => ({ text, answer: undefined, tokens: 0, finishReason: "eos" });
 
 describe("checkArithmeticSolution", () => {
   it("accepts the canonical solution of every generated problem", () => {
@@ -83,14 +83,27 @@ describe("scores", () => {
     expect(scoreArithmeticSteps(problem, "12*3=36\n7*4=29\n5+36=41\n")).toEqual([1, 0, 1]);
   });
 
-  it("is a Scorer over candidates", async () => {
-    const scorer = stepCheckerScorer();
-    const scores = await scorer.score(problem, [
-      candidate("12*3=36\n7*4=28\n5+36=41\n41-28=13\nA: 13"),
-      candidate("12*3=36\n7*4=28\n5+36=41\n41-28=3\nA: 3"),
-    ]);
+  it("is a Verifier over candidates", async () => {
+    const verifier = stepCheckerVerifier();
+    const scores = await verifier.score(
+      problem,
+      [
+        candidate("12*3=36\n7*4=28\n5+36=41\n41-28=13\nA: 13"),
+        candidate("12*3=36\n7*4=28\n5+36=41\n41-28=3\nA: 3"),
+      ],
+      { recordUsage: () => {} },
+    );
     expect(scores).toEqual([1, 0.75]);
-    expect(scorer.name).toBe("step-checker");
+    expect(verifier.name).toBe("step-checker");
+  });
+
+  it("is a process verifier: scores only the new steps, each in the context of its prefix", async () => {
+    const verifier = stepCheckerVerifier();
+    const ctx = { recordUsage: () => {} };
+    expect(await verifier.scoreSteps!(problem, "", ["12*3=36\n", "7*4=29\n"], ctx)).toEqual([1, 0]);
+    // The same wrong step after a correct prefix is still wrong; a right one after it is judged on its own.
+    expect(await verifier.scoreSteps!(problem, "12*3=36\n", ["7*4=28\n", "5+36=41\n"], ctx)).toEqual([1, 1]);
+    expect(await verifier.scoreSteps!(problem, "12*3=36\n7*4=28\n", ["5+36=40\n"], ctx)).toEqual([0]);
   });
 
   it("flips verdicts at about the noise rate, deterministically per seed and prefix", () => {
@@ -121,6 +134,6 @@ describe("scores", () => {
   });
 
   it("rejects a noise rate outside [0, 1] naming the field", () => {
-    expect(() => stepCheckerScorer({ noise: 1.5 })).toThrow(/stepChecker\.noise/);
+    expect(() => stepCheckerVerifier({ noise: 1.5 })).toThrow(/stepChecker\.noise/);
   });
 });

@@ -1,0 +1,86 @@
+/**
+ * The middleware every strategy's backend goes through: the budget is checked before each
+ * call, and the usage of every call (cancelled ones included) is recorded after it.
+ */
+import { type Backend, type BackendMiddleware, forwardBackend, type GenerateResponse } from "./backend.js";
+import type { Budget } from "./budget.js";
+import { AbortedError, throwIfAborted } from "./errors.js";
+import { asVerifierUsage, costOf, estimateFlops, type Meter, type Prices } from "./meter.js";
+import type { Tracer } from "./trace.js";
+import type { Usage } from "./types.js";
+
+export interface MeteringOptions {
+  meter: Meter;
+  budget?: Budget;
+  tracer?: Tracer;
+  prices?: Prices;
+  /** Verifier calls count as verifier tokens, not as the answer's. */
+  role?: "generator" | "verifier";
+}
+
+/** Per-sample token cap when the caller sets none but a token budget is in force. */
+export const defaultMaxTokensUnderBudget = 1024;
+
+export function meteringMiddleware(options: MeteringOptions): BackendMiddleware {
+  const { meter, budget, tracer, prices, role = "generator" } = options;
+  return (next: Backend) => {
+    const account = (usage: Usage): Usage => {
+      let counted =
+        next.parameterCount !== undefined
+          ? { ...usage, flops: estimateFlops(next.parameterCount, usage) }
+          : usage;
+      if (role === "verifier") counted = asVerifierUsage(counted);
+      if (prices) counted = { ...counted, costUsd: costOf(counted, prices) };
+      meter.record(counted);
+      return counted;
+    };
+    return forwardBackend(next, {
+      async generate(request) {
+        throwIfAborted(request.signal);
+        const exhausted = budget?.exhausted();
+        if (exhausted) {
+          tracer?.emit({ kind: "budget-exhausted", text: exhausted.limit });
+          throw exhausted;
+        }
+        const remaining = budget?.remainingTokens();
+        // No single call may overrun the token budget by more than its prompt.
+        const maxTokens =
+          remaining === undefined
+            ? request.maxTokens
+            : Math.max(
+                1,
+                Math.min(
+                  request.maxTokens ?? defaultMaxTokensUnderBudget,
+                  Math.floor(remaining / Math.max(1, request.n)),
+                ),
+              );
+        let response: GenerateResponse | undefined;
+        try {
+          response = await next.generate({ ...request, maxTokens });
+          const usage = account(response.usage);
+          tracer?.emit({
+            kind: "call",
+            tokens: response.usage.completionTokens,
+            data: { n: request.n, role, promptTokens: response.usage.promptTokens },
+          });
+          return { ...response, usage };
+        } catch (error) {
+          // A cancelled call still spent tokens: record them before passing the cancellation on.
+          if (error instanceof AbortedError && error.partial) account(error.partial.usage);
+          throw error;
+        }
+      },
+      ...(next.scorePrompt
+        ? {
+            async scorePrompt(request) {
+              throwIfAborted(request.signal);
+              const exhausted = budget?.exhausted();
+              if (exhausted) throw exhausted;
+              const scored = await next.scorePrompt!(request);
+              return { ...scored, usage: account(scored.usage) };
+            },
+          }
+        : {}),
+    });
+  };
+}
