@@ -6,7 +6,7 @@ import type { Protection } from "./sandbox.js";
 export function describeProtections(isolation: Isolation): Protection[] {
   const { kind, missing } = isolation;
   const namespaces = kind !== "none";
-  const noNamespaces = `no namespaces: ${missing.bwrap ?? ""}; ${missing.unshare ?? ""}`;
+  const noNamespaces = `no namespaces: ${[missing.bwrap, missing.unshare].filter(Boolean).join("; ") || "none used"}`;
   const memoryCgroup = isolation.cgroups.some((place) => place.controller === "memory");
   const pidsCgroup = isolation.cgroups.some((place) => place.controller === "pids");
   const dropsUid = isolation.root && isolation.setpriv !== undefined;
@@ -30,7 +30,7 @@ export function describeProtections(isolation: Isolation): Protection[] {
       detail:
         kind === "bwrap"
           ? "bubblewrap: system directories read-only, no home or /etc secrets, private size-limited /tmp and work directory"
-          : `the program sees this machine's files with the rights of its user (${missing.bwrap})`,
+          : `the program sees this machine's files with the rights of its user (${missing.bwrap ?? "bubblewrap is not used"})`,
     },
     {
       name: "unprivileged user",

@@ -34,6 +34,8 @@ export interface SandboxOptions {
   node?: string;
   /** Told once about every protection missing on this machine (default: a process warning). */
   onWarning?: (message: string) => void;
+  /** Where each run's fresh work directory is made (default: the system's temporary directory). */
+  tempRoot?: string;
   /** Mechanisms to use, for tests and diagnosis (default: what this machine offers). */
   isolation?: Isolation;
 }
@@ -77,7 +79,8 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
       const parsed = parseOrThrow(sandboxRequestSchema, request, "sandbox request");
       if (signal?.aborted) throw new AbortedError();
       const runtime = await runtimeFor(parsed.language);
-      return runInSandbox(isolation, runtime, parsed.code, parsed.stdin, parsed.limits, signal);
+      const hostDir = await mkdtemp(join(options.tempRoot ?? tmpdir(), "reckon-sandbox-"));
+      return runInSandbox(isolation, runtime, hostDir, parsed, signal);
     },
   };
 }
@@ -85,12 +88,10 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
 async function runInSandbox(
   isolation: Isolation,
   runtime: Runtime,
-  code: string,
-  stdin: string | undefined,
-  limits: ResolvedSandboxLimits,
+  hostDir: string,
+  { code, stdin, limits }: { code: string; stdin?: string; limits: ResolvedSandboxLimits },
   signal: AbortSignal | undefined,
 ): Promise<SandboxResult> {
-  const hostDir = await mkdtemp(join(tmpdir(), "reckon-sandbox-"));
   let cgroups: RunCgroups | undefined;
   try {
     await writeFile(join(hostDir, runtime.fileName), code, { mode: 0o644 });
@@ -215,7 +216,17 @@ function bwrapArguments(
   // bwrap would make /etc private to root (0700), hiding the files bound below it.
   args.push("--perms", "0755", "--dir", "/etc");
   for (const file of etcFiles) args.push("--ro-bind-try", file, file);
-  for (const dir of runtime.binds) args.push("--ro-bind", dir, dir);
+  // An interpreter under a private directory (pyenv in /root) must be reachable by the
+  // unprivileged uid: its ancestors are made as empty, searchable directories.
+  const made = new Set<string>();
+  for (const dir of runtime.binds) {
+    for (const ancestor of ancestorsOf(dir)) {
+      if (made.has(ancestor)) continue;
+      made.add(ancestor);
+      args.push("--perms", "0755", "--dir", ancestor);
+    }
+    args.push("--ro-bind", dir, dir);
+  }
   const sizeBytes = String(limits.maxFileMb * 1024 * 1024);
   args.push("--proc", "/proc", "--dev", "/dev");
   args.push("--perms", "1777", "--size", sizeBytes, "--tmpfs", "/tmp");
@@ -226,6 +237,12 @@ function bwrapArguments(
   // bwrap writes the child's pid here once the sandbox is set up: its absence means setup failed.
   args.push("--json-status-fd", "3");
   return args;
+}
+
+/** `/a/b/c` → `/a`, `/a/b`. */
+function ancestorsOf(path: string): string[] {
+  const parts = path.split("/").filter(Boolean);
+  return parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join("/")}`);
 }
 
 type StopReason = "wall-clock limit" | "output limit" | "aborted";
