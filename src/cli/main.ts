@@ -8,6 +8,7 @@ import { exportCommand } from "./export.js";
 import { gradeCommand } from "./grade.js";
 import { reportCommand } from "./report.js";
 import { runsCommand } from "./runs.js";
+import { sandboxCommand } from "./sandbox.js";
 import { strategiesCommand } from "./strategies.js";
 
 /** Each command lives in its own file and registers itself here. */
@@ -24,7 +25,8 @@ const program = new Command()
   .addCommand(benchCommand())
   .addCommand(runsCommand())
   .addCommand(reportCommand())
-  .addCommand(exportCommand());
+  .addCommand(exportCommand())
+  .addCommand(sandboxCommand());
 
 // `reckon runs | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
