@@ -4,14 +4,18 @@
  */
 
 export type Expression =
-  | { kind: "number"; value: number }
+  | { kind: "number"; text: string }
+  | { kind: "constant"; name: "pi" | "e" | "i" | "infinity" }
   | { kind: "variable"; name: string }
   | { kind: "negate"; operand: Expression }
   | { kind: "binary"; op: "+" | "-" | "*" | "/" | "^"; left: Expression; right: Expression }
   | { kind: "call"; fn: string; argument: Expression }
   | { kind: "root"; index: Expression; radicand: Expression }
   | { kind: "factorial"; operand: Expression }
-  | { kind: "binomial"; n: Expression; k: Expression };
+  | { kind: "binomial"; n: Expression; k: Expression }
+  /** `f(x)`: a value of an unknown function, not a product. */
+  | { kind: "apply"; fn: string; argument: Expression }
+  | { kind: "round"; mode: "floor" | "ceil"; operand: Expression };
 
 export class ExpressionSyntaxError extends Error {}
 
@@ -21,26 +25,22 @@ type Token =
   | { type: "command"; text: string }
   | { type: "symbol"; text: string };
 
-const FUNCTIONS: Record<string, (x: number) => number> = {
-  sin: Math.sin,
-  cos: Math.cos,
-  tan: Math.tan,
-  cot: (x) => 1 / Math.tan(x),
-  sec: (x) => 1 / Math.cos(x),
-  csc: (x) => 1 / Math.sin(x),
-  arcsin: Math.asin,
-  arccos: Math.acos,
-  arctan: Math.atan,
-  sinh: Math.sinh,
-  cosh: Math.cosh,
-  tanh: Math.tanh,
-  ln: Math.log,
-  log: Math.log10,
-  exp: Math.exp,
-  abs: Math.abs,
+/** Named functions: `\sin x`, `\ln(x)`, `\log_2 8`. */
+export const FUNCTIONS = new Set(
+  "sin cos tan cot sec csc arcsin arccos arctan sinh cosh tanh ln log exp abs".split(" "),
+);
+
+const CONSTANTS: Record<string, Expression> = {
+  pi: { kind: "constant", name: "pi" },
+  infty: { kind: "constant", name: "infinity" },
 };
 
-const CONSTANTS: Record<string, number> = { pi: Math.PI, infty: Number.POSITIVE_INFINITY };
+/** Letters that name a function when a parenthesis follows (`f(0)`); others multiply (`x(x+1)`). */
+const FUNCTION_LETTERS = new Set(["f", "g", "h"]);
+const ROUNDING: Record<string, { mode: "floor" | "ceil"; close: string }> = {
+  lfloor: { mode: "floor", close: "\\rfloor" },
+  lceil: { mode: "ceil", close: "\\rceil" },
+};
 
 const GREEK = new Set(
   "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta lambda mu nu xi rho sigma tau phi varphi chi psi omega".split(
@@ -208,15 +208,16 @@ class Parser {
       token.text.endsWith("binom") ||
       token.text === "sqrt" ||
       token.text in CONSTANTS ||
-      token.text in FUNCTIONS ||
+      FUNCTIONS.has(token.text) ||
+      token.text in ROUNDING ||
       GREEK.has(token.text)
     );
   }
 
   private parsePrimary(): Expression {
     const token = this.next();
-    if (token.type === "number") return { kind: "number", value: Number(token.text) };
-    if (token.type === "letter") return { kind: "variable", name: token.text };
+    if (token.type === "number") return { kind: "number", text: token.text };
+    if (token.type === "letter") return this.parseLetter(token.text);
     if (token.type === "symbol") {
       const close = OPEN_TO_CLOSE[token.text];
       if (close) return this.parseGroupUntil(close);
@@ -239,17 +240,30 @@ class Parser {
       return { kind: "binomial", n, k };
     }
     if (name === "sqrt") {
-      let index: Expression = { kind: "number", value: 2 };
+      let index: Expression = { kind: "number", text: "2" };
       if (this.isSymbol("[")) {
         this.position++;
         index = this.parseGroupUntil("]");
       }
       return { kind: "root", index, radicand: this.parseArgument() };
     }
-    if (name in CONSTANTS) return { kind: "number", value: CONSTANTS[name]! };
+    if (name in CONSTANTS) return CONSTANTS[name]!;
     if (GREEK.has(name)) return { kind: "variable", name };
-    if (name in FUNCTIONS) return this.parseFunction(name);
+    if (FUNCTIONS.has(name)) return this.parseFunction(name);
+    const rounding = ROUNDING[name];
+    if (rounding)
+      return { kind: "round", mode: rounding.mode, operand: this.parseGroupUntil(rounding.close) };
     throw new ExpressionSyntaxError(`unsupported command '\\${name}'`);
+  }
+
+  /** `i` is the imaginary unit, `e` Euler's number, `f(x)` a function value. */
+  private parseLetter(letter: string): Expression {
+    if (letter === "i" || letter === "e") return { kind: "constant", name: letter };
+    if (FUNCTION_LETTERS.has(letter) && this.isSymbol("(")) {
+      this.position++;
+      return { kind: "apply", fn: letter, argument: this.parseGroupUntil(")") };
+    }
+    return { kind: "variable", name: letter };
   }
 
   /** `\sin x`, `\sin(2x)`, `\sin^2 x`, `\log_2 8`. */
@@ -273,7 +287,7 @@ class Parser {
       argument = this.parsePower();
       for (
         let t = this.peek();
-        t && this.startsPrimary(t) && !(t.type === "command" && t.text in FUNCTIONS);
+        t && this.startsPrimary(t) && !(t.type === "command" && FUNCTIONS.has(t.text));
       ) {
         argument = { kind: "binary", op: "*", left: argument, right: this.parsePower() };
         t = this.peek();
@@ -303,7 +317,7 @@ class Parser {
       // Only the first digit belongs to the argument; the rest stays in the stream.
       const first = token.text[0]!;
       this.tokens[this.position] = { type: "number", text: token.text.slice(1) };
-      return { kind: "number", value: Number(first) };
+      return { kind: "number", text: first };
     }
     return this.parsePrimary();
   }
@@ -326,7 +340,8 @@ function tokenText(token: Token): string {
 }
 
 function describe(expression: Expression): string {
-  if (expression.kind === "number") return String(expression.value);
+  if (expression.kind === "number") return expression.text;
+  if (expression.kind === "constant") return expression.name;
   if (expression.kind === "variable") return expression.name;
   return "?";
 }
@@ -342,6 +357,7 @@ export function variablesOf(expression: Expression, into: Set<string> = new Set(
       break;
     case "negate":
     case "factorial":
+    case "round":
       variablesOf(expression.operand, into);
       break;
     case "binary":
@@ -349,6 +365,7 @@ export function variablesOf(expression: Expression, into: Set<string> = new Set(
       variablesOf(expression.right, into);
       break;
     case "call":
+    case "apply":
       variablesOf(expression.argument, into);
       break;
     case "root":
@@ -361,55 +378,4 @@ export function variablesOf(expression: Expression, into: Set<string> = new Set(
       break;
   }
   return into;
-}
-
-/** Real-valued evaluation; NaN where undefined (unknown variable, negative radicand...). */
-export function evaluateExpression(expression: Expression, values: ReadonlyMap<string, number>): number {
-  switch (expression.kind) {
-    case "number":
-      return expression.value;
-    case "variable":
-      return values.get(expression.name) ?? Number.NaN;
-    case "negate":
-      return -evaluateExpression(expression.operand, values);
-    case "factorial":
-      return factorial(evaluateExpression(expression.operand, values));
-    case "binomial": {
-      const n = evaluateExpression(expression.n, values);
-      const k = evaluateExpression(expression.k, values);
-      return factorial(n) / (factorial(k) * factorial(n - k));
-    }
-    case "call":
-      return FUNCTIONS[expression.fn]!(evaluateExpression(expression.argument, values));
-    case "root": {
-      const index = evaluateExpression(expression.index, values);
-      const radicand = evaluateExpression(expression.radicand, values);
-      // Odd roots of negative numbers are real.
-      if (radicand < 0 && Number.isInteger(index) && index % 2 === 1) return -((-radicand) ** (1 / index));
-      return radicand ** (1 / index);
-    }
-    case "binary": {
-      const left = evaluateExpression(expression.left, values);
-      const right = evaluateExpression(expression.right, values);
-      switch (expression.op) {
-        case "+":
-          return left + right;
-        case "-":
-          return left - right;
-        case "*":
-          return left * right;
-        case "/":
-          return left / right;
-        case "^":
-          return left ** right;
-      }
-    }
-  }
-}
-
-function factorial(n: number): number {
-  if (!Number.isInteger(n) || n < 0 || n > 170) return Number.NaN;
-  let result = 1;
-  for (let k = 2; k <= n; k++) result *= k;
-  return result;
 }

@@ -164,6 +164,14 @@ function replaceUnicode(text: string): string {
   );
 }
 
+/** `2 and 3`, `x=2 or x=3`: several answers joined by words become a list. */
+function joinAlternatives(text: string): string {
+  if (!/[\d=\\]/.test(text)) return text;
+  const parts = text.split(/\s*,?\s+(?:and|or)\s+|^\s*(?:and|or)\s+/);
+  if (parts.length < 2 || parts.some((part) => part.trim() === "")) return text;
+  return parts.map((part) => part.trim()).join(",");
+}
+
 export function normalizeMathAnswer(answer: string): string {
   let s = stripOuterDelimiters(replaceUnicode(answer));
   s = rewriteCommand(s, ["boxed", "fbox"], (content) => content);
@@ -172,8 +180,15 @@ export function normalizeMathAnswer(answer: string): string {
   s = s.replace(/\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|displaystyle)(?![a-zA-Z])/g, "");
   s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])|\\circ(?![a-zA-Z])|°/g, "");
   s = s.replace(/\\%|%/g, "");
+  // `10{,}000`: a braced comma is a thousands separator.
+  s = s.replace(/\{,\}/g, ",");
   s = s.replace(SPACING, (match) => (match === "\\\\" ? match : " "));
+  // A one-letter unit in text after a number (`5 \text{ m}`), which would otherwise read as a variable.
+  s = s.replace(/(?<=[\d}]\s*)\\(?:text|mbox|mathrm)\{\s*[a-zA-Z]\s*\}(?:\^\{?\d\}?)?\s*\.?$/, "");
   s = rewriteCommand(s, TEXT_WRAPPERS, (content) => ` ${content} `);
+  s = joinAlternatives(s);
+  s = s.replace(/\\mathbb\s*\{?R\}?/g, "(-\\infty,\\infty)");
+  s = s.replace(/\\(?:varnothing|emptyset)(?![a-zA-Z])|^\\\{\s*\\\}$|^\{\s*\}$/g, "\\emptyset");
   s = s.replace(/\\(?:infinity|inf)(?![a-zA-Z])/g, "\\infty").replace(/\+\s*\\infty/g, "\\infty");
   s = s.replace(/\\(?:leq|le)(?![a-zA-Z])/g, "\\le").replace(/\\(?:geq|ge)(?![a-zA-Z])/g, "\\ge");
   s = s.trim().replace(/\s*\.$/, "");

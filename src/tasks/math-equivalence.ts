@@ -1,128 +1,43 @@
 /**
  * Whether two math answers mean the same thing: structure first (tuples, intervals, sets,
- * matrices, equations, ± lists), then each element as a number, an expression compared at
- * random points, or plain text.
+ * matrices, equations, ± lists), then each element as a number (exact when the values are
+ * exact), an expression compared at random rational points, or plain text.
  */
 
+import Fraction from "fraction.js";
 import { seededRandom } from "../core/random.js";
-import { evaluateExpression, parseLatexExpression, variablesOf } from "./latex-expression.js";
+import { evaluateValue } from "./latex-evaluate.js";
+import { type Expression, parseLatexExpression, variablesOf } from "./latex-expression.js";
 import { normalizeMathAnswer } from "./latex-normalize.js";
+import { type Complex, div, isFiniteValue, real, roundsTo, valuesEqual } from "./math-number.js";
+import { NAME, type Structure, structureOf } from "./math-structure.js";
 
-type Structure =
-  | { kind: "scalar"; text: string }
-  | { kind: "tuple"; open: string; close: string; items: string[] }
-  | { kind: "unordered"; items: string[] }
-  | { kind: "union"; parts: string[] }
-  | { kind: "matrix"; rows: string[][] }
-  | { kind: "equation"; left: string; right: string };
-
-const OPENERS: Record<string, string> = { "(": ")", "[": "]", "{": "}" };
-
-/** Splits at `separator` where it is not nested inside brackets or braces. */
-export function splitTopLevel(text: string, separator: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (ch === "\\" && depth === 0 && startsCommand(text, i, separator)) {
-      parts.push(text.slice(start, i));
-      i += separator.length - 1;
-      start = i + 1;
-      continue;
-    }
-    if (ch === "\\") {
-      // `\{` and `\}` nest like braces; other commands are skipped whole.
-      const next = text[i + 1];
-      if (next === "{") depth++;
-      else if (next === "}") depth--;
-      i++;
-      continue;
-    }
-    if (ch === "(" || ch === "[" || ch === "{") depth++;
-    else if (ch === ")" || ch === "]" || ch === "}") depth--;
-    else if (depth === 0 && text.startsWith(separator, i)) {
-      parts.push(text.slice(start, i));
-      i += separator.length - 1;
-      start = i + 1;
-    }
-  }
-  parts.push(text.slice(start));
-  return parts;
-}
-
-/** Whether `command` (e.g. `\\pm`) starts at `i` as a whole command, not as `\\pmatrix`. */
-function startsCommand(text: string, i: number, command: string): boolean {
-  return (
-    command.startsWith("\\") &&
-    text.startsWith(command, i) &&
-    !/[a-zA-Z]/.test(text[i + command.length] ?? "")
-  );
-}
-
-/** The outer bracket pair when it encloses the whole text (`(1,2]`), not `(a+5)(b+2)`. */
-function outerBrackets(text: string): { open: string; close: string; inner: string } | undefined {
-  let open = text[0];
-  let innerStart = 1;
-  if (text.startsWith("\\{")) {
-    open = "{";
-    innerStart = 2;
-  }
-  if (!open || !(open in OPENERS || open === "]")) return undefined;
-  const last = text[text.length - 1];
-  if (!last || (!")]}".includes(last) && last !== "[")) return undefined;
-  const innerEnd = text.endsWith("\\}") ? text.length - 2 : text.length - 1;
-  const inner = text.slice(innerStart, innerEnd);
-  // The inner text must be balanced for the outer pair to belong together.
-  let depth = 0;
-  for (let i = 0; i < inner.length; i++) {
-    const ch = inner[i]!;
-    if (ch === "\\") {
-      i++;
-      continue;
-    }
-    if ("([{".includes(ch)) depth++;
-    else if (")]}".includes(ch)) depth--;
-    if (depth < 0) return undefined;
-  }
-  if (depth !== 0) return undefined;
-  return { open, close: last, inner };
-}
-
-function expandPlusMinus(item: string): string[] {
-  const parts = splitTopLevel(item, "\\pm");
-  if (parts.length !== 2) return [item];
-  const [left, right] = parts as [string, string];
-  return [`${left}+${right}`, `${left}-(${right})`];
-}
-
-function structureOf(text: string): Structure {
-  const matrix = /^\\begin\{([pbvBV]?matrix|array)\}(?:\{[^}]*\})?(.*)\\end\{\1\}$/s.exec(text);
-  if (matrix) {
-    const rows = matrix[2]!
-      .split("\\\\")
-      .map((row) => row.split("&").map((cell) => cell.trim()))
-      .filter((row) => row.some((cell) => cell !== ""));
-    return { kind: "matrix", rows };
-  }
-  const union = splitTopLevel(text, "\\cup");
-  if (union.length > 1) return { kind: "union", parts: union };
-  const sides = splitTopLevel(text, "=");
-  if (sides.length === 2) return { kind: "equation", left: sides[0]!, right: sides[1]! };
-  const brackets = outerBrackets(text);
-  if (brackets) {
-    const items = splitTopLevel(brackets.inner, ",");
-    if (brackets.open === "{") return { kind: "unordered", items: items.flatMap(expandPlusMinus) };
-    if (items.length > 1) return { kind: "tuple", open: brackets.open, close: brackets.close, items };
-  }
-  const items = splitTopLevel(text, ",").filter((item) => item !== "");
-  const expanded = items.flatMap(expandPlusMinus);
-  if (expanded.length > 1) return { kind: "unordered", items: expanded };
-  return { kind: "scalar", text };
-}
+export { splitTopLevel } from "./math-structure.js";
 
 export function mathAnswersEquivalent(a: string, b: string): boolean {
-  return normalizedEquivalent(normalizeMathAnswer(a), normalizeMathAnswer(b));
+  if (unitExponentsDiffer(a, b)) return false;
+  const x = normalizeMathAnswer(a);
+  const y = normalizeMathAnswer(b);
+  if (normalizedEquivalent(x, y)) return true;
+  // `50\%` is also `0.5`.
+  const percentA = hasPercent(a);
+  if (percentA !== hasPercent(b)) {
+    return percentA ? normalizedEquivalent(`(${x})/100`, y) : normalizedEquivalent(x, `(${y})/100`);
+  }
+  return false;
+}
+
+const hasPercent = (text: string) => /\d\s*\\?%\s*\.?\s*\$?$/.test(text);
+
+/** `864 \mbox{ inches}^3` and `864 \mbox{ inches}^2` differ even though units are dropped. */
+function unitExponentsDiffer(a: string, b: string): boolean {
+  const exponent = (text: string) =>
+    /(?:[a-zA-Z]{2,}\s*\}?|\\(?:text|mbox|mathrm)\{[^}]*\})\s*\^\s*\{?\s*(\d)\s*\}?\s*\.?\$?$/.exec(
+      text,
+    )?.[1];
+  const x = exponent(a);
+  const y = exponent(b);
+  return x !== undefined && y !== undefined && x !== y;
 }
 
 function normalizedEquivalent(a: string, b: string): boolean {
@@ -134,19 +49,30 @@ function normalizedEquivalent(a: string, b: string): boolean {
   if (x.kind === "tuple" && y.kind === "tuple") {
     return x.open === y.open && x.close === y.close && pairwise(x.items, y.items);
   }
-  if (x.kind === "unordered" && y.kind === "unordered") return sameMultiset(x.items, y.items);
+  const itemsOf = (s: Structure) => (s.kind === "unordered" || s.kind === "list" ? s.items : undefined);
+  const xs = itemsOf(x);
+  const ys = itemsOf(y);
+  if (xs && ys) return sameMultiset(xs, ys);
   if (x.kind === "union" && y.kind === "union") return sameMultiset(x.parts, y.parts);
   if (x.kind === "matrix" && y.kind === "matrix") {
     return x.rows.length === y.rows.length && x.rows.every((row, i) => pairwise(row, y.rows[i]!));
   }
   if (x.kind === "equation" && y.kind === "equation") return equationsEquivalent(x, y);
-  // `y=2x+3` answers with its right-hand side `2x+3`.
-  const solvedFor = (e: Structure, other: Structure) =>
+  // `1, 2` is the pair `(1, 2)` written without its parentheses.
+  const loosePair = (l: Structure, t: Structure) =>
+    l.kind === "list" &&
+    t.kind === "tuple" &&
+    t.open === "(" &&
+    t.close === ")" &&
+    pairwise(l.items, t.items);
+  if (loosePair(x, y) || loosePair(y, x)) return true;
+  // `y=2x+3`, `AB=5`, `f(x)=2x` answer with their right-hand side.
+  const solvedFor = (e: Structure, other: Structure, otherText: string) =>
     e.kind === "equation" &&
-    other.kind === "scalar" &&
-    /^[a-zA-Z]$/.test(e.left) &&
-    normalizedEquivalent(e.right, other.text);
-  if (solvedFor(x, y) || solvedFor(y, x)) return true;
+    other.kind !== "equation" &&
+    NAME.test(e.left) &&
+    normalizedEquivalent(e.right, otherText);
+  if (solvedFor(x, y, b) || solvedFor(y, x, a)) return true;
   // A column vector written as a tuple: `\begin{pmatrix}1\\2\end{pmatrix}` and `(1,2)`.
   const column = (m: Structure, t: Structure) =>
     m.kind === "matrix" &&
@@ -181,9 +107,7 @@ function equationsEquivalent(
   y: { left: string; right: string },
 ): boolean {
   if (normalizedEquivalent(x.left, y.left) && normalizedEquivalent(x.right, y.right)) return true;
-  const dx = `(${x.left})-(${x.right})`;
-  const dy = `(${y.left})-(${y.right})`;
-  return proportional(dx, dy);
+  return proportional(`(${x.left})-(${x.right})`, `(${y.left})-(${y.right})`);
 }
 
 /** A word answer (`Evelyn`, `even`, `no solution`), compared as text rather than as a product of letters. */
@@ -204,117 +128,133 @@ function scalarsEquivalent(a: string, b: string): boolean {
     const x = choiceLetter(a);
     if (x !== undefined && x === choiceLetter(b)) return true;
   }
-  // `52_{8}` matches `52` (the base is implied by the question) but not `52_{9}`.
+  // `52_{8}` is a numeral in base 8: equal only to the same digits in the same base.
   const baseA = BASE_NUMBER.exec(a);
   const baseB = BASE_NUMBER.exec(b);
-  if (baseA || baseB) {
-    if (baseA && baseB && baseA[2] !== baseB[2]) return false;
-    return (baseA?.[1] ?? a) === (baseB?.[1] ?? b);
-  }
+  if (baseA || baseB)
+    return !!baseA && !!baseB && baseA[2] === baseB[2] && BigInt(baseA[1]!) === BigInt(baseB[1]!);
   if (isWordAnswer(a) || isWordAnswer(b)) {
     const plain = (s: string) => s.toLowerCase().replace(/\s+/g, "");
     return plain(a) === plain(b);
   }
-  const x = tryParse(a);
-  const y = tryParse(b);
+  const x = parsed(a);
+  const y = parsed(b);
   if (!x || !y) return false;
-  const variables = new Set([...variablesOf(x), ...variablesOf(y)]);
-  if (variables.size === 0) {
-    const u = evaluateExpression(x, new Map());
-    const v = evaluateExpression(y, new Map());
-    if (numbersEqual(u, v)) return true;
-    const aIsDecimal = PLAIN_NUMBER.test(a);
-    const bIsDecimal = PLAIN_NUMBER.test(b);
+  if (x.variables.length === 0 && y.variables.length === 0) {
+    if (!x.value || !y.value) return false;
+    if (valuesEqual(x.value, y.value)) return true;
     return (
-      (aIsDecimal && !bIsDecimal && roundedDecimalMatches(a, v)) ||
-      (bIsDecimal && !aIsDecimal && roundedDecimalMatches(b, u))
+      (PLAIN_NUMBER.test(a) && !PLAIN_NUMBER.test(b) && roundedDecimalMatches(a, y.value)) ||
+      (PLAIN_NUMBER.test(b) && !PLAIN_NUMBER.test(a) && roundedDecimalMatches(b, x.value))
     );
   }
-  return agreeAtRandomPoints(x, y, [...variables]);
+  const variables = [...new Set([...x.variables, ...y.variables])].sort();
+  return agreeAtRandomPoints(x.expression, y.expression, variables);
 }
 
-function tryParse(text: string) {
+interface Parsed {
+  expression: Expression;
+  variables: string[];
+  /** The value when there are no variables (undefined where it has none). */
+  value: Complex | undefined;
+}
+
+/** Parses are kept: voting and the dataset checks compare the same strings many times. */
+const PARSED = new Map<string, Parsed | null>();
+const PARSED_LIMIT = 10_000;
+
+function parsed(text: string): Parsed | undefined {
+  const known = PARSED.get(text);
+  if (known !== undefined) return known ?? undefined;
+  let result: Parsed | null = null;
   try {
-    return parseLatexExpression(text);
+    const expression = parseLatexExpression(text);
+    const variables = [...variablesOf(expression)];
+    const value = variables.length === 0 ? evaluateValue(expression, new Map()) : undefined;
+    result = { expression, variables, value };
   } catch {
-    return undefined;
+    result = null;
   }
+  if (PARSED.size >= PARSED_LIMIT) PARSED.clear();
+  PARSED.set(text, result);
+  return result ?? undefined;
 }
 
-const RELATIVE_TOLERANCE = 1e-9;
+function tryParse(text: string): Expression | undefined {
+  return parsed(text)?.expression;
+}
+
 const PLAIN_NUMBER = /^-?(?:\d+\.?\d*|\.\d+)$/;
-
-export function numbersEqual(u: number, v: number): boolean {
-  if (Number.isNaN(u) || Number.isNaN(v)) return false;
-  if (u === v) return true;
-  if (!Number.isFinite(u) || !Number.isFinite(v)) return false;
-  // Integers are exact: 11111111100 and 11111111101 differ.
-  if (Number.isSafeInteger(u) && Number.isSafeInteger(v)) return false;
-  return Math.abs(u - v) <= RELATIVE_TOLERANCE * Math.max(1, Math.abs(u), Math.abs(v));
-}
 
 /**
  * A decimal with three or more places matches an exact value that rounds to it
  * (`0.333` for `\frac13`, `1.414` for `\sqrt2`), but only when the other side is not itself
  * a plain decimal, so `0.3334` still differs from `0.333`.
  */
-function roundedDecimalMatches(decimalText: string, exact: number): boolean {
+function roundedDecimalMatches(decimalText: string, exact: Complex): boolean {
   const decimal = /^-?\d*\.(\d{3,})$/.exec(decimalText);
-  if (!decimal || !Number.isFinite(exact)) return false;
-  const places = decimal[1]!.length;
-  return Math.abs(Number(decimalText) - exact) <= 0.5 * 10 ** -places * (1 + 1e-9);
+  return !!decimal && roundsTo(decimalText, decimal[1]!.length, exact);
 }
 
 const POINTS = 8;
+const POINT_CACHE = new Map<string, Map<string, Complex>[]>();
 
-function samplePoints(variables: string[]): Map<string, number>[] {
+/** Random rational points in [0.3, 2.7], the same for the same variables. */
+function samplePoints(variables: string[]): Map<string, Complex>[] {
+  const key = variables.join(" ");
+  const known = POINT_CACHE.get(key);
+  if (known) return known;
   const random = seededRandom(20240917);
-  return Array.from({ length: POINTS }, () => new Map(variables.map((name) => [name, 0.3 + 2.4 * random()])));
+  const points = Array.from(
+    { length: POINTS },
+    () =>
+      new Map(
+        variables.map(
+          (name) => [name, real(new Fraction(3000 + Math.floor(24000 * random()), 10000))] as const,
+        ),
+      ),
+  );
+  if (POINT_CACHE.size >= PARSED_LIMIT) POINT_CACHE.clear();
+  POINT_CACHE.set(key, points);
+  return points;
 }
 
-function agreeAtRandomPoints(
-  x: ReturnType<typeof parseLatexExpression>,
-  y: ReturnType<typeof parseLatexExpression>,
-  variables: string[],
-): boolean {
+const defined = (value: Complex | undefined): value is Complex => value !== undefined && isFiniteValue(value);
+
+function agreeAtRandomPoints(x: Expression, y: Expression, variables: string[]): boolean {
   let compared = 0;
   for (const point of samplePoints(variables)) {
-    const u = evaluateExpression(x, point);
-    const v = evaluateExpression(y, point);
-    const uDefined = Number.isFinite(u);
-    if (uDefined !== Number.isFinite(v)) return false;
-    if (!uDefined) continue;
-    if (!closeEnough(u, v)) return false;
+    const u = evaluateValue(x, point);
+    const v = evaluateValue(y, point);
+    if (defined(u) !== defined(v)) return false;
+    if (!defined(u) || !defined(v)) continue;
+    if (!valuesEqual(u, v)) return false;
     compared++;
   }
   return compared >= 3;
 }
 
-/** Floating-point evaluation of equal expressions drifts a little more than a direct number does. */
-function closeEnough(u: number, v: number): boolean {
-  if (!Number.isFinite(u) || !Number.isFinite(v)) return u === v;
-  return Math.abs(u - v) <= 1e-8 * Math.max(1, Math.abs(u), Math.abs(v));
-}
+const ZERO = real(new Fraction(0));
 
 function proportional(a: string, b: string): boolean {
   const x = tryParse(a);
   const y = tryParse(b);
   if (!x || !y) return false;
-  const variables = [...new Set([...variablesOf(x), ...variablesOf(y)])];
-  let ratio: number | undefined;
+  const variables = [...new Set([...variablesOf(x), ...variablesOf(y)])].sort();
+  let ratio: Complex | undefined;
   let compared = 0;
   for (const point of samplePoints(variables)) {
-    const u = evaluateExpression(x, point);
-    const v = evaluateExpression(y, point);
-    if (!Number.isFinite(u) || !Number.isFinite(v)) continue;
-    if (Math.abs(v) < 1e-12) {
-      if (Math.abs(u) < 1e-12) continue;
+    const u = evaluateValue(x, point);
+    const v = evaluateValue(y, point);
+    if (!defined(u) || !defined(v)) continue;
+    if (valuesEqual(v, ZERO)) {
+      if (valuesEqual(u, ZERO)) continue;
       return false;
     }
-    const r = u / v;
+    const r = div(u, v);
     if (ratio === undefined) ratio = r;
-    else if (!closeEnough(ratio, r)) return false;
+    else if (!valuesEqual(ratio, r)) return false;
     compared++;
   }
-  return compared >= 3 && ratio !== undefined && Math.abs(ratio) > 1e-12;
+  return compared >= 3 && ratio !== undefined && !valuesEqual(ratio, ZERO);
 }

@@ -1,22 +1,41 @@
 /** Finding the final answer in a model's worked solution. */
 import { matchBraces } from "./latex-normalize.js";
 
-/** The content of the last complete `\boxed{...}` (or `\fbox{...}`, or `\boxed 5`) in the text. */
+/**
+ * What may stand between boxes that together give one answer: `\boxed{2}, \boxed{3}`,
+ * `$\boxed{2}$ and $\boxed{3}$`. Not "or": `\boxed{15\frac{39}{40}}, or \boxed{\frac{639}{40}}`
+ * offers one answer in two forms.
+ */
+const BOX_JOINER = /^(?:[\s$,;]|\\[,;! ]|\\q?quad|\\text\{\s*and\s*\}|\band\b)*$/;
+
+/**
+ * The content of the last complete `\boxed{...}` (or `\fbox{...}`, or `\boxed 5`) in the text;
+ * boxes separated only by commas or "and" are one answer, joined by commas.
+ */
 export function extractBoxedAnswer(text: string): string | undefined {
   const pattern = /\\(?:boxed|fbox)(?![a-zA-Z])/g;
-  let found: string | undefined;
+  let found: string[] = [];
+  let previousEnd = -1;
   for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
     let i = match.index + match[0].length;
     while (text[i] === " ") i++;
     let content: string | undefined;
-    if (text[i] === "{") content = matchBraces(text, i)?.content;
-    else if (match[0] === "\\boxed" && i > match.index + match[0].length) {
+    let end = i;
+    if (text[i] === "{") {
+      const group = matchBraces(text, i);
+      content = group?.content;
+      end = group?.end ?? i;
+    } else if (match[0] === "\\boxed" && i > match.index + match[0].length) {
       // `\boxed 5`: the argument runs to the next space or math delimiter.
       content = /^[^\s$]+/.exec(text.slice(i))?.[0];
+      end = i + (content?.length ?? 0);
     }
-    if (content !== undefined && content.trim() !== "") found = content.trim();
+    if (content === undefined || content.trim() === "") continue;
+    const joined = previousEnd >= 0 && BOX_JOINER.test(text.slice(previousEnd, match.index));
+    found = joined ? [...found, content.trim()] : [content.trim()];
+    previousEnd = end;
   }
-  return found;
+  return found.length > 0 ? found.join(", ") : undefined;
 }
 
 /** The text after `#### ` on its line (GSM8K's reference format). */
@@ -60,8 +79,9 @@ function answerSpan(rest: string): string | undefined {
     if (end > open.length && !currency) return s.slice(open.length, end).trim();
   }
   const line = s.split("\n")[0] ?? "";
-  // A period ends the sentence unless it is a decimal point (`3.5`).
-  const sentence = line.split(/\.(?=\s|$)/)[0] ?? "";
+  // A period ends the sentence unless it is a decimal point (`3.5`); so does an exclamation
+  // mark, unless it is a factorial in a formula (`5! = 120`).
+  const sentence = line.split(/\.(?=\s|$)|!(?=\s*$|\s+[A-Z])/)[0] ?? "";
   const cleaned = sentence.replace(/[*\s]+$/, "").trim();
   return cleaned === "" ? undefined : cleaned;
 }
