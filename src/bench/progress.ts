@@ -1,4 +1,8 @@
-/** A progress bar for long bench runs, on stderr so that stdout stays machine-readable. */
+/**
+ * Progress of long runs, on stderr so that stdout stays machine-readable: a bar for a person at
+ * a terminal, plain periodic lines for logs and pipes (where a bar would be noise, and silence
+ * looks like a hang).
+ */
 import cliProgress from "cli-progress";
 import type { BenchProgress } from "./runner.js";
 
@@ -7,22 +11,88 @@ export interface ProgressDisplay {
   stop(): void;
 }
 
-/** Whether to draw: never in CI, into a pipe or file, or when the user asked for quiet output. */
-export function progressWanted(
+/** `bar` at a terminal, `lines` in CI and into a pipe or file, `off` for `--json` or `--quiet`. */
+export type ProgressStyle = "bar" | "lines" | "off";
+
+export function progressStyle(
   flags: { json?: boolean; quiet?: boolean },
   env: Record<string, string | undefined> = process.env,
   stream: { isTTY?: boolean } = process.stderr,
-): boolean {
-  return !flags.json && !flags.quiet && !env.CI && stream.isTTY === true;
+): ProgressStyle {
+  if (flags.json || flags.quiet) return "off";
+  return stream.isTTY === true && !env.CI ? "bar" : "lines";
+}
+
+/** A plain line at most every this often while nothing else is said, so a stall is visible. */
+export const progressLineIntervalMs = 5000;
+
+export interface ProgressLinesOptions<State> {
+  stream?: NodeJS.WritableStream;
+  /** The line for a state, without the newline; `elapsedMs` since the display was created. */
+  format: (state: State, elapsedMs: number) => string;
+  /**
+   * Fraction done in [0, 1]: when given, a line is also written each time it passes another
+   * tenth (left out where a tenth can be one sample, as in `ask`).
+   */
+  fraction?: (state: State) => number;
+  intervalMs?: number;
+  /** Whether to write the first state at once (a bench says it started; a short ask stays quiet). */
+  announce?: boolean;
+}
+
+/**
+ * Plain progress lines: one per tenth of the work done, and one every `intervalMs` in between
+ * (even when nothing moved: a stalled server shows as time passing), never one per sample.
+ */
+export function createProgressLines<State>(options: ProgressLinesOptions<State>) {
+  const stream = options.stream ?? process.stderr;
+  const intervalMs = options.intervalMs ?? progressLineIntervalMs;
+  const startedAt = Date.now();
+  let latest: State | undefined;
+  let lastTenth = -1;
+  let lastWriteAt = startedAt;
+  let announced = !options.announce;
+  const write = (state: State) => {
+    lastWriteAt = Date.now();
+    stream.write(`${options.format(state, lastWriteAt - startedAt)}\n`);
+  };
+  const timer = setInterval(
+    () => {
+      if (latest !== undefined && Date.now() - lastWriteAt >= intervalMs) write(latest);
+    },
+    Math.min(1000, intervalMs),
+  );
+  // Progress must never keep a finished process alive.
+  timer.unref();
+  return {
+    update(state: State): void {
+      latest = state;
+      const tenth = options.fraction
+        ? Math.floor(10 * Math.min(1, Math.max(0, options.fraction(state))))
+        : lastTenth;
+      if (!announced || (tenth > lastTenth && lastTenth >= 0)) {
+        announced = true;
+        write(state);
+      }
+      lastTenth = Math.max(lastTenth, tenth);
+    },
+    stop(): void {
+      clearInterval(timer);
+    },
+  };
 }
 
 const silent: ProgressDisplay = { update() {}, stop() {} };
 
+/** The progress display of a bench run (`true` / `false` stand for `bar` / `off`). */
 export function createProgressDisplay(
-  enabled: boolean,
+  style: ProgressStyle | boolean,
   stream: NodeJS.WritableStream = process.stderr,
+  intervalMs: number = progressLineIntervalMs,
 ): ProgressDisplay {
-  if (!enabled) return silent;
+  const chosen = style === true ? "bar" : style === false ? "off" : style;
+  if (chosen === "off") return silent;
+  if (chosen === "lines") return benchLines(stream, intervalMs);
   const bar = new cliProgress.SingleBar(
     {
       stream,
@@ -41,7 +111,7 @@ export function createProgressDisplay(
       const payload = {
         problemsDone: p.problemsDone,
         problems: p.problems,
-        rate: (p.newTokens / Math.max(0.001, (Date.now() - startedAt) / 1000)).toFixed(1),
+        rate: tokenRate(p, Date.now() - startedAt),
         accuracy: p.sampleAccuracy.toFixed(3),
       };
       if (!started) {
@@ -53,4 +123,19 @@ export function createProgressDisplay(
       if (started) bar.stop();
     },
   };
+}
+
+const tokenRate = (p: BenchProgress, elapsedMs: number) =>
+  (p.newTokens / Math.max(0.001, elapsedMs / 1000)).toFixed(1);
+
+function benchLines(stream: NodeJS.WritableStream, intervalMs: number): ProgressDisplay {
+  const fraction = (p: BenchProgress) => (p.samples === 0 ? 1 : p.samplesDone / p.samples);
+  return createProgressLines<BenchProgress>({
+    stream,
+    intervalMs,
+    announce: true,
+    fraction,
+    format: (p, elapsedMs) =>
+      `bench: ${Math.floor(100 * fraction(p))}% | problems ${p.problemsDone}/${p.problems} | samples ${p.samplesDone}/${p.samples} | ${tokenRate(p, elapsedMs)} tok/s | sample acc ${p.sampleAccuracy.toFixed(3)} | ${Math.round(elapsedMs / 1000)} s`,
+  });
 }

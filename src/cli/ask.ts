@@ -1,13 +1,22 @@
 import { Command } from "commander";
 import { z } from "zod";
 import { resolveBackend } from "../backends/resolve.js";
-import { collectTrace } from "../core/trace.js";
+import { createProgressLines } from "../bench/progress.js";
+import { InvalidInputError } from "../core/errors.js";
+import { collectTrace, type TraceSink } from "../core/trace.js";
 import type { Result } from "../core/types.js";
 import { run } from "../run.js";
 import { acceptsOption, getStrategy } from "../strategies/registry.js";
+import { parseArithmeticPrompt } from "../tasks/arithmetic.js";
 import { getTask, renderPrompt, taskNames } from "../tasks/registry.js";
-import { resolveScorer } from "../verifiers/registry.js";
-import { parseFlags } from "./flags.js";
+import { resolveVerifier } from "../verifiers/registry.js";
+import {
+  parseFlags,
+  retriesOption,
+  serverBackendOptions,
+  serverFlagsSchema,
+  timeoutOption,
+} from "./flags.js";
 
 const askFlagsSchema = z.object({
   strategy: z.string(),
@@ -19,14 +28,18 @@ const askFlagsSchema = z.object({
   apiKey: z.string().optional(),
   mode: z.enum(["chat", "completion"]).optional(),
   task: z.string().optional(),
-  template: z.string().optional(),
+  template: z
+    .string()
+    .refine((t) => t.includes("{question}"), "must contain the {question} placeholder")
+    .optional(),
   raw: z.boolean().optional(),
-  scorer: z.string().optional(),
+  verifier: z.string().optional(),
   temperature: z.coerce.number().min(0).max(5).optional(),
   topP: z.coerce.number().gt(0).max(1).optional(),
   maxTokens: z.coerce.number().int().positive(),
   budgetTokens: z.coerce.number().int().positive().optional(),
   json: z.boolean().optional(),
+  ...serverFlagsSchema.shape,
 });
 
 export function askCommand(): Command {
@@ -47,37 +60,53 @@ export function askCommand(): Command {
     .option("--task <name>", `how answers are read and compared: ${taskNames.join(", ")}`)
     .option("--template <text>", "prompt template with {question}")
     .option("--raw", "send the question as is, without the task's prompt")
-    .option("--scorer <name>", "verifier for best-of-n and weighted-majority")
+    .option("--verifier <name>", "verifier for best-of-n and weighted-majority")
     .option("-t, --temperature <t>", "sampling temperature")
     .option("--top-p <p>", "nucleus sampling")
     .option("--max-tokens <count>", "tokens per sample", "512")
     .option("--budget-tokens <count>", "stop sampling once this many tokens are spent")
     .option("--json", "print one JSON object")
+    .addOption(timeoutOption())
+    .addOption(retriesOption())
     .action(async (question: string, rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(askFlagsSchema, rawFlags);
+      if (question.trim() === "")
+        throw new InvalidInputError(
+          "question",
+          "it is empty",
+          'ask something, e.g. reckon ask "Q: 12*3+5=?"',
+        );
       const usesServer = flags.endpoint !== undefined || flags.backend?.startsWith("openai") === true;
       const bundled = !usesServer && flags.backend === undefined && flags.model === undefined;
       const taskName = flags.task ?? (bundled ? "arithmetic" : "math");
+      const strategy = getStrategy(flags.strategy);
+      const samples = acceptsOption(strategy, "n") ? flags.n : 1;
+      const prompt = flags.raw ? question : renderPrompt(taskName, question, flags.template);
+      // The bundled model knows one format and answers anything else with a confident number.
+      if (bundled && parseArithmeticPrompt(prompt) === undefined)
+        process.stderr.write(
+          "reckon: warning: the bundled model only solves arithmetic problems such as 'Q: 12*3+5=?' (+, - and * on whole numbers); " +
+            "its answer to anything else is meaningless. For other questions use --endpoint URL --model NAME.\n",
+        );
       const backend = await resolveBackend({
         backend: flags.backend,
         endpoint: flags.endpoint,
         model: flags.model,
         apiKey: flags.apiKey ?? process.env.OPENAI_API_KEY,
         mode: flags.mode,
+        ...serverBackendOptions(flags),
       });
+      const progress = flags.json ? undefined : askProgress(samples);
       try {
-        const strategy = getStrategy(flags.strategy);
         const trace = collectTrace();
         const result = await run({
-          problem: {
-            id: "ask",
-            prompt: flags.raw ? question : renderPrompt(taskName, question, flags.template),
-            task: getTask(taskName),
-          },
+          problem: { id: "ask", prompt, task: getTask(taskName) },
           backend,
           strategy: strategy.name,
-          options: acceptsOption(strategy, "n") ? { n: flags.n } : {},
-          scorer: flags.scorer ? await resolveScorer(flags.scorer, { task: taskName, backend }) : undefined,
+          options: acceptsOption(strategy, "n") ? { n: samples } : {},
+          verifier: flags.verifier
+            ? await resolveVerifier(flags.verifier, { task: taskName, backend })
+            : undefined,
           sampling: {
             // The bundled model's card recommends 1.0; 0.8 is the usual choice for voting with chat models.
             temperature: flags.temperature ?? (bundled ? 1 : 0.8),
@@ -86,7 +115,7 @@ export function askCommand(): Command {
             seed: flags.seed,
           },
           budget: flags.budgetTokens ? { maxTokens: flags.budgetTokens } : undefined,
-          trace: trace.sink,
+          trace: progress ? teeTrace(trace.sink, progress.sink) : trace.sink,
         });
         process.stdout.write(
           flags.json
@@ -94,10 +123,36 @@ export function askCommand(): Command {
             : formatResult(result),
         );
       } finally {
+        progress?.stop();
         await backend.close?.();
       }
     });
 }
+
+/** Plain lines on stderr every 5 s while a slow backend works; a quick answer prints none. */
+function askProgress(samples: number): { sink: TraceSink; stop(): void } {
+  const state = { samples: 0, tokens: 0 };
+  const lines = createProgressLines<typeof state>({
+    format: (s, elapsedMs) =>
+      `ask: ${s.samples}/${samples} samples, ${s.tokens} tokens, ${Math.round(elapsedMs / 1000)} s`,
+  });
+  lines.update({ ...state });
+  return {
+    sink: (event) => {
+      if (event.kind !== "sample") return;
+      state.samples += 1;
+      state.tokens += event.tokens ?? 0;
+      lines.update({ ...state });
+    },
+    stop: () => lines.stop(),
+  };
+}
+
+const teeTrace =
+  (...sinks: TraceSink[]): TraceSink =>
+  (event) => {
+    for (const sink of sinks) sink(event);
+  };
 
 function formatResult(result: Result): string {
   const lines = [`answer: ${result.answer ?? "(none found)"}`];

@@ -1,6 +1,8 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { Command } from "commander";
 import { type ReplayRow, writeReplayRows } from "../bench/replay-format.js";
+import { InvalidInputError } from "../core/errors.js";
 import { defaultDbPath, openStore, type RunStore, type SampleRecord } from "../store/sqlite.js";
 
 /** A run's samples as replay rows: `--backend replay:FILE` serves them back in the same order. */
@@ -30,13 +32,23 @@ export function exportCommand(): Command {
     .option("-o, --out <file>", "output file (default: stdout)")
     .option("--db <file>", "SQLite database", defaultDbPath)
     .action((runId: string, flags: { out?: string; db: string }) => {
-      const store = openStore(flags.db);
+      const store = openStore(flags.db, { create: false });
       try {
         const text = writeReplayRows(runToReplayRows(store, runId));
-        if (flags.out) writeFileSync(flags.out, text);
+        if (flags.out) writeOut(flags.out, text);
         else process.stdout.write(text);
       } finally {
         store.close();
       }
     });
+}
+
+/** Writes the file, creating its folder as `reckon report` does; mistakes name `--out`. */
+function writeOut(path: string, text: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  } catch (error) {
+    throw new InvalidInputError("--out", `cannot write ${path}: ${(error as Error).message}`);
+  }
 }

@@ -1,4 +1,6 @@
-import type { z } from "zod";
+import { Option } from "commander";
+import { z } from "zod";
+import type { RetryEvent } from "../backends/openai-http.js";
 import { InvalidInputError } from "../core/errors.js";
 
 /** Parses commander's flags with a schema; errors name the flag as typed (`--max-tokens`). */
@@ -9,3 +11,43 @@ export function parseFlags<Schema extends z.ZodType>(schema: Schema, flags: unkn
   const name = String(issue.path[0] ?? "").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   throw new InvalidInputError(`flag --${name}`, issue.message);
 }
+
+/** `--timeout` and `--retries`, for the commands that may call an OpenAI-compatible server. */
+export const timeoutOption = () =>
+  new Option("--timeout <seconds>", "seconds per attempt of a request to the server (default 300)");
+export const retriesOption = () =>
+  new Option(
+    "--retries <count>",
+    "retries of a failed request: 5xx, 429, timeouts, network errors (default 4)",
+  );
+
+export const serverFlagsSchema = z.object({
+  timeout: z.coerce.number().positive().max(86_400).optional(),
+  retries: z.coerce.number().int().min(0).max(100).optional(),
+});
+
+/** Backend options from `--timeout` and `--retries`, with every retry reported on stderr as it happens. */
+export function serverBackendOptions(
+  flags: z.output<typeof serverFlagsSchema>,
+  stream: NodeJS.WritableStream = process.stderr,
+): { timeoutMs?: number; maxRetries?: number; onRetry: (event: RetryEvent) => void } {
+  return {
+    timeoutMs: flags.timeout === undefined ? undefined : flags.timeout * 1000,
+    maxRetries: flags.retries,
+    onRetry: (event) => stream.write(`${formatRetry(event)}\n`),
+  };
+}
+
+export function formatRetry(event: RetryEvent): string {
+  const reason = event.reason.split("\n")[0]!;
+  return `reckon: ${reason}; retry ${event.retry} in ${(event.delayMs / 1000).toFixed(1)} s`;
+}
+
+/** Run ids become file and folder names (`reports/<id>`): plain characters only, no leading dot. */
+export const runIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/,
+    "use only letters, digits, '.', '_' and '-', not starting with '.'",
+  )
+  .max(128);

@@ -1,15 +1,15 @@
 import { once } from "node:events";
-import { createReadStream } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { Command } from "commander";
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
 import { parseJsonLine } from "../core/jsonl.js";
-import type { Task } from "../core/types.js";
+import type { ReferenceComparison } from "../core/types.js";
 import { gsm8kTask, mathTask } from "../tasks/math.js";
 
-const gradingTasks: Record<string, Task> = { gsm8k: gsm8kTask, math: mathTask };
+const gradingTasks: Record<string, ReferenceComparison> = { gsm8k: gsm8kTask, math: mathTask };
 
 const flagsSchema = z.object({ task: z.enum(["gsm8k", "math"]) });
 
@@ -26,7 +26,7 @@ export interface GradedRow extends Record<string, unknown> {
 }
 
 /** Grades one validated row, keeping its other fields. */
-export function gradeRow(task: Task, row: z.output<typeof rowSchema>): GradedRow {
+export function gradeRow(task: ReferenceComparison, row: z.output<typeof rowSchema>): GradedRow {
   const extracted = task.extractAnswer(row.response);
   return {
     ...row,
@@ -37,7 +37,7 @@ export function gradeRow(task: Task, row: z.output<typeof rowSchema>): GradedRow
 
 /** Reads JSONL from `input` and writes each graded row as one JSON line to `output`. */
 export async function gradeJsonl(
-  task: Task,
+  task: ReferenceComparison,
   input: Readable,
   output: NodeJS.WritableStream,
 ): Promise<number> {
@@ -56,6 +56,11 @@ export async function gradeJsonl(
 
 function openInput(file: string): Promise<Readable> {
   if (file === "-") return Promise.resolve(process.stdin);
+  // A folder opens fine and fails only on the first read, out of reach of a clear message.
+  if (statSync(file, { throwIfNoEntry: false })?.isDirectory())
+    return Promise.reject(
+      new InvalidInputError("FILE", `${file} is a folder`, "pass a JSONL file, or - for standard input"),
+    );
   const stream = createReadStream(file);
   return new Promise((resolve, reject) => {
     stream.once("open", () => resolve(stream));

@@ -28,6 +28,11 @@ const program = new Command()
   .addCommand(exportCommand())
   .addCommand(sandboxCommand());
 
+// Commander exits by itself (code 1) on a subcommand's bad flag unless each command is told not to;
+// thrown instead, the error gets the documented code 2 below.
+for (const command of program.commands)
+  command.exitOverride().configureOutput({ outputError: (text, write) => write(text) });
+
 // `reckon runs | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code === "EPIPE") process.exit(0);

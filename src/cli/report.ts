@@ -1,9 +1,11 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import type { MetricRow } from "../bench/metrics.js";
 import { parseRecipe } from "../bench/recipe.js";
 import { computeRunMetrics, strategyMetrics } from "../bench/runner.js";
 import { formatSummary, summarizeRun } from "../bench/summary.js";
+import { InvalidInputError } from "../core/errors.js";
 import { metricsToCsv, renderReport } from "../report/html.js";
 import { defaultDbPath, type MetricRecord, openStore, type RunStore } from "../store/sqlite.js";
 
@@ -39,7 +41,9 @@ export function reportCommand(): Command {
     .option("--csv", "print the metric rows as CSV instead")
     .option("--db <file>", "SQLite database", defaultDbPath)
     .action(async (runId: string, flags: { out?: string; json?: boolean; csv?: boolean; db: string }) => {
-      const store = openStore(flags.db);
+      if (flags.json && flags.csv)
+        throw new InvalidInputError("--json, --csv", "choose one output format", "--json or --csv, not both");
+      const store = openStore(flags.db, { create: false });
       try {
         const run = store.getRun(runId);
         const { rows, byStrategy } = runMetrics(store, runId);
@@ -51,6 +55,17 @@ export function reportCommand(): Command {
         if (flags.csv) {
           process.stdout.write(metricsToCsv(rows));
           return;
+        }
+        const out = flags.out ?? join("reports", runId);
+        try {
+          mkdirSync(out, { recursive: true });
+        } catch (error) {
+          // An existing file, or a file on the way: the report is a folder of several files.
+          throw new InvalidInputError(
+            "--out",
+            `cannot create the report folder ${out}: ${(error as Error).message}`,
+            "--out names a folder (HTML, SVG charts, CSV and JSON go in it)",
+          );
         }
         const recipe = run.recipe as { name?: string; dataset?: { name?: string }; model?: string };
         const files = await renderReport(
@@ -67,7 +82,7 @@ export function reportCommand(): Command {
             },
             metrics: rows,
           },
-          flags.out ?? join("reports", runId),
+          out,
         );
         process.stdout.write(`${formatSummary(summary)}report: ${files.html}\n`);
       } finally {

@@ -7,7 +7,7 @@ export function runsCommand(): Command {
     .option("--db <file>", "SQLite database", defaultDbPath)
     .option("--json", "print JSON")
     .action((flags: { db: string; json?: boolean }) => {
-      const store = openStore(flags.db);
+      const store = openStore(flags.db, { create: false });
       try {
         const runs = store.listRuns().map((run) => ({
           runId: run.id,

@@ -106,7 +106,7 @@ describe("dataset filters", () => {
       "use one of: Algebra, Counting & Probability, Geometry, Intermediate Algebra, Number Theory, Prealgebra, Precalculus",
     );
     await expect(loadDataset({ name: "math500", levels: [9] })).rejects.toThrow(
-      /math500 has no level "9"[^]*use one of: 1, 2, 3, 4, 5/,
+      /math500 has no level "9"[\s\S]*use one of: 1, 2, 3, 4, 5/,
     );
     // One bad value in a list is a typo too, not a smaller run.
     await expect(loadDataset({ name: "math500", levels: [4, 9] })).rejects.toThrow(/no level "9"/);
@@ -125,4 +125,3 @@ describe("problem prompts", () => {
     for (const p of problems) expect(p.prompt).toBe(`Problem: ${p.question}\nAnswer:`);
   });
 });
-

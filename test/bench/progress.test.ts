@@ -1,36 +1,86 @@
 import { PassThrough } from "node:stream";
-import { describe, expect, it } from "vitest";
-import { createProgressDisplay, progressWanted } from "../../src/bench/progress.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createProgressDisplay, createProgressLines, progressStyle } from "../../src/bench/progress.js";
+
+function capture(tty: boolean) {
+  const stream = Object.assign(new PassThrough(), {
+    isTTY: tty,
+    columns: 200,
+    cursorTo() {},
+    clearLine() {},
+    moveCursor() {},
+  });
+  const out = { text: "" };
+  stream.on("data", (d) => {
+    out.text += d;
+  });
+  return { stream, out };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("bench progress", () => {
-  it("draws only for a person at a terminal", () => {
+  it("draws a bar for a person at a terminal, plain lines in logs and pipes, nothing for --json or --quiet", () => {
     const tty = { isTTY: true };
-    expect(progressWanted({}, {}, tty)).toBe(true);
-    expect(progressWanted({}, { CI: "true" }, tty)).toBe(false);
-    expect(progressWanted({}, {}, { isTTY: false })).toBe(false);
-    expect(progressWanted({ json: true }, {}, tty)).toBe(false);
-    expect(progressWanted({ quiet: true }, {}, tty)).toBe(false);
+    expect(progressStyle({}, {}, tty)).toBe("bar");
+    expect(progressStyle({}, { CI: "true" }, tty)).toBe("lines");
+    expect(progressStyle({}, {}, { isTTY: false })).toBe("lines");
+    expect(progressStyle({ json: true }, {}, { isTTY: false })).toBe("off");
+    expect(progressStyle({ json: true }, {}, tty)).toBe("off");
+    expect(progressStyle({ quiet: true }, {}, tty)).toBe("off");
   });
 
   it("shows problems, samples and running accuracy", () => {
-    const stream = Object.assign(new PassThrough(), {
-      isTTY: true,
-      columns: 200,
-      cursorTo() {},
-      clearLine() {},
-      moveCursor() {},
-    });
-    let written = "";
-    stream.on("data", (d) => {
-      written += d;
-    });
-    const display = createProgressDisplay(true, stream);
+    const { stream, out } = capture(true);
+    const display = createProgressDisplay("bar", stream);
     const base = { problems: 4, samples: 32, newTokens: 120, sampleAccuracy: 0.5 };
     display.update({ ...base, problemsDone: 0, samplesDone: 0 });
     display.update({ ...base, problemsDone: 4, samplesDone: 32 });
     display.stop();
-    expect(written).toContain("problems 4/4");
-    expect(written).toContain("samples 32/32");
-    expect(written).toContain("sample acc 0.500");
+    expect(out.text).toContain("problems 4/4");
+    expect(out.text).toContain("samples 32/32");
+    expect(out.text).toContain("sample acc 0.500");
+  });
+
+  it("without a terminal, writes a line at the start, at each tenth and every 5 s, never one per sample", () => {
+    vi.useFakeTimers();
+    const { stream, out } = capture(false);
+    const display = createProgressDisplay("lines", stream);
+    const base = { problems: 10, samples: 1000, newTokens: 0, sampleAccuracy: 0.25 };
+    for (let done = 0; done <= 1000; done++) display.update({ ...base, problemsDone: 0, samplesDone: done });
+    const lines = out.text.trimEnd().split("\n");
+    expect(lines).toHaveLength(11);
+    expect(lines[0]).toMatch(/^bench: 0% \| problems 0\/10 \| samples 0\/1000 .*sample acc 0\.250/);
+    expect(lines[10]).toMatch(/^bench: 100% \| .*samples 1000\/1000/);
+    expect(out.text).not.toContain("\r");
+
+    // A stall still shows, as time passing.
+    vi.advanceTimersByTime(5000);
+    expect(out.text.trimEnd().split("\n")).toHaveLength(12);
+    vi.advanceTimersByTime(2000);
+    expect(out.text.trimEnd().split("\n")).toHaveLength(12);
+    vi.advanceTimersByTime(3000);
+    expect(out.text.trimEnd().split("\n")).toHaveLength(13);
+    display.stop();
+    vi.advanceTimersByTime(60_000);
+    expect(out.text.trimEnd().split("\n")).toHaveLength(13);
+  });
+
+  it("lines for a short request stay silent until 5 s have passed", () => {
+    vi.useFakeTimers();
+    const { stream, out } = capture(false);
+    const lines = createProgressLines<{ done: number }>({
+      stream,
+      format: (s, ms) => `ask: ${s.done}/8 samples, ${Math.round(ms / 1000)} s`,
+    });
+    lines.update({ done: 0 });
+    vi.advanceTimersByTime(4000);
+    for (let done = 1; done <= 8; done++) lines.update({ done });
+    expect(out.text).toBe("");
+    vi.advanceTimersByTime(1000);
+    expect(out.text).toBe("ask: 8/8 samples, 5 s\n");
+    lines.stop();
   });
 });

@@ -116,3 +116,114 @@ describe("reckon ask", () => {
     expect(wrongModel.stderr).toMatch(/model/i);
   });
 });
+
+describe("reckon ask input and flags", () => {
+  it("sends a question with dollar signs unchanged through a template", async () => {
+    const question = "It costs $$5, or $& and $' and $` in LaTeX";
+    const run = await reckon([
+      "ask",
+      question,
+      "--template",
+      "Q: {question}\nA:",
+      "--endpoint",
+      server.url,
+      "--model",
+      "weak-model",
+      "--n",
+      "1",
+      "--json",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const sent = server.requests.map((r) => JSON.stringify(r.body));
+    expect(sent.some((body) => body.includes(JSON.stringify(`Q: ${question}\nA:`).slice(1, -1)))).toBe(true);
+  });
+
+  it("refuses a template without {question} and an empty question, as bench does", async () => {
+    const noPlaceholder = await ask(["--template", "Answer briefly."]);
+    expect(noPlaceholder.code).toBe(2);
+    expect(noPlaceholder.stderr).toMatch(/--template: must contain the \{question\} placeholder/);
+    for (const question of ["", "  \n "]) {
+      const empty = await reckon(["ask", question, "--endpoint", server.url, "--model", "weak-model"]);
+      expect(empty.code).toBe(2);
+      expect(empty.stderr).toMatch(/invalid question: it is empty/);
+    }
+    expect(server.requests.every((r) => !JSON.stringify(r.body).includes("Answer briefly."))).toBe(true);
+  });
+
+  it("warns that the bundled model only knows its arithmetic format, and still answers", async () => {
+    const offTopic = await reckon(["ask", "What is the capital of France?", "--n", "2", "--seed", "1"]);
+    expect(offTopic.code, offTopic.stderr).toBe(0);
+    expect(offTopic.stderr).toMatch(
+      /warning: the bundled model only solves arithmetic problems such as 'Q: 12\*3\+5=\?'/,
+    );
+    expect(offTopic.stdout).toMatch(/^answer: /m);
+
+    for (const question of ["Q: 12*3+5=?", "12 * 3 + 5"]) {
+      const arithmetic = await reckon(["ask", question, "--n", "2", "--seed", "1"]);
+      expect(arithmetic.code, arithmetic.stderr).toBe(0);
+      expect(arithmetic.stderr).not.toMatch(/warning/);
+    }
+  });
+});
+
+describe("reckon ask against a failing or stalled server", () => {
+  const answer = () => "So the answer is \\boxed{4}.";
+  const askServer = (url: string, args: string[]) =>
+    reckon(["ask", "What is 2+2?", "--endpoint", url, "--model", "m", "--n", "2", ...args]);
+
+  it("--retries bounds the retries, and each retry is printed as it happens", async () => {
+    const failing = await startOpenAITestServer({
+      respond: answer,
+      faults: () => ({ kind: "status", status: 503, message: "overloaded" }),
+    });
+    try {
+      const run = await askServer(failing.url, ["--retries", "2"]);
+      expect(run.code).toBe(2);
+      expect(failing.requests).toHaveLength(3);
+      expect(run.stderr.match(/^reckon: .*503.*; retry \d in \d+\.\d s$/gm)).toHaveLength(2);
+      expect(run.stderr).toMatch(/retry 1 in/);
+      expect(run.stderr).toMatch(/retry 2 in/);
+      expect(run.stderr).toMatch(/gave up after 3 attempts/);
+
+      const once = await askServer(failing.url, ["--retries", "0"]);
+      expect(once.code).toBe(2);
+      expect(once.stderr).not.toMatch(/retry/);
+      expect(failing.requests).toHaveLength(4);
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it("--timeout gives up on a stalled attempt after that many seconds and retries", async () => {
+    const stalled = await startOpenAITestServer({
+      respond: answer,
+      faults: { 1: { kind: "slow", delayMs: 60_000 } },
+    });
+    try {
+      const started = Date.now();
+      const run = await askServer(stalled.url, ["--timeout", "0.5", "--json"]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(run.stderr).toMatch(/did not answer within 500 ms; retry 1 in/);
+      expect(JSON.parse(run.stdout).answer).toBe("4");
+
+      expect((await askServer(stalled.url, ["--timeout", "0"])).stderr).toMatch(/--timeout/);
+      expect((await askServer(stalled.url, ["--retries", "-1"])).stderr).toMatch(/--retries/);
+    } finally {
+      await stalled.close();
+    }
+  });
+
+  it("prints a progress line every 5 s while waiting, except with --json", async () => {
+    const slow = await startOpenAITestServer({ respond: answer, latencyMs: 6000 });
+    try {
+      const [plain, json] = await Promise.all([askServer(slow.url, []), askServer(slow.url, ["--json"])]);
+      expect(plain.code, plain.stderr).toBe(0);
+      expect(plain.stderr).toMatch(/^ask: 0\/2 samples, 0 tokens, 5 s$/m);
+      expect(json.code, json.stderr).toBe(0);
+      expect(json.stderr).toBe("");
+    } finally {
+      await slow.close();
+    }
+  }, 30_000);
+});

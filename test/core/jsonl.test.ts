@@ -1,7 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { decodeText, parseJsonl, parseJsonLine } from "../../src/core/jsonl.js";
+import { decodeText, parseJsonLine, parseJsonl } from "../../src/core/jsonl.js";
 
 const row = z.object({ id: z.number(), text: z.string() });
 const bom = "\uFEFF";

@@ -145,9 +145,13 @@ describe("RunStore", () => {
     const text = join(dir, "notes.txt");
     writeFileSync(text, "these are notes, not SQLite\n".repeat(100));
     expect(() => openStore(text)).toThrow(StoreError);
-    expect(() => openStore(text, { create: false })).toThrow(/cannot open database .*notes\.txt: file is not a database/);
+    expect(() => openStore(text, { create: false })).toThrow(
+      /cannot open database .*notes\.txt: file is not a database/,
+    );
 
     expect(() => openStore(join(text, "db.sqlite"))).toThrow(StoreError);
-    expect(() => openStore(join(text, "db.sqlite"))).toThrow(/cannot create database .*notes\.txt.db\.sqlite/);
+    expect(() => openStore(join(text, "db.sqlite"))).toThrow(
+      /cannot create database .*notes\.txt.db\.sqlite/,
+    );
   });
 });
