@@ -62,6 +62,7 @@ export async function postJson(
         `${error.message.split("\n")[0]} (gave up after ${tries} attempt${tries === 1 ? "" : "s"})`,
         error.status,
         error.hint,
+        outcome.retryAfterMs,
       );
     }
     const delayMs = retryDelayMs(attempt, client.retry, outcome.retryAfterMs);

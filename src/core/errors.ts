@@ -35,6 +35,8 @@ export class BackendError extends ReckonError {
     message: string,
     readonly status?: number,
     hint?: string,
+    /** The server's `Retry-After` on the last attempt, so a caller (a pool) can wait or fail over. */
+    readonly retryAfterMs?: number,
   ) {
     super(message, hint);
   }
