@@ -184,7 +184,11 @@ export function normalizeMathAnswer(answer: string): string {
   s = s.replace(/\{,\}/g, ",");
   s = s.replace(SPACING, (match) => (match === "\\\\" ? match : " "));
   // A one-letter unit in text after a number (`5 \text{ m}`), which would otherwise read as a variable.
-  s = s.replace(/(?<=[\d}]\s*)\\(?:text|mbox|mathrm)\{\s*[a-zA-Z]\s*\}(?:\^\{?\d\}?)?\s*\.?$/, "");
+  // Not `2\mathrm{i}` or `\text{e}`, and only with a space before the letter.
+  s = s.replace(
+    /(?<=[\d}])(?:\s+\\(?:text|mbox)\{\s*|\s*\\(?:text|mbox)\{\s+)(?![ie]\b)[a-zA-Z]\s*\}(?:\^\{?\d\}?)?\s*\.?$/,
+    "",
+  );
   s = rewriteCommand(s, TEXT_WRAPPERS, (content) => ` ${content} `);
   s = joinAlternatives(s);
   s = s.replace(/\\mathbb\s*\{?R\}?/g, "(-\\infty,\\infty)");

@@ -32,7 +32,7 @@ const hasPercent = (text: string) => /\d\s*\\?%\s*\.?\s*\$?$/.test(text);
 /** `864 \mbox{ inches}^3` and `864 \mbox{ inches}^2` differ even though units are dropped. */
 function unitExponentsDiffer(a: string, b: string): boolean {
   const exponent = (text: string) =>
-    /(?:[a-zA-Z]{2,}\s*\}?|\\(?:text|mbox|mathrm)\{[^}]*\})\s*\^\s*\{?\s*(\d)\s*\}?\s*\.?\$?$/.exec(
+    /(?:(?<![\\a-zA-Z])[a-zA-Z]{2,}\s*\}?|\\(?:text|mbox|mathrm)\{[^}]*\})\s*\^\s*\{?\s*(\d)\s*\}?\s*\.?\$?$/.exec(
       text,
     )?.[1];
   const x = exponent(a);

@@ -23,11 +23,13 @@ export class UndefinedValueError extends Error {}
 const ZERO = new Fraction(0);
 const ONE = new Fraction(1);
 /** Exact values above this many bits are kept as decimals instead (`2^{10^9}`). */
-const MAX_EXACT_BITS = 20_000;
+const MAX_EXACT_BITS = 200_000;
+/** Powers of fractions are kept exact only up to here: their reduction is slow. */
+const MAX_EXACT_FRACTION_POWER_BITS = 20_000;
 /** Relative tolerance between an exact and an approximate value, or two approximate ones. */
 const RELATIVE_TOLERANCE = new Precise("1e-25");
 /** An approximate value this small equals an exact zero (`\sin\pi` is 0). */
-const ZERO_TOLERANCE = new Precise("1e-30");
+const ZERO_TOLERANCE = new Precise("1e-34");
 const PI = Precise.acos(-1);
 
 export const isExact = (x: Real): x is Fraction => x instanceof Fraction;
@@ -68,8 +70,13 @@ function isZero(x: Real): boolean {
   return isExact(x) ? x.n === 0n : x.isZero();
 }
 
+function bitLength(value: bigint): number {
+  const hex = value.toString(16);
+  return (hex.length - 1) * 4 + Number.parseInt(hex[0]!, 16).toString(2).length;
+}
+
 function bits(x: Fraction): number {
-  return Math.max(x.n.toString(16).length, x.d.toString(16).length) * 4;
+  return Math.max(bitLength(x.n), bitLength(x.d));
 }
 
 function exactResult(x: Fraction): Real {
@@ -179,8 +186,11 @@ export function power(z: Complex, w: Complex): Complex {
     const n = w.re.s < 0n ? -w.re.n : w.re.n;
     const magnitude = Number(w.re.n);
     const { re, im } = z;
-    const size = isExact(re) && isExact(im) ? Math.max(bits(re), bits(im)) * magnitude : 64 * magnitude;
-    if (size <= MAX_EXACT_BITS) return integerPower(z, n);
+    if (isExact(re) && isExact(im)) {
+      const size = Math.max(bits(re), bits(im)) * magnitude;
+      const integers = re.d === 1n && im.d === 1n;
+      if (size <= (integers ? MAX_EXACT_BITS : MAX_EXACT_FRACTION_POWER_BITS)) return integerPower(z, n);
+    } else if (magnitude <= 64) return integerPower(z, n);
   }
   if (isReal(z) && isReal(w)) {
     if (sign(z.re) >= 0) return real(realPower(z.re, w.re));

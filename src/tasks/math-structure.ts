@@ -94,9 +94,9 @@ function expandPlusMinus(item: string): string[] {
   return [`${left}+${right}`, `${left}-(${right})`];
 }
 
-/** A name given a value: `x`, `AB`, `a_1`, `a_{10}`, `f(x)`, `\theta`. */
+/** A name given a value: `x`, `AB` (a segment; `xy=6` stays an equation), `a_1`, `a_{10}`, `f(x)`, `\theta`. */
 export const NAME =
-  /^(?:[a-zA-Z]{1,3}|[a-zA-Z]_\{?[a-zA-Z0-9]+\}?|[a-zA-Z]\([a-z0-9]\)|\\(?:alpha|beta|gamma|theta|phi|lambda|mu|omega))$/;
+  /^(?:[a-zA-Z]|[A-Z]{2,3}|[a-zA-Z]_\{?[a-zA-Z0-9]+\}?|[a-zA-Z]\([a-z0-9]\)|\\(?:alpha|beta|gamma|theta|phi|lambda|mu|omega))$/;
 
 const MATRIX = /^\\begin\{([pbvBV]?matrix|array)\}(?:\{[^}]*\})?(.*)\\end\{\1\}$/s;
 
