@@ -106,7 +106,7 @@ export function divReal(x: Real, y: Real): Real {
 }
 
 function negReal(x: Real): Real {
-  return isExact(x) ? x.neg() : x.neg();
+  return x.neg();
 }
 
 function sign(x: Real): number {
@@ -232,7 +232,7 @@ export function log(z: Complex): Complex {
 
 /** `|z|`, exact for real and exact values. */
 export function modulus(z: Complex): Complex {
-  if (isReal(z)) return real(isExact(z.re) ? z.re.abs() : z.re.abs());
+  if (isReal(z)) return real(z.re.abs());
   return power(mul(z, conjugateReal(z)), real(new Fraction(1, 2)));
 }
 
