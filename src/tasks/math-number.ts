@@ -163,11 +163,9 @@ function oddRootPower(base: Real, exponent: Fraction): Real | undefined {
 /** `x^y` for real `x >= 0`, exact when the result is rational (`4^{1/2}`, `8^{-2/3}`). */
 function realPower(x: Real, y: Real): Real {
   if (isExact(x) && isExact(y)) {
-    if (y.d === 1n) {
-      const estimate = bits(x) * Math.abs(Number(y.n));
-      if (estimate <= MAX_EXACT_BITS) return x.pow(y);
-    } else if (y.d <= 64n && bits(x) * Math.abs(Number(y.n)) <= MAX_EXACT_BITS) {
-      const exact = x.pow(y);
+    const estimate = bits(x) * Math.abs(Number(y.n));
+    if (estimate <= (x.d === 1n ? MAX_EXACT_BITS : MAX_EXACT_FRACTION_POWER_BITS)) {
+      const exact = y.d <= 64n ? x.pow(y) : null;
       if (exact !== null) return exact;
     }
   }
