@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, lstatSync, readlinkSync } from "node:fs";
 import { chown, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { constants, tmpdir } from "node:os";
+import { availableParallelism, constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { AbortedError, ReckonError } from "../core/errors.js";
 import { parseOrThrow } from "../core/validate.js";
@@ -15,6 +15,7 @@ import { RunCgroups } from "./cgroup.js";
 import { type Isolation, isolationOfThisMachine, unprivilegedUid } from "./detect.js";
 import { describeProtections } from "./doctor.js";
 import { resolveJavaScriptRuntime } from "./javascript.js";
+import { ConcurrencyLimiter } from "./limiter.js";
 import { resolvePythonRuntime } from "./python.js";
 import { type Runtime, systemDirectories } from "./runtime.js";
 import {
@@ -34,6 +35,8 @@ export interface SandboxOptions {
   node?: string;
   /** Told once about every protection missing on this machine (default: a process warning). */
   onWarning?: (message: string) => void;
+  /** Runs at once; more wait their turn (default: the machine's cores). */
+  concurrency?: number;
   /** Where each run's fresh work directory is made (default: the system's temporary directory). */
   tempRoot?: string;
   /** Mechanisms to use, for tests and diagnosis (default: what this machine offers). */
@@ -63,6 +66,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     if (options.onWarning) options.onWarning(message);
     else process.emitWarning(message, "ReckonSandboxWarning");
   }
+  const limiter = new ConcurrencyLimiter(options.concurrency ?? availableParallelism());
   const runtimes = new Map<SandboxLanguage, Promise<Runtime>>();
   const runtimeFor = (language: SandboxLanguage): Promise<Runtime> => {
     let runtime = runtimes.get(language);
@@ -79,8 +83,10 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
       const parsed = parseOrThrow(sandboxRequestSchema, request, "sandbox request");
       if (signal?.aborted) throw new AbortedError();
       const runtime = await runtimeFor(parsed.language);
-      const hostDir = await mkdtemp(join(options.tempRoot ?? tmpdir(), "reckon-sandbox-"));
-      return runInSandbox(isolation, runtime, hostDir, parsed, signal);
+      return limiter.run(async () => {
+        const hostDir = await mkdtemp(join(options.tempRoot ?? tmpdir(), "reckon-sandbox-"));
+        return runInSandbox(isolation, runtime, hostDir, parsed, signal);
+      }, signal);
     },
   };
 }
