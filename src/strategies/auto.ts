@@ -1,0 +1,70 @@
+import { z } from "zod";
+import { difficultySignals } from "../control/difficulty.js";
+import { choose, parsePolicy } from "../control/policy.js";
+import { totalTokens } from "../core/types.js";
+import { defineStrategy } from "./strategy.js";
+
+export const autoOptions = z
+  .object({
+    /** A policy fitted by `reckon tune` (parsed JSON); validated against the task, model and registry. */
+    policy: z.record(z.string(), z.unknown()).describe("a policy from reckon tune (the parsed JSON)"),
+  })
+  .strict();
+
+/**
+ * Compute-optimal control (Snell et al. 2024): run the policy's small probe, estimate the
+ * question's difficulty from it, then spend what the policy says pays off for that difficulty:
+ * the probe's own answer for easy questions, a chosen strategy and budget for harder ones.
+ */
+export const auto = defineStrategy({
+  name: "auto",
+  description:
+    "Probe, estimate difficulty, then run the strategy a fitted policy picks for it (--policy FILE).",
+  options: autoOptions,
+  needsVerifier: false,
+  async run(problem, ctx, { policy: raw }) {
+    // Imported here: the registry lists this strategy, so a static import would be circular.
+    const { listStrategies } = await import("./registry.js");
+    const registered = new Set(listStrategies().map((s) => s.name));
+    const policy = parsePolicy(raw, {
+      task: problem.task.name,
+      model: ctx.backend.id,
+      isRegistered: (name) => registered.has(name),
+    });
+    const probe = await ctx.runStrategy(policy.probe.strategy, problem, policy.probe.options, {
+      label: `probe: ${policy.probe.config}`,
+    });
+    let probeCandidates = probe.candidates;
+    const wantsScores = policy.difficulty.features.some((f) => f.startsWith("verifier"));
+    if (wantsScores && ctx.verifier && probeCandidates.some((c) => c.score === undefined)) {
+      const scores = await ctx.verifier.score(problem, probeCandidates, ctx.verifierContext);
+      probeCandidates = probeCandidates.map((c, i) => ({ ...c, score: scores[i] }));
+    }
+    const signals = difficultySignals(probeCandidates, problem.task);
+    const { difficulty, bin, use } = choose(policy, signals);
+    const config = use === "probe" ? "probe" : use.config;
+    ctx.trace.emit({ kind: "scored", score: difficulty, text: config, data: { bin, signals } });
+    const probeSummary = {
+      config: policy.probe.config,
+      answer: probe.answer,
+      tokens: totalTokens(probe.usage),
+    };
+    const decided = { difficulty, bin, signals, choice: config, probe: probeSummary };
+    if (use === "probe" || probe.stopReason === "budget" || probe.stopReason === "aborted")
+      return {
+        answer: probe.answer,
+        candidates: probe.candidates,
+        tally: probe.tally,
+        stopReason: probe.stopReason,
+        detail: { ...decided, tokens: totalTokens(ctx.meter.usage) },
+      };
+    const chosen = await ctx.runStrategy(use.strategy, problem, use.options, { label: use.config });
+    return {
+      answer: chosen.answer,
+      candidates: chosen.candidates,
+      tally: chosen.tally,
+      stopReason: chosen.stopReason,
+      detail: { ...decided, chosen: chosen.detail, tokens: totalTokens(ctx.meter.usage) },
+    };
+  },
+});
