@@ -11,6 +11,9 @@ interface QuestionRow {
   reference: string;
   level?: number;
   subject?: string;
+  meta?: Record<string, unknown>;
+  /** The prompt exactly as recorded (replay files): never re-rendered. */
+  prompt?: string;
 }
 
 async function datasetRows(dataset: Recipe["dataset"]): Promise<QuestionRow[]> {
@@ -25,6 +28,25 @@ async function datasetRows(dataset: Recipe["dataset"]): Promise<QuestionRow[]> {
         level: p.level,
       })),
     );
+  }
+  if (dataset.name === "replay") {
+    const { readReplayFile } = await import("./replay-format.js");
+    const rows = await readReplayFile(dataset.path);
+    return rows.slice(0, dataset.limit).map((row) => {
+      if (row.reference === undefined)
+        throw new InvalidInputError(
+          "dataset",
+          `replay row ${row.id} has no reference answer`,
+          "a replay file is a benchmark only when every row records its reference",
+        );
+      return {
+        id: row.id,
+        question: row.prompt,
+        prompt: row.prompt,
+        reference: row.reference,
+        meta: row.meta,
+      };
+    });
   }
   return loadDataset(dataset);
 }
@@ -41,9 +63,12 @@ export async function loadProblemSet(recipe: Recipe): Promise<ProblemRecord[]> {
     problemId: row.id,
     position,
     question: row.question,
-    prompt: renderPrompt(recipe.task, row.question, recipe.template),
+    prompt: row.prompt ?? renderPrompt(recipe.task, row.question, recipe.template),
     reference: row.reference,
-    level: row.level,
+    level: row.level ?? numberOr(row.meta?.level),
     subject: row.subject,
+    ...(row.meta ? { meta: row.meta } : {}),
   }));
 }
+
+const numberOr = (value: unknown): number | undefined => (typeof value === "number" ? value : undefined);

@@ -97,7 +97,7 @@ export function createProgressDisplay(
     {
       stream,
       format:
-        "bench {bar} {percentage}% | problems {problemsDone}/{problems} | samples {value}/{total} | {rate} tok/s | sample acc {accuracy} | ETA {eta_formatted}",
+        "bench {bar} {percentage}% | problems {problemsDone}/{problems} | results {value}/{total} | {rate} tok/s | accuracy {accuracy} | ETA {eta_formatted}",
       hideCursor: true,
       etaBuffer: 50,
       fps: 5,
@@ -112,12 +112,12 @@ export function createProgressDisplay(
         problemsDone: p.problemsDone,
         problems: p.problems,
         rate: tokenRate(p, Date.now() - startedAt),
-        accuracy: p.sampleAccuracy.toFixed(3),
+        accuracy: p.accuracy.toFixed(3),
       };
       if (!started) {
-        bar.start(p.samples, p.samplesDone, payload);
+        bar.start(p.results, p.resultsDone, payload);
         started = true;
-      } else bar.update(p.samplesDone, payload);
+      } else bar.update(p.resultsDone, payload);
     },
     stop() {
       if (started) bar.stop();
@@ -129,13 +129,13 @@ const tokenRate = (p: BenchProgress, elapsedMs: number) =>
   (p.newTokens / Math.max(0.001, elapsedMs / 1000)).toFixed(1);
 
 function benchLines(stream: NodeJS.WritableStream, intervalMs: number): ProgressDisplay {
-  const fraction = (p: BenchProgress) => (p.samples === 0 ? 1 : p.samplesDone / p.samples);
+  const fraction = (p: BenchProgress) => (p.results === 0 ? 1 : p.resultsDone / p.results);
   return createProgressLines<BenchProgress>({
     stream,
     intervalMs,
     announce: true,
     fraction,
     format: (p, elapsedMs) =>
-      `bench: ${Math.floor(100 * fraction(p))}% | problems ${p.problemsDone}/${p.problems} | samples ${p.samplesDone}/${p.samples} | ${tokenRate(p, elapsedMs)} tok/s | sample acc ${p.sampleAccuracy.toFixed(3)} | ${Math.round(elapsedMs / 1000)} s`,
+      `bench: ${Math.floor(100 * fraction(p))}% | problems ${p.problemsDone}/${p.problems} | results ${p.resultsDone}/${p.results} | ${tokenRate(p, elapsedMs)} tok/s | accuracy ${p.accuracy.toFixed(3)} | ${Math.round(elapsedMs / 1000)} s`,
   });
 }

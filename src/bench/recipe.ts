@@ -1,22 +1,14 @@
 /** A recipe fixes everything a benchmark run depends on, so one file reproduces it. */
 import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { budgetSchema } from "../core/budget.js";
 import { InvalidInputError } from "../core/errors.js";
 import { parseOrThrow } from "../core/validate.js";
+import { acceptsOption, getStrategy, listStrategies } from "../strategies/registry.js";
 import { taskNames } from "../tasks/registry.js";
 import { datasetOptionsSchema } from "./datasets.js";
-
-/** Strategies the bench evaluates from one shared sample pool, and the metric each one is. */
-export const benchStrategies = {
-  single: "maj@k",
-  "self-consistency": "maj@k",
-  "best-of-n": "rm@k",
-  "weighted-majority": "wmaj@k",
-} as const;
-export type BenchStrategyName = keyof typeof benchStrategies;
-const strategyNames = Object.keys(benchStrategies) as [BenchStrategyName, ...BenchStrategyName[]];
-const needsScorer = (name: BenchStrategyName) => name === "best-of-n" || name === "weighted-majority";
 
 export const defaultBudgets = [1, 2, 4, 8, 16];
 
@@ -37,17 +29,37 @@ const arithmeticDataset = z
   })
   .strict();
 
-const datasetSchema = z.discriminatedUnion("name", [fileDataset, arithmeticDataset]);
+/** The problems of a replay file (its prompts and references), as recorded. */
+const replayDataset = z
+  .object({
+    name: z.literal("replay"),
+    path: z.string().min(1),
+    limit: z.number().int().positive().optional(),
+  })
+  .strict();
 
+const datasetSchema = z.discriminatedUnion("name", [fileDataset, arithmeticDataset, replayDataset]);
+
+const gridValue = z.union([z.number(), z.string(), z.boolean()]);
+
+/**
+ * One strategy of the run: a registered name, fixed options (validated by that strategy's own
+ * schema), and a grid of option values to sweep, each point one configuration.
+ */
 const strategyEntry = z.preprocess(
   (value) => (typeof value === "string" ? { name: value } : value),
   z
     .object({
-      name: z.enum(strategyNames),
-      /** Budgets for this strategy; default: the recipe's grid. */
-      n: budgetGrid.optional(),
-      /** Verifier whose scores best-of-n and weighted-majority use. */
-      scorer: z.string().min(1).optional(),
+      name: z.string().min(1),
+      /** Names the chart line and its configurations (default: the strategy name). */
+      label: z.string().min(1).optional(),
+      options: z.record(z.string(), z.unknown()).default({}),
+      /** Option values to sweep, e.g. `{n: [1, 2, 4, 8]}`; default: `n` over the recipe's grid. */
+      grid: z.record(z.string(), z.array(gridValue).nonempty()).optional(),
+      /** Verifier of this strategy; default: the recipe's. */
+      verifier: z.string().min(1).optional(),
+      /** Limits per problem (tokens, calls, wall time). */
+      budget: budgetSchema.optional(),
     })
     .strict(),
 );
@@ -71,39 +83,34 @@ const recipeShape = z
     task: z.string().optional(),
     /** `openai:URL`, `llamacpp:PATH`, `replay:FILE`; absent: the bundled model. */
     backend: z.string().min(1).optional(),
-    /** Model name on an OpenAI-compatible server. The API key comes from $OPENAI_API_KEY, never a recipe. */
+    /** Model name on an OpenAI-compatible server. */
     model: z.string().min(1).optional(),
     mode: z.enum(["chat", "completion"]).optional(),
-    /** Prompt with a `{question}` placeholder; default: the task's own prompt. */
+    /** Prompt template with `{question}`; default: the task's own prompt. */
     template: z
       .string()
-      .refine((t) => t.includes("{question}"), "must contain the {question} placeholder")
+      .refine((t) => t.includes("{question}"), "must contain {question}")
       .optional(),
-    sampling: samplingSchema.prefault({}),
+    sampling: samplingSchema.default(samplingSchema.parse({})),
     strategies: z
       .array(strategyEntry)
       .nonempty()
-      .default([{ name: "self-consistency" }]),
-    /** Default scorer for the strategies that need one. */
-    scorer: z.string().min(1).optional(),
-    /** Budget grid: the pool per problem is its largest value, every smaller budget reuses it. */
+      .default([{ name: "self-consistency", options: {} }]),
+    /** Default verifier for the strategies that need one. */
+    verifier: z.string().min(1).optional(),
+    /** Default grid of `n` for strategies that take a sample count. */
     n: budgetGrid.default(defaultBudgets),
     seed: z.number().int().min(0).default(0),
     /** Problems in flight at once. */
     concurrency: z.number().int().min(1).max(256).default(2),
-    /** Samples per backend call; each call's samples are stored together. */
-    chunkSize: z.number().int().min(1).max(1024).default(8),
     metrics: z
-      .object({
-        bootstrapResamples: z.number().int().min(10).optional(),
-        subsetDraws: z.number().int().min(1).optional(),
-      })
+      .object({ bootstrapResamples: z.number().int().min(10).optional() })
       .strict()
       .optional(),
   })
   .strict();
 
-const defaultTaskOf: Record<string, string> = {
+const defaultTaskOf: Record<string, string | undefined> = {
   gsm8k: "gsm8k",
   math500: "math",
   aime24: "math",
@@ -112,50 +119,133 @@ const defaultTaskOf: Record<string, string> = {
   arithmetic: "arithmetic",
 };
 
+/** One point of a strategy's grid: what the bench runs with `run()` for every problem. */
+export interface BenchConfig {
+  /** Unique within the run, e.g. "self-consistency n=8". */
+  config: string;
+  /** The chart line, e.g. "self-consistency". */
+  series: string;
+  strategy: string;
+  options: Record<string, unknown>;
+  /** The value of the first swept option (e.g. n), or 1 when nothing is swept. */
+  budget: number;
+  verifier?: string;
+  limits?: z.infer<typeof budgetSchema>;
+}
+
+type Entry = z.output<typeof strategyEntry>;
+
+function gridOf(entry: Entry, defaultN: number[]): Record<string, (string | number | boolean)[]> {
+  if (entry.grid) return entry.grid;
+  const strategy = getStrategy(entry.name);
+  if (acceptsOption(strategy, "n") && entry.options.n === undefined) return { n: defaultN };
+  return {};
+}
+
+function expandEntry(entry: Entry, recipe: { n: number[]; verifier?: string }): BenchConfig[] {
+  const grid = Object.entries(gridOf(entry, recipe.n));
+  let points: Record<string, unknown>[] = [{}];
+  for (const [key, values] of grid) points = points.flatMap((p) => values.map((v) => ({ ...p, [key]: v })));
+  const series = entry.label ?? entry.name;
+  return points.map((point) => {
+    const first = grid[0] ? point[grid[0][0]] : undefined;
+    const suffix = grid.map(([key]) => ` ${key}=${String(point[key])}`).join("");
+    return {
+      config: `${series}${suffix}`,
+      series,
+      strategy: entry.name,
+      options: { ...entry.options, ...point },
+      budget: typeof first === "number" ? first : 1,
+      ...((entry.verifier ?? recipe.verifier) ? { verifier: entry.verifier ?? recipe.verifier } : {}),
+      ...(entry.budget ? { limits: entry.budget } : {}),
+    };
+  });
+}
+
 export const recipeSchema = recipeShape
   .superRefine((recipe, ctx) => {
-    const task = recipe.task ?? defaultTaskOf[recipe.dataset.name]!;
-    if (!taskNames.includes(task))
+    const task = recipe.task ?? defaultTaskOf[recipe.dataset.name];
+    if (task === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["task"],
+        message: "a replay file needs --task (math, gsm8k, …)",
+      });
+    else if (!taskNames.includes(task))
       ctx.addIssue({
         code: "custom",
         path: ["task"],
         message: `unknown task "${task}" (one of: ${taskNames.join(", ")})`,
       });
-    const scorers = new Set<string>();
-    recipe.strategies.forEach((strategy, i) => {
-      if (strategy.name === "single" && strategy.n && strategy.n.some((k) => k !== 1))
+    const configs = new Set<string>();
+    recipe.strategies.forEach((entry, i) => {
+      const known = listStrategies().find((s) => s.name === entry.name);
+      if (!known) {
         ctx.addIssue({
           code: "custom",
-          path: ["strategies", i, "n"],
-          message: "single uses exactly one sample",
+          path: ["strategies", i, "name"],
+          message: `unknown strategy "${entry.name}" (one of: ${listStrategies()
+            .map((s) => s.name)
+            .join(", ")})`,
         });
-      const scorer = strategy.scorer ?? recipe.scorer;
-      if (needsScorer(strategy.name) && scorer === undefined)
+        return;
+      }
+      for (const key of Object.keys(entry.grid ?? {}))
+        if (!acceptsOption(known, key))
+          ctx.addIssue({
+            code: "custom",
+            path: ["strategies", i, "grid", key],
+            message: `${entry.name} has no option "${key}"`,
+          });
+      if (known.needsVerifier && (entry.verifier ?? recipe.verifier) === undefined)
         ctx.addIssue({
           code: "custom",
-          path: ["strategies", i, "scorer"],
-          message: `${strategy.name} needs a scorer (set scorer here or at the top level)`,
+          path: ["strategies", i, "verifier"],
+          message: `${entry.name} needs a verifier (set verifier here or at the top level)`,
         });
-      if (needsScorer(strategy.name) && scorer !== undefined) scorers.add(scorer);
+      for (const config of expandEntry(entry, recipe)) {
+        const parsed = known.options.safeParse(config.options);
+        if (!parsed.success)
+          for (const issue of parsed.error.issues)
+            ctx.addIssue({
+              code: "custom",
+              path: [
+                "strategies",
+                i,
+                "options",
+                ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
+              ],
+              message: issue.message,
+            });
+        if (configs.has(config.config))
+          ctx.addIssue({
+            code: "custom",
+            path: ["strategies", i, "label"],
+            message: `configuration "${config.config}" appears twice: give one entry a label`,
+          });
+        configs.add(config.config);
+      }
     });
-    if (scorers.size > 1)
-      ctx.addIssue({
-        code: "custom",
-        path: ["scorer"],
-        message: `one run scores its samples with one scorer; got ${[...scorers].join(", ")}`,
-      });
   })
   .transform((recipe) => ({ ...recipe, task: recipe.task ?? defaultTaskOf[recipe.dataset.name]! }));
 
 export type Recipe = z.output<typeof recipeSchema>;
 export type RecipeInput = z.input<typeof recipeSchema>;
 
-/** Validates a recipe object; errors name the field, e.g. `recipe.strategies[1].n`. */
+/** Validates a recipe object; errors name the field, e.g. `recipe.strategies[1].options.n`. */
 export function parseRecipe(value: unknown, source = "recipe"): Recipe {
   return parseOrThrow(recipeSchema, value, source);
 }
 
-/** The raw object of a YAML or JSON recipe file (JSON is valid YAML). */
+/** Every configuration the run evaluates, in recipe order. */
+export function benchConfigs(recipe: Recipe): BenchConfig[] {
+  return recipe.strategies.flatMap((entry) => expandEntry(entry, recipe));
+}
+
+/**
+ * The raw object of a YAML or JSON recipe file (JSON is valid YAML). Relative file paths in it
+ * (the dataset, a replay or GGUF backend) are taken from the recipe's folder, not the shell's.
+ */
 export async function readRecipeFile(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
@@ -171,33 +261,22 @@ export async function readRecipeFile(path: string): Promise<Record<string, unkno
   }
   if (typeof value !== "object" || value === null || Array.isArray(value))
     throw new InvalidInputError("recipe", `${path} must hold a mapping of settings`);
-  return value as Record<string, unknown>;
+  return resolveRecipePaths(value as Record<string, unknown>, dirname(path));
+}
+
+function resolveRecipePaths(recipe: Record<string, unknown>, folder: string): Record<string, unknown> {
+  const fromFolder = (file: string) => (isAbsolute(file) ? file : resolve(folder, file));
+  const out = { ...recipe };
+  const dataset = recipe.dataset as Record<string, unknown> | undefined;
+  if (dataset && typeof dataset.path === "string")
+    out.dataset = { ...dataset, path: fromFolder(dataset.path) };
+  if (typeof recipe.backend === "string") {
+    const match = /^(replay|llamacpp):(.+)$/.exec(recipe.backend);
+    if (match) out.backend = `${match[1]}:${fromFolder(match[2]!)}`;
+  }
+  return out;
 }
 
 export async function loadRecipe(path: string): Promise<Recipe> {
   return parseRecipe(await readRecipeFile(path));
 }
-
-/**
- * The scorer whose scores every sample gets stored with: the one the strategies name, else the
- * recipe's own (scores are kept for later analysis even when no strategy here uses them).
- */
-export function recipeScorer(recipe: Recipe): string | undefined {
-  for (const strategy of recipe.strategies)
-    if (needsScorer(strategy.name) && (strategy.scorer ?? recipe.scorer))
-      return strategy.scorer ?? recipe.scorer;
-  return recipe.scorer;
-}
-
-/** Every budget the run reports: the grid, each strategy's own, and 1 for `single`. */
-export function budgetsOf(recipe: Recipe): number[] {
-  const all = new Set<number>(recipe.n);
-  for (const strategy of recipe.strategies) {
-    for (const k of strategy.n ?? []) all.add(k);
-    if (strategy.name === "single") all.add(1);
-  }
-  return [...all].sort((a, b) => a - b);
-}
-
-/** Samples drawn per problem: the largest budget, since smaller ones are subsets of it. */
-export const poolSize = (recipe: Recipe): number => Math.max(...budgetsOf(recipe));

@@ -1,13 +1,32 @@
 /** What a finished (or partial) run amounts to: accuracy per strategy and budget, for people and for scripts. */
+import { deriveSeed } from "../core/random.js";
 import type { MetricRecord, RunRecord, RunStore } from "../store/sqlite.js";
+import { pairedDifference } from "./result-metrics.js";
 
 export interface BudgetResult {
+  /** The configuration, e.g. "self-consistency n=8". */
+  config: string;
+  /** The swept value (e.g. n). */
   n: number;
   accuracy: number;
   ciLow: number;
   ciHigh: number;
-  /** Generated tokens per problem at this budget. */
+  /** Generated tokens per problem. */
   meanTokens: number;
+  /** Prompt, generated and verifier tokens per problem. */
+  meanTotalTokens?: number;
+  problems: number;
+  /** The pool estimate of the same configuration (mean over k-subsets), where the strategy has one. */
+  poolEstimate?: { metric: string; value: number; ciLow: number; ciHigh: number };
+}
+
+export interface Comparison {
+  a: string;
+  b: string;
+  /** Accuracy of a minus accuracy of b on the same problems, with a paired bootstrap 95% CI. */
+  difference: number;
+  ciLow: number;
+  ciHigh: number;
   problems: number;
 }
 
@@ -19,22 +38,41 @@ export interface RunSummary {
   createdAt: string;
   finishedAt?: string;
   problems: number;
+  /** Samples drawn and stored (shared by the strategies). */
   samples: number;
   completionTokens: number;
-  /** Overall accuracy per strategy, by budget; `oracle` is pass@n (any sample right). */
+  /** Overall accuracy per strategy series, by budget; `oracle` is pass@k (any sample right). */
   strategies: Record<string, BudgetResult[]>;
   /** The same per difficulty level, when the dataset has levels. */
   byLevel: Record<string, Record<string, BudgetResult[]>>;
+  /** Each strategy at its largest budget against the run's first configuration. */
+  comparisons: Comparison[];
 }
 
-const toBudget = (m: MetricRecord): BudgetResult => ({
-  n: m.k,
-  accuracy: m.value,
-  ciLow: m.ciLow,
-  ciHigh: m.ciHigh,
-  meanTokens: m.meanTokens,
-  problems: m.problems,
-});
+function toBudget(m: MetricRecord, estimate?: MetricRecord): BudgetResult {
+  return {
+    config: m.strategy,
+    n: m.k,
+    accuracy: m.value,
+    ciLow: m.ciLow,
+    ciHigh: m.ciHigh,
+    meanTokens: m.meanTokens,
+    ...(m.meanTotalTokens === undefined ? {} : { meanTotalTokens: m.meanTotalTokens }),
+    problems: m.problems,
+    ...(estimate
+      ? {
+          poolEstimate: {
+            metric: estimate.metric,
+            value: estimate.value,
+            ciLow: estimate.ciLow,
+            ciHigh: estimate.ciHigh,
+          },
+        }
+      : {}),
+  };
+}
+
+const isAccuracy = (m: MetricRecord) => m.metric === "accuracy" || m.strategy === "oracle";
 
 /** `metrics` default to the stored ones (present once the run completed). */
 export function summarizeRun(
@@ -43,16 +81,21 @@ export function summarizeRun(
   metrics: readonly MetricRecord[] = store.getMetrics(runId),
 ): RunSummary {
   const run = store.getRun(runId);
-  const samples = store.getSamples(runId);
   const strategies: RunSummary["strategies"] = {};
   const byLevel: RunSummary["byLevel"] = {};
-  for (const m of metrics) {
+  const estimates = metrics.filter((m) => !isAccuracy(m));
+  for (const m of metrics.filter(isAccuracy)) {
     const level = String(m.level);
     if (m.level !== undefined && !byLevel[level]) byLevel[level] = {};
     const target = m.level === undefined ? strategies : byLevel[level]!;
-    if (!target[m.strategy]) target[m.strategy] = [];
-    target[m.strategy]!.push(toBudget(m));
+    const series = m.series ?? m.strategy;
+    if (!target[series]) target[series] = [];
+    const estimate = estimates.find((e) => e.strategy === m.strategy && e.level === m.level);
+    target[series]!.push(toBudget(m, estimate));
   }
+  for (const rows of [strategies, ...Object.values(byLevel)])
+    for (const list of Object.values(rows)) list.sort((a, b) => a.n - b.n);
+  const draws = store.draws.list(runId);
   return {
     runId,
     status: run.status,
@@ -61,37 +104,82 @@ export function summarizeRun(
     createdAt: run.createdAt,
     finishedAt: run.finishedAt,
     problems: store.getProblems(runId).length,
-    samples: samples.length,
-    completionTokens: samples.reduce((sum, s) => sum + s.tokens, 0),
+    samples: draws.length,
+    completionTokens: draws.reduce((sum, d) => sum + d.completion.tokens, 0),
     strategies,
     byLevel,
+    comparisons: compareWithBaseline(store, runId, strategies, run.seed),
   };
+}
+
+function compareWithBaseline(
+  store: RunStore,
+  runId: string,
+  strategies: RunSummary["strategies"],
+  seed: number,
+): Comparison[] {
+  const results = store.getResults(runId);
+  const baseline = results[0]?.config;
+  if (baseline === undefined) return [];
+  const of = (config: string) => results.filter((r) => r.config === config);
+  return Object.entries(strategies).flatMap(([series, rows]) => {
+    const top = rows[rows.length - 1];
+    if (series === "oracle" || !top || top.config === baseline) return [];
+    const d = pairedDifference(
+      of(top.config),
+      of(baseline),
+      deriveSeed(seed, "paired", top.config, baseline),
+    );
+    return [
+      { a: top.config, b: baseline, difference: d.mean, ciLow: d.low, ciHigh: d.high, problems: d.problems },
+    ];
+  });
 }
 
 const percent = (x: number) => `${(100 * x).toFixed(1)}`;
 
-/** A plain-text table: one line per strategy, one column per budget, accuracy with its 95% CI. */
+/** Printed under tables with an oracle row: it is a ceiling, not a method one can run. */
+export const oracleLegend =
+  "oracle = pass@k, the ceiling: a problem counts as right when any of its k samples is right";
+
+/**
+ * A plain-text table: one line per strategy, one column per budget, accuracy with its 95% CI
+ * and the tokens spent per problem (all of them: prompt, generated and verifier); then the
+ * paired comparisons.
+ */
 export function formatSummary(summary: RunSummary): string {
   const lines = [
     `run ${summary.runId} (${summary.status})${summary.name ? `: ${summary.name}` : ""}`,
-    `${summary.problems} problems, ${summary.samples} samples, ${summary.completionTokens} completion tokens${summary.backend ? `, ${summary.backend}` : ""}`,
+    `${summary.problems} problems, ${summary.samples} samples drawn, ${summary.completionTokens} completion tokens${summary.backend ? `, ${summary.backend}` : ""}`,
   ];
-  const names = Object.keys(summary.strategies);
+  const names = Object.keys(summary.strategies).sort(
+    (a, b) => Number(a === "oracle") - Number(b === "oracle"),
+  );
   if (names.length === 0) return `${lines.join("\n")}\nno metrics yet\n`;
   const budgets = [...new Set(names.flatMap((s) => summary.strategies[s]!.map((r) => r.n)))].sort(
     (a, b) => a - b,
   );
   const width = Math.max(8, ...names.map((s) => s.length));
-  const cell = 20;
-  lines.push(`accuracy % [95% CI] by n`);
+  const cell = 28;
+  lines.push("accuracy % [95% CI] (tokens per problem) by budget");
   lines.push(`${"strategy".padEnd(width)}  ${budgets.map((n) => `n=${n}`.padEnd(cell)).join("")}`.trimEnd());
   for (const name of names) {
     const rows = summary.strategies[name]!;
     const cells = budgets.map((n) => {
       const r = rows.find((row) => row.n === n);
-      return (r ? `${percent(r.accuracy)} [${percent(r.ciLow)},${percent(r.ciHigh)}]` : "").padEnd(cell);
+      if (!r) return "".padEnd(cell);
+      const tokens = Math.round(r.meanTotalTokens ?? r.meanTokens);
+      return `${percent(r.accuracy)} [${percent(r.ciLow)},${percent(r.ciHigh)}] (${tokens})`.padEnd(cell);
     });
     lines.push(`${name.padEnd(width)}  ${cells.join("")}`.trimEnd());
+  }
+  if (names.includes("oracle")) lines.push(oracleLegend);
+  if (summary.comparisons.length > 0) {
+    lines.push("", "paired difference in accuracy, percentage points [95% CI], same problems");
+    for (const c of summary.comparisons)
+      lines.push(
+        `  ${c.a} − ${c.b}: ${c.difference >= 0 ? "+" : ""}${percent(c.difference)} [${percent(c.ciLow)},${percent(c.ciHigh)}] over ${c.problems}`,
+      );
   }
   return `${lines.join("\n")}\n`;
 }

@@ -1,12 +1,11 @@
 import { setMaxListeners } from "node:events";
 import { resolveBackend } from "../backends/resolve.js";
 import { createProgressDisplay, progressStyle } from "../bench/progress.js";
-import { type Recipe, recipeVerifier } from "../bench/recipe.js";
+import type { Recipe } from "../bench/recipe.js";
 import { type BenchOptions, resumeBench, startBench } from "../bench/runner.js";
 import { type RunSummary, summarizeRun } from "../bench/summary.js";
 import { AbortedError, ReckonError } from "../core/errors.js";
 import { defaultDbPath, type RunStore } from "../store/sqlite.js";
-import { resolveVerifier } from "../verifiers/registry.js";
 import { serverBackendOptions } from "./flags.js";
 
 export interface BenchSession {
@@ -52,13 +51,9 @@ export async function executeBench(session: BenchSession): Promise<RunSummary> {
   // The runner reports progress once the run is stored: only then can it be resumed.
   let started = false;
   try {
-    const verifierName = recipeVerifier(recipe);
     const options: BenchOptions = {
       store,
       backend,
-      verifier: verifierName
-        ? await resolveVerifier(verifierName, { task: recipe.task, backend })
-        : undefined,
       signal: controller.signal,
       onProgress: (p) => {
         if (!started) {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { RecipeInput } from "../bench/recipe.js";
 import { parseRecipe } from "../bench/recipe.js";
 import { newRunId } from "../bench/runner.js";
-import type { BudgetResult, RunSummary } from "../bench/summary.js";
+import { type BudgetResult, oracleLegend, type RunSummary } from "../bench/summary.js";
 import { defaultDbPath, openStore } from "../store/sqlite.js";
 import { executeBench } from "./bench-session.js";
 import { parseFlags } from "./flags.js";
@@ -19,7 +19,7 @@ const demoFlagsSchema = z.object({
   n: listOfInts,
   seed: z.coerce.number().int().min(0),
   temperature: z.coerce.number().min(0).max(5),
-  scorer: z.string().min(1),
+  verifier: z.string().min(1),
   model: z.string().min(1).optional(),
   db: z.string().min(1),
   json: z.boolean().optional(),
@@ -39,7 +39,7 @@ export function demoCommand(): Command {
     .option("--seed <int>", "problems and samples are reproducible from this seed", "0")
     .option("-t, --temperature <t>", "sampling temperature", "1.0")
     .option(
-      "--scorer <name>",
+      "--verifier <name>",
       "verifier of best-of-n and weighted-majority (step-checker[:NOISE])",
       "step-checker",
     )
@@ -55,11 +55,10 @@ export function demoCommand(): Command {
         backend: flags.model === undefined ? undefined : `llamacpp:${flags.model}`,
         sampling: { temperature: flags.temperature, max_tokens: 128 },
         strategies: ["single", "self-consistency", "best-of-n", "weighted-majority"],
-        scorer: flags.scorer,
+        verifier: flags.verifier,
         n: flags.n,
         seed: flags.seed,
         concurrency: 2,
-        chunkSize: Math.max(...flags.n),
       } satisfies RecipeInput);
       const store = openStore(flags.db);
       try {
@@ -94,20 +93,22 @@ export function formatDemo(summary: RunSummary, dbPath: string): string {
   );
   const at = (rows: BudgetResult[] | undefined, n: number) => rows?.find((r) => r.n === n);
   const width = Math.max(...names.map((s) => s.length), "strategy".length);
-  const cell = 18;
+  const cell = 22;
   const lines = [
     `${summary.problems} problems, ${summary.samples} samples, ${summary.completionTokens} generated tokens (${summary.backend ?? "bundled model"})`,
     "",
-    "accuracy (generated tokens per problem) by budget n",
+    "accuracy (tokens per problem actually spent: generated / total with prompts) by budget n",
     `${"strategy".padEnd(width)}  ${budgets.map((n) => `n=${n}`.padEnd(cell)).join("")}`.trimEnd(),
   ];
   for (const name of names) {
     const cells = budgets.map((n) => {
       const r = at(summary.strategies[name], n);
-      return (r ? `${percent(r.accuracy)} (${Math.round(r.meanTokens)})` : "").padEnd(cell);
+      const total = Math.round(r?.meanTotalTokens ?? r?.meanTokens ?? 0);
+      return (r ? `${percent(r.accuracy)} (${Math.round(r.meanTokens)}/${total})` : "").padEnd(cell);
     });
     lines.push(`${name.padEnd(width)}  ${cells.join("")}`.trimEnd());
   }
+  if (names.includes("oracle")) lines.push(oracleLegend);
   const levels = Object.keys(summary.byLevel).sort((a, b) => Number(a) - Number(b));
   if (levels.length > 0) {
     const top = budgets[budgets.length - 1]!;

@@ -3,26 +3,32 @@ import { dirname } from "node:path";
 import { Command } from "commander";
 import { type ReplayRow, writeReplayRows } from "../bench/replay-format.js";
 import { InvalidInputError } from "../core/errors.js";
-import { defaultDbPath, openStore, type RunStore, type SampleRecord } from "../store/sqlite.js";
+import { defaultDbPath, openStore, type RunStore } from "../store/sqlite.js";
 
-/** A run's samples as replay rows: `--backend replay:FILE` serves them back in the same order. */
+/**
+ * A run's samples as replay rows: each problem's main pool of draws in index order (what
+ * `--backend replay:FILE` serves back), with the verifier score a strategy gave each sample.
+ */
 export function runToReplayRows(store: RunStore, runId: string): ReplayRow[] {
   store.getRun(runId);
-  const byProblem = new Map<string, SampleRecord[]>();
-  for (const s of store.getSamples(runId))
-    byProblem.set(s.problemId, [...(byProblem.get(s.problemId) ?? []), s]);
-  return store.getProblems(runId).map((p) => ({
-    id: p.problemId,
-    prompt: p.prompt,
-    reference: p.reference,
-    samples: (byProblem.get(p.problemId) ?? []).map((s) => ({
-      text: s.text,
-      ...(s.score === undefined ? {} : { reward: s.score }),
-      tokens: s.tokens,
-      finish_reason: s.finishReason,
-    })),
-    meta: { question: p.question, level: p.level, subject: p.subject },
-  }));
+  return store.getProblems(runId).map((p) => {
+    const scores = new Map<string, number>();
+    for (const r of store.getResults(runId, { problemId: p.problemId }))
+      for (const c of r.candidates)
+        if (c.score !== undefined && !scores.has(c.text)) scores.set(c.text, c.score);
+    return {
+      id: p.problemId,
+      prompt: p.prompt,
+      reference: p.reference,
+      samples: store.draws.mainPool(runId, p.problemId).map((d) => ({
+        text: d.completion.text,
+        ...(scores.has(d.completion.text) ? { reward: scores.get(d.completion.text)! } : {}),
+        tokens: d.completion.tokens,
+        finish_reason: d.completion.finishReason,
+      })),
+      meta: { ...p.meta, question: p.question, level: p.level, subject: p.subject },
+    };
+  });
 }
 
 export function exportCommand(): Command {

@@ -1,33 +1,21 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
-import type { MetricRow } from "../bench/metrics.js";
 import { parseRecipe } from "../bench/recipe.js";
-import { computeRunMetrics, strategyMetrics } from "../bench/runner.js";
+import { computeRunMetrics } from "../bench/result-metrics.js";
 import { formatSummary, summarizeRun } from "../bench/summary.js";
 import { InvalidInputError } from "../core/errors.js";
 import { metricsToCsv, renderReport } from "../report/html.js";
 import { defaultDbPath, type MetricRecord, openStore, type RunStore } from "../store/sqlite.js";
 
 /**
- * The metric rows of a run: the stored ones once it completed, else computed from the samples
+ * The metric rows of a run: the stored ones once it completed, else computed from the results
  * stored so far (a run still going, or one that was interrupted).
  */
-function runMetrics(store: RunStore, runId: string): { rows: MetricRow[]; byStrategy: MetricRecord[] } {
+async function runMetrics(store: RunStore, runId: string): Promise<MetricRecord[]> {
   const run = store.getRun(runId);
-  if (run.status === "completed") {
-    const byStrategy = store.getMetrics(runId);
-    // Strategies share metrics (single and self-consistency are both maj@k): keep each row once.
-    const unique = new Map<string, MetricRow>();
-    for (const m of byStrategy) {
-      const { strategy: _strategy, ...row } = m;
-      unique.set(`${m.metric}|${m.k}|${m.level ?? ""}`, row as MetricRow);
-    }
-    return { rows: [...unique.values()], byStrategy };
-  }
-  const recipe = parseRecipe(run.recipe, `run ${runId} recipe`);
-  const rows = computeRunMetrics(store, runId, recipe);
-  return { rows, byStrategy: strategyMetrics(recipe, rows) };
+  if (run.status === "completed") return store.getMetrics(runId);
+  return computeRunMetrics(store, runId, parseRecipe(run.recipe, `run ${runId} recipe`));
 }
 
 export function reportCommand(): Command {
@@ -46,8 +34,8 @@ export function reportCommand(): Command {
       const store = openStore(flags.db, { create: false });
       try {
         const run = store.getRun(runId);
-        const { rows, byStrategy } = runMetrics(store, runId);
-        const summary = summarizeRun(store, runId, byStrategy);
+        const rows = await runMetrics(store, runId);
+        const summary = summarizeRun(store, runId, rows);
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
           return;
@@ -81,6 +69,7 @@ export function reportCommand(): Command {
               samples: summary.samples,
             },
             metrics: rows,
+            comparisons: summary.comparisons,
           },
           out,
         );

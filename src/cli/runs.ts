@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { runInUse } from "../bench/runner.js";
 import { defaultDbPath, openStore } from "../store/sqlite.js";
 
 export function runsCommand(): Command {
@@ -11,11 +12,12 @@ export function runsCommand(): Command {
       try {
         const runs = store.listRuns().map((run) => ({
           runId: run.id,
-          status: run.status,
+          // "running" with no live process behind it: killed without a chance to say so.
+          status: run.status === "running" && !runInUse(run) ? ("interrupted" as const) : run.status,
           name: (run.recipe as { name?: string }).name,
           dataset: (run.recipe as { dataset?: { name?: string } }).dataset?.name,
           backend: run.backend,
-          samples: store.countSamples(run.id),
+          samples: store.draws.count(run.id),
           createdAt: run.createdAt,
           finishedAt: run.finishedAt,
         }));
@@ -25,7 +27,7 @@ export function runsCommand(): Command {
         }
         for (const r of runs)
           process.stdout.write(
-            `${r.runId}  ${r.status.padEnd(9)}  ${String(r.dataset ?? "").padEnd(10)}  ${String(r.samples).padStart(7)} samples  ${r.createdAt}${r.name ? `  ${r.name}` : ""}\n`,
+            `${r.runId}  ${r.status.padEnd(11)}  ${String(r.dataset ?? "").padEnd(10)}  ${String(r.samples).padStart(7)} samples  ${r.createdAt}${r.name ? `  ${r.name}` : ""}${r.status === "interrupted" ? `  (continue: reckon bench --resume ${r.runId}${flags.db === defaultDbPath ? "" : ` --db ${flags.db}`})` : ""}\n`,
           );
       } finally {
         store.close();

@@ -1,90 +1,116 @@
 /**
- * Scaling charts: accuracy (with confidence bands) against generated tokens, one line per
- * method, compiled from Vega-Lite and rendered to SVG by Vega on the server (no browser, no
- * canvas).
+ * Scaling charts: accuracy (with confidence bands) against the tokens really spent per problem,
+ * one line per strategy series and the pass@k oracle as a dashed ceiling, compiled from
+ * Vega-Lite and rendered to SVG by Vega on the server (no browser, no canvas).
  */
 import { parse, View } from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import type { MetricName, MetricRow } from "../bench/metrics.js";
+import type { MetricRecord } from "../store/sqlite.js";
 
-/** What each metric is called in reports: the method whose accuracy it measures. */
-export const methodLabels: Record<MetricName, string> = {
-  "maj@k": "self-consistency",
-  "rm@k": "best-of-n",
-  "wmaj@k": "weighted-majority",
-  "pass@k": "pass@k (oracle)",
-};
-
-// Fixed colours so a method looks the same in every chart of a report.
-const methodOrder: MetricName[] = ["maj@k", "rm@k", "wmaj@k", "pass@k"];
-const methodColours = ["#1f77b4", "#d62728", "#2ca02c", "#7f7f7f"];
+/** Which tokens the x axis counts: generated only, or everything (prompt, generated, verifier). */
+export type TokenAxis = "generated" | "total";
 
 /** Options of the accuracy chart. */
 export interface AccuracyChartOptions {
   title?: string;
   width?: number;
   height?: number;
+  tokens?: TokenAxis;
 }
 
 interface ChartPoint {
-  method: string;
-  k: number;
+  series: string;
+  config: string;
   x: number;
   accuracy: number;
   low: number;
   high: number;
 }
 
+const palette = [
+  "#1f77b4",
+  "#d62728",
+  "#2ca02c",
+  "#9467bd",
+  "#ff7f0e",
+  "#8c564b",
+  "#e377c2",
+  "#17becf",
+  "#bcbd22",
+];
+const oracleColour = "#555555";
+
+/** The rows a chart draws: real accuracy of each configuration, and the oracle. */
+export const chartRows = (rows: readonly MetricRecord[]) =>
+  rows.filter((r) => r.metric === "accuracy" || r.strategy === "oracle");
+
 /**
  * The Vega-Lite spec of an accuracy-vs-compute chart for `rows` (one level, or overall). The x
- * axis is mean generated tokens per problem on a log scale; when token counts are missing
- * (all zero) it falls back to samples per problem (k).
+ * axis is mean tokens per problem on a log scale; when token counts are missing (all zero) it
+ * falls back to the swept budget.
  */
 export function accuracyChartSpec(
-  rows: readonly MetricRow[],
+  rows: readonly MetricRecord[],
   options: AccuracyChartOptions = {},
 ): TopLevelSpec {
-  const byTokens = rows.length > 0 && rows.every((r) => r.meanTokens > 0);
-  const points: ChartPoint[] = rows.map((r) => ({
-    method: methodLabels[r.metric],
-    k: r.k,
-    x: byTokens ? r.meanTokens : r.k,
+  const drawn = chartRows(rows);
+  const tokensOf = (r: MetricRecord) =>
+    options.tokens === "total" ? (r.meanTotalTokens ?? r.meanTokens) : r.meanTokens;
+  const byTokens = drawn.length > 0 && drawn.every((r) => tokensOf(r) > 0);
+  const points: ChartPoint[] = drawn.map((r) => ({
+    series: r.series ?? r.strategy,
+    config: r.strategy,
+    x: byTokens ? tokensOf(r) : r.k,
     accuracy: r.value,
     low: r.ciLow,
     high: r.ciHigh,
   }));
+  // Only the series that ran get a colour and a legend entry; the oracle comes last, in grey.
+  const series = [...new Set(points.map((p) => p.series))].sort(
+    (a, b) => Number(a === "oracle") - Number(b === "oracle"),
+  );
+  const range = series.map((name, i) => (name === "oracle" ? oracleColour : palette[i % palette.length]!));
   const x = {
     field: "x",
     type: "quantitative" as const,
     scale: { type: "log" as const, nice: false },
-    title: byTokens ? "mean generated tokens per problem (log scale)" : "samples per problem k (log scale)",
+    title: byTokens
+      ? `mean ${options.tokens === "total" ? "total (prompt + generated + verifier)" : "generated"} tokens per problem (log scale)`
+      : "budget (log scale)",
     axis: { values: logTicks(points.map((p) => p.x)), labelOverlap: "greedy" as const, format: "~s" },
   };
   const color = {
-    field: "method",
+    field: "series",
     type: "nominal" as const,
-    title: "method",
-    scale: { domain: methodOrder.map((m) => methodLabels[m]), range: methodColours },
-    // Stroke symbols at full opacity: otherwise the legend inherits the faint band colour.
-    legend: {
-      orient: "bottom" as const,
-      direction: "horizontal" as const,
-      symbolType: "stroke",
-      symbolOpacity: 1,
-      symbolStrokeWidth: 3,
-    },
+    title: "strategy",
+    scale: { domain: series, range },
+    legend:
+      series.length === 0
+        ? null
+        : {
+            orient: "bottom" as const,
+            direction: "horizontal" as const,
+            symbolType: "stroke",
+            symbolOpacity: 1,
+            symbolStrokeWidth: 3,
+          },
+  };
+  const dash = {
+    condition: { test: "datum.series === 'oracle'", value: [6, 4] },
+    value: [1, 0],
   };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: options.title ?? "Accuracy against compute",
-    width: options.width ?? 560,
-    height: options.height ?? 320,
+    width: options.width ?? 900,
+    height: options.height ?? 380,
     background: "white",
     data: { values: points },
     encoding: { x, color },
     layer: [
       {
-        mark: { type: "area", opacity: 0.15 },
+        mark: { type: "area", opacity: 0.12 },
+        transform: [{ filter: "datum.series !== 'oracle'" }],
         encoding: {
           y: { field: "low", type: "quantitative" },
           y2: { field: "high" },
@@ -93,6 +119,8 @@ export function accuracyChartSpec(
       {
         mark: { type: "line", strokeWidth: 2 },
         encoding: {
+          order: { field: "x", type: "quantitative" },
+          strokeDash: dash,
           y: {
             field: "accuracy",
             type: "quantitative",
@@ -103,8 +131,15 @@ export function accuracyChartSpec(
         },
       },
       {
-        mark: { type: "point", filled: true, size: 40 },
-        encoding: { y: { field: "accuracy", type: "quantitative" } },
+        mark: { type: "point", filled: true, size: 45 },
+        encoding: {
+          y: { field: "accuracy", type: "quantitative" },
+          tooltip: [
+            { field: "config" },
+            { field: "accuracy", format: ".1%" },
+            { field: "x", format: ",.0f" },
+          ],
+        },
       },
     ],
     config: { font: "system-ui, sans-serif", view: { stroke: "#ddd" } },
@@ -143,7 +178,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 /** The accuracy-vs-compute chart of `rows` as SVG. */
 export function renderAccuracyChart(
-  rows: readonly MetricRow[],
+  rows: readonly MetricRecord[],
   options: AccuracyChartOptions = {},
 ): Promise<string> {
   return renderSvg(accuracyChartSpec(rows, options));

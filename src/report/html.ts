@@ -6,23 +6,26 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { type MetricRow, metricNames } from "../bench/metrics.js";
 import { parseOrThrow } from "../core/validate.js";
-import { methodLabels, renderAccuracyChart } from "./charts.js";
+import type { MetricRecord } from "../store/sqlite.js";
+import { chartRows, renderAccuracyChart } from "./charts.js";
 import { escapeHtml, metricsTableHtml, metricsToCsv, metricsToJson } from "./tables.js";
 
 export { metricsToCsv, metricsToJson } from "./tables.js";
 
 const metricRowSchema = z.object({
-  metric: z.enum(metricNames),
-  k: z.number().int().positive(),
+  strategy: z.string().min(1),
+  series: z.string().min(1).optional(),
+  metric: z.string().min(1),
+  k: z.number().positive(),
   value: z.number(),
   ciLow: z.number(),
   ciHigh: z.number(),
   meanTokens: z.number().nonnegative(),
+  meanTotalTokens: z.number().nonnegative().optional(),
   level: z.number().optional(),
   problems: z.number().int().nonnegative(),
-});
+}) satisfies z.ZodType<MetricRecord>;
 
 /** What a report shows; `run` may carry further fields, which are listed too. */
 export const reportInputSchema = z.object({
@@ -36,6 +39,19 @@ export const reportInputSchema = z.object({
     createdAt: z.union([z.string(), z.number(), z.date()]).optional(),
   }),
   metrics: z.array(metricRowSchema),
+  /** Paired differences between configurations, shown under the charts. */
+  comparisons: z
+    .array(
+      z.object({
+        a: z.string(),
+        b: z.string(),
+        difference: z.number(),
+        ciLow: z.number(),
+        ciHigh: z.number(),
+        problems: z.number(),
+      }),
+    )
+    .default([]),
 });
 /** Input of `renderReport`. */
 export type ReportInput = z.input<typeof reportInputSchema>;
@@ -43,7 +59,9 @@ export type ReportInput = z.input<typeof reportInputSchema>;
 /** Paths of the files a report consists of. */
 export interface ReportFiles {
   html: string;
+  /** Against generated tokens; `accuracy-total.svg` beside it counts prompt and verifier tokens too. */
   accuracySvg: string;
+  accuracyTotalSvg: string;
   /** `accuracy-level-<n>.svg` per difficulty level, in level order. */
   levelSvgs: string[];
   csv: string;
@@ -62,13 +80,17 @@ export async function renderReport(input: ReportInput, outDir: string): Promise<
     (a, b) => a - b,
   );
 
-  const accuracySvg = await renderAccuracyChart(overall, { title: "Accuracy against compute" });
+  const accuracySvg = await renderAccuracyChart(overall, { title: "Accuracy against generated tokens" });
+  const accuracyTotalSvg = await renderAccuracyChart(overall, {
+    title: "Accuracy against all tokens spent",
+    tokens: "total",
+  });
   const levelCharts = await Promise.all(
     levels.map(async (level) => ({
       level,
       svg: await renderAccuracyChart(
         report.metrics.filter((r) => r.level === level),
-        { title: `Level ${level}`, width: 380, height: 240 },
+        { title: `Level ${level}`, width: 420, height: 240 },
       ),
     })),
   );
@@ -76,15 +98,17 @@ export async function renderReport(input: ReportInput, outDir: string): Promise<
   const files: ReportFiles = {
     html: join(outDir, "index.html"),
     accuracySvg: join(outDir, "accuracy.svg"),
+    accuracyTotalSvg: join(outDir, "accuracy-total.svg"),
     levelSvgs: levelCharts.map((c) => join(outDir, `accuracy-level-${c.level}.svg`)),
     csv: join(outDir, "metrics.csv"),
     json: join(outDir, "metrics.json"),
   };
   await writeFile(files.accuracySvg, accuracySvg);
+  await writeFile(files.accuracyTotalSvg, accuracyTotalSvg);
   await Promise.all(levelCharts.map((c, i) => writeFile(files.levelSvgs[i]!, c.svg)));
   await writeFile(files.csv, metricsToCsv(report.metrics));
   await writeFile(files.json, metricsToJson(report.metrics));
-  await writeFile(files.html, reportHtml(report, accuracySvg, levelCharts));
+  await writeFile(files.html, reportHtml(report, accuracySvg, accuracyTotalSvg, levelCharts));
   return files;
 }
 
@@ -93,6 +117,7 @@ type Report = z.output<typeof reportInputSchema>;
 function reportHtml(
   report: Report,
   accuracySvg: string,
+  accuracyTotalSvg: string,
   levelCharts: { level: number; svg: string }[],
 ): string {
   const levelSection =
@@ -121,10 +146,16 @@ ${runDetails(report.run)}
 <section>
 <h2>Accuracy against compute</h2>
 <p class="lead">${escapeHtml(takeaway(report.metrics))}</p>
-<figure class="chart" id="accuracy-chart">${accuracySvg}</figure>
-<p class="note">Each point is one budget k: accuracy is the expectation over random k-subsets of one
-pool of samples per problem; bands are 95% bootstrap intervals over problems. pass@k (oracle) counts a
-problem solved when any of the k samples is correct: an upper bound for every selection method.</p>
+<div class="axis-choice">
+<input type="radio" name="axis" id="axis-generated" checked><label for="axis-generated">generated tokens</label>
+<input type="radio" name="axis" id="axis-total"><label for="axis-total">all tokens (prompt + generated + verifier)</label>
+<figure class="chart wide" id="accuracy-chart">${accuracySvg}</figure>
+<figure class="chart wide" id="accuracy-total-chart">${accuracyTotalSvg}</figure>
+</div>
+<p class="note">Each point is one strategy configuration, run on every problem: its accuracy against the
+tokens it actually spent per problem; bands are 95% bootstrap intervals over problems. The dashed oracle
+(pass@k) counts a problem solved when any of k samples is correct: an upper bound for every selection method.</p>
+${comparisonsHtml(report.comparisons)}
 </section>
 ${levelSection}
 <section>
@@ -160,16 +191,32 @@ function runDetails(run: Report["run"]): string {
   return `<dl class="run">${items.join("")}</dl>`;
 }
 
-/** One sentence: the best selection method (not the oracle) at the largest budget overall. */
-function takeaway(rows: readonly MetricRow[]): string {
-  const overall = rows.filter((r) => r.level === undefined && r.metric !== "pass@k");
-  if (overall.length === 0) return "No selection method was measured.";
-  const largest = Math.max(...overall.map((r) => r.k));
-  const best = overall.filter((r) => r.k === largest).sort((a, b) => b.value - a.value)[0]!;
-  const single = overall.find((r) => r.k === 1 && r.metric === "maj@k");
-  const from = single ? ` (from ${pct(single.value)} with one sample)` : "";
-  return `At k=${largest}, ${methodLabels[best.metric]} is most accurate: ${pct(best.value)} [${pct(best.ciLow)}, ${pct(best.ciHigh)}]${from}, at ${Math.round(best.meanTokens).toLocaleString("en-US")} generated tokens per problem.`;
+/** One sentence: the most accurate configuration (not the oracle) overall, and what it cost. */
+function takeaway(rows: readonly MetricRecord[]): string {
+  const overall = chartRows(rows).filter((r) => r.level === undefined && r.strategy !== "oracle");
+  if (overall.length === 0) return "No strategy was measured.";
+  const best = [...overall].sort((a, b) => b.value - a.value || a.meanTokens - b.meanTokens)[0]!;
+  const single = overall.find((r) => r.series === "single");
+  const from = single && single !== best ? ` (single sample: ${pct(single.value)})` : "";
+  return `Most accurate: ${best.strategy} at ${pct(best.value)} [${pct(best.ciLow)}, ${pct(best.ciHigh)}]${from}, spending ${Math.round(best.meanTotalTokens ?? best.meanTokens).toLocaleString("en-US")} tokens per problem.`;
 }
+
+function comparisonsHtml(comparisons: Report["comparisons"]): string {
+  if (comparisons.length === 0) return "";
+  const rows = comparisons
+    .map(
+      (c) =>
+        `<tr><td>${escapeHtml(c.a)} − ${escapeHtml(c.b)}</td><td class="num">${signed(c.difference)}</td><td class="num">${signed(c.ciLow)} – ${signed(c.ciHigh)}</td><td class="num">${c.problems}</td></tr>`,
+    )
+    .join("\n");
+  return `<h3>Paired differences</h3>
+<table class="metrics comparisons"><thead><tr><th>comparison</th><th>accuracy difference</th><th>95% CI (paired bootstrap)</th><th>problems</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>`;
+}
+
+const signed = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)} pts`;
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -189,6 +236,10 @@ dl.run pre { margin: 0; font-size: .8rem; white-space: pre-wrap; }
 .note { color: var(--muted); font-size: .85rem; max-width: 70ch; }
 figure.chart { margin: 0; background: white; border: 1px solid var(--line); border-radius: 6px; padding: .5rem; display: inline-block; max-width: 100%; overflow-x: auto; }
 figure.chart svg { display: block; max-width: 100%; height: auto; }
+figure.chart.wide { display: block; width: 100%; }
+.axis-choice > input { margin-left: 0; }
+.axis-choice > label { margin-right: 1.2rem; font-size: .9rem; }
+#axis-generated:checked ~ #accuracy-total-chart, #axis-total:checked ~ #accuracy-chart { display: none; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 1rem; }
 table.metrics { border-collapse: collapse; background: white; font-size: .85rem; }
 table.metrics th, table.metrics td { padding: .25rem .6rem; border-bottom: 1px solid var(--line); text-align: left; }

@@ -1,16 +1,17 @@
 /** Metric rows as CSV, JSON and an HTML table. */
-import type { MetricRow } from "../bench/metrics.js";
-import { methodLabels } from "./charts.js";
+import type { MetricRecord } from "../store/sqlite.js";
 
 const csvColumns = [
+  "config",
+  "series",
   "metric",
-  "method",
   "level",
   "k",
   "value",
   "ci_low",
   "ci_high",
-  "mean_tokens",
+  "mean_generated_tokens",
+  "mean_total_tokens",
   "problems",
 ];
 
@@ -21,9 +22,21 @@ function csvField(value: string | number | undefined): string {
 }
 
 /** Metric rows as CSV with a header; `level` is empty for overall rows. */
-export function metricsToCsv(rows: readonly MetricRow[]): string {
+export function metricsToCsv(rows: readonly MetricRecord[]): string {
   const lines = rows.map((r) =>
-    [r.metric, methodLabels[r.metric], r.level, r.k, r.value, r.ciLow, r.ciHigh, r.meanTokens, r.problems]
+    [
+      r.strategy,
+      r.series,
+      r.metric,
+      r.level,
+      r.k,
+      r.value,
+      r.ciLow,
+      r.ciHigh,
+      r.meanTokens,
+      r.meanTotalTokens,
+      r.problems,
+    ]
       .map(csvField)
       .join(","),
   );
@@ -31,7 +44,7 @@ export function metricsToCsv(rows: readonly MetricRow[]): string {
 }
 
 /** Metric rows as pretty-printed JSON. */
-export function metricsToJson(rows: readonly MetricRow[]): string {
+export function metricsToJson(rows: readonly MetricRecord[]): string {
   return `${JSON.stringify(rows, null, 2)}\n`;
 }
 
@@ -41,20 +54,22 @@ export function escapeHtml(text: string): string {
 }
 
 const percent = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : "–");
+const count = (x: number | undefined) => (x === undefined ? "–" : Math.round(x).toLocaleString("en-US"));
 
 /** An HTML table of metric rows (in the order given). */
-export function metricsTableHtml(rows: readonly MetricRow[]): string {
+export function metricsTableHtml(rows: readonly MetricRecord[]): string {
   const body = rows
     .map(
       (r) =>
-        `<tr><td>${r.level ?? "all"}</td><td>${escapeHtml(methodLabels[r.metric])}</td><td><code>${r.metric}</code></td>` +
+        `<tr><td>${r.level ?? "all"}</td><td>${escapeHtml(r.strategy)}</td><td><code>${escapeHtml(r.metric)}</code></td>` +
         `<td class="num">${r.k}</td><td class="num">${percent(r.value)}</td>` +
         `<td class="num">${percent(r.ciLow)} – ${percent(r.ciHigh)}</td>` +
-        `<td class="num">${Math.round(r.meanTokens).toLocaleString("en-US")}</td><td class="num">${r.problems}</td></tr>`,
+        `<td class="num">${r.metric === "accuracy" || r.strategy === "oracle" ? count(r.meanTokens) : "–"}</td>` +
+        `<td class="num">${count(r.meanTotalTokens)}</td><td class="num">${r.problems}</td></tr>`,
     )
     .join("\n");
   return `<table class="metrics">
-<thead><tr><th>level</th><th>method</th><th>metric</th><th>k</th><th>accuracy</th><th>95% CI</th><th>mean tokens</th><th>problems</th></tr></thead>
+<thead><tr><th>level</th><th>configuration</th><th>metric</th><th>budget</th><th>accuracy</th><th>95% CI</th><th>generated tokens</th><th>total tokens</th><th>problems</th></tr></thead>
 <tbody>
 ${body}
 </tbody>

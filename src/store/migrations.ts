@@ -70,4 +70,57 @@ export const migrations: readonly Migration[] = [
       CREATE UNIQUE INDEX metrics_row ON metrics (run_id, strategy, k, IFNULL(level, -1));
     `,
   },
+  {
+    version: 2,
+    name: "draws shared by strategies, one result per problem and strategy config, run heartbeats",
+    sql: `
+      -- Every sample drawn, keyed by what was asked (digest) and its index among such draws:
+      -- strategies and budgets that ask the same thing share it, and a resumed run never redraws it.
+      CREATE TABLE draws (
+        run_id TEXT NOT NULL,
+        problem_id TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        sample_index INTEGER NOT NULL CHECK (sample_index >= 0),
+        text TEXT NOT NULL,
+        tokens INTEGER NOT NULL,
+        finish_reason TEXT NOT NULL,
+        stop_sequence TEXT,
+        logprobs TEXT,
+        -- This sample's share of its call's usage (JSON), metered again whenever it is served.
+        usage TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, problem_id, digest, sample_index),
+        FOREIGN KEY (run_id, problem_id) REFERENCES problems(run_id, problem_id) ON DELETE CASCADE
+      );
+
+      -- What one strategy configuration answered for one problem, and what it spent.
+      CREATE TABLE results (
+        run_id TEXT NOT NULL,
+        problem_id TEXT NOT NULL,
+        config TEXT NOT NULL,
+        strategy TEXT NOT NULL,
+        series TEXT NOT NULL,
+        budget REAL NOT NULL,
+        options TEXT NOT NULL,
+        answer TEXT,
+        correct INTEGER NOT NULL CHECK (correct IN (0, 1)),
+        stop_reason TEXT NOT NULL,
+        usage TEXT NOT NULL,
+        candidates TEXT NOT NULL,
+        trace TEXT NOT NULL,
+        detail TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, problem_id, config),
+        FOREIGN KEY (run_id, problem_id) REFERENCES problems(run_id, problem_id) ON DELETE CASCADE
+      );
+
+      ALTER TABLE problems ADD COLUMN meta TEXT;
+      ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+      ALTER TABLE runs ADD COLUMN owner_pid INTEGER;
+      ALTER TABLE metrics ADD COLUMN series TEXT;
+      ALTER TABLE metrics ADD COLUMN mean_total_tokens REAL;
+      DROP INDEX metrics_row;
+      CREATE UNIQUE INDEX metrics_row ON metrics (run_id, strategy, metric, k, IFNULL(level, -1));
+    `,
+  },
 ];

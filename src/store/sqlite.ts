@@ -3,7 +3,12 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { ReckonError } from "../core/errors.js";
 import type { FinishReason } from "../core/types.js";
+import { DrawTable } from "./draws.js";
 import { type Migration, migrations } from "./migrations.js";
+import { type ResultRecord, ResultTable } from "./results.js";
+
+export type { DrawRecord } from "./draws.js";
+export type { ResultRecord, StoredCandidate } from "./results.js";
 
 export const defaultDbPath = ".reckon/reckon.sqlite";
 
@@ -19,6 +24,9 @@ export interface RunRecord {
   error?: string;
   createdAt: string;
   finishedAt?: string;
+  /** Last sign of life of the process running it, and that process. */
+  heartbeatAt?: string;
+  ownerPid?: number;
 }
 
 export interface ProblemRecord {
@@ -31,31 +39,25 @@ export interface ProblemRecord {
   reference: string;
   level?: number;
   subject?: string;
-}
-
-export interface SampleRecord {
-  problemId: string;
-  index: number;
-  text: string;
-  tokens: number;
-  latencyMs: number;
-  finishReason: FinishReason;
-  answer?: string;
-  /** The first-seen answer of this sample's equivalence class within its problem. */
-  answerKey?: string;
-  correct: boolean;
-  score?: number;
+  /** What the task needs beyond the prompt (e.g. a code problem's tests), as stored. */
+  meta?: Record<string, unknown>;
 }
 
 export interface MetricRecord {
+  /** The strategy configuration (e.g. "self-consistency n=8"), or "oracle". */
   strategy: string;
+  /** The chart line it belongs to (e.g. "self-consistency"). */
+  series?: string;
   metric: string;
   k: number;
   level?: number;
   value: number;
   ciLow: number;
   ciHigh: number;
+  /** Generated (completion) tokens per problem. */
   meanTokens: number;
+  /** Everything spent per problem: prompt, completion and verifier tokens. */
+  meanTotalTokens?: number;
   problems: number;
 }
 
@@ -151,26 +153,25 @@ interface RunRow {
   error: string | null;
   created_at: string;
   finished_at: string | null;
-}
-
-interface SampleRow {
-  problem_id: string;
-  sample_index: number;
-  text: string;
-  tokens: number;
-  latency_ms: number;
-  finish_reason: FinishReason;
-  answer: string | null;
-  answer_key: string | null;
-  correct: number;
-  score: number | null;
+  heartbeat_at: string | null;
+  owner_pid: number | null;
 }
 
 const orUndefined = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
 
 /** Runs, their problems, every sample and the resulting metrics. All writes are synchronous. */
 export class RunStore {
-  constructor(readonly db: Database.Database) {}
+  readonly draws: DrawTable;
+  readonly results: ResultTable;
+
+  constructor(readonly db: Database.Database) {
+    this.draws = new DrawTable(db);
+    this.results = new ResultTable(db);
+  }
+
+  getResults(runId: string, filter?: { problemId?: string; config?: string }): ResultRecord[] {
+    return this.results.list(runId, filter);
+  }
 
   close(): void {
     this.db.close();
@@ -227,8 +228,8 @@ export class RunStore {
   /** Records problems of a run; ones already recorded are left as they are. */
   addProblems(runId: string, problems: readonly ProblemRecord[]): void {
     const insert = this.db.prepare(
-      `INSERT OR IGNORE INTO problems (run_id, problem_id, position, question, prompt, reference, level, subject)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO problems (run_id, problem_id, position, question, prompt, reference, level, subject, meta)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.db.transaction(() => {
       for (const p of problems)
@@ -241,6 +242,7 @@ export class RunStore {
           p.reference,
           p.level ?? null,
           p.subject ?? null,
+          p.meta === undefined ? null : JSON.stringify(p.meta),
         );
     })();
   }
@@ -254,8 +256,10 @@ export class RunStore {
       reference: string;
       level: number | null;
       subject: string | null;
+      meta: string | null;
     }[];
     return rows.map((r) => ({
+      ...(r.meta === null ? {} : { meta: JSON.parse(r.meta) as Record<string, unknown> }),
       problemId: r.problem_id,
       position: r.position,
       question: r.question,
@@ -266,65 +270,18 @@ export class RunStore {
     }));
   }
 
-  /**
-   * Writes the samples of one backend response in one transaction: all of them or, if the
-   * process dies, none. A sample index that already exists is an error, never a second copy.
-   */
-  addSamples(runId: string, samples: readonly SampleRecord[]): void {
-    const insert = this.db.prepare(
-      `INSERT INTO samples (run_id, problem_id, sample_index, text, tokens, latency_ms, finish_reason,
-         answer, answer_key, correct, score, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const createdAt = new Date().toISOString();
-    this.db.transaction(() => {
-      for (const s of samples)
-        insert.run(
-          runId,
-          s.problemId,
-          s.index,
-          s.text,
-          s.tokens,
-          s.latencyMs,
-          s.finishReason,
-          s.answer ?? null,
-          s.answerKey ?? null,
-          s.correct ? 1 : 0,
-          s.score ?? null,
-          createdAt,
-        );
-    })();
-  }
-
-  /** Samples in (problem position, sample index) order, optionally of one problem. */
-  getSamples(runId: string, problemId?: string): SampleRecord[] {
-    const rows = (
-      problemId === undefined
-        ? this.db
-            .prepare(
-              `SELECT s.* FROM samples s JOIN problems p USING (run_id, problem_id)
-               WHERE s.run_id = ? ORDER BY p.position, s.sample_index`,
-            )
-            .all(runId)
-        : this.db
-            .prepare("SELECT * FROM samples WHERE run_id = ? AND problem_id = ? ORDER BY sample_index")
-            .all(runId, problemId)
-    ) as SampleRow[];
-    return rows.map(toSample);
-  }
-
-  countSamples(runId: string): number {
-    const row = this.db.prepare("SELECT COUNT(*) AS n FROM samples WHERE run_id = ?").get(runId) as {
-      n: number;
-    };
-    return row.n;
+  /** Marks the run as worked on by this process now; a stale heartbeat means it was killed. */
+  heartbeat(id: string, pid: number = process.pid): void {
+    this.db
+      .prepare("UPDATE runs SET heartbeat_at = ?, owner_pid = ? WHERE id = ?")
+      .run(new Date().toISOString(), pid, id);
   }
 
   /** Replaces the run's metrics as a whole, so a recomputation never leaves a mix. */
   replaceMetrics(runId: string, rows: readonly MetricRecord[]): void {
     const insert = this.db.prepare(
-      `INSERT INTO metrics (run_id, strategy, metric, k, level, value, ci_low, ci_high, mean_tokens, problems)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO metrics (run_id, strategy, series, metric, k, level, value, ci_low, ci_high, mean_tokens,
+         mean_total_tokens, problems) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.db.transaction(() => {
       this.db.prepare("DELETE FROM metrics WHERE run_id = ?").run(runId);
@@ -332,6 +289,7 @@ export class RunStore {
         insert.run(
           runId,
           m.strategy,
+          m.series ?? null,
           m.metric,
           m.k,
           m.level ?? null,
@@ -339,6 +297,7 @@ export class RunStore {
           m.ciLow,
           m.ciHigh,
           m.meanTokens,
+          m.meanTotalTokens ?? null,
           m.problems,
         );
     })();
@@ -354,10 +313,14 @@ export class RunStore {
       ci_low: number;
       ci_high: number;
       mean_tokens: number;
+      mean_total_tokens: number | null;
+      series: string | null;
       problems: number;
     }[];
     return rows.map((r) => ({
       strategy: r.strategy,
+      ...(r.series === null ? {} : { series: r.series }),
+      ...(r.mean_total_tokens === null ? {} : { meanTotalTokens: r.mean_total_tokens }),
       metric: r.metric,
       k: r.k,
       level: orUndefined(r.level),
@@ -380,20 +343,7 @@ function toRun(row: RunRow): RunRecord {
     error: orUndefined(row.error),
     createdAt: row.created_at,
     finishedAt: orUndefined(row.finished_at),
-  };
-}
-
-function toSample(row: SampleRow): SampleRecord {
-  return {
-    problemId: row.problem_id,
-    index: row.sample_index,
-    text: row.text,
-    tokens: row.tokens,
-    latencyMs: row.latency_ms,
-    finishReason: row.finish_reason,
-    answer: orUndefined(row.answer),
-    answerKey: orUndefined(row.answer_key),
-    correct: row.correct === 1,
-    score: orUndefined(row.score),
+    heartbeatAt: orUndefined(row.heartbeat_at),
+    ownerPid: orUndefined(row.owner_pid),
   };
 }

@@ -1,12 +1,40 @@
 import { InvalidInputError } from "../core/errors.js";
+import { adaptiveConsistency } from "./adaptive-consistency.js";
+import { auto } from "./auto.js";
+import { beamSearch } from "./beam-search.js";
 import { bestOfN } from "./best-of-n.js";
+import { deepConf } from "./deepconf.js";
+import { dvts } from "./dvts.js";
+import { esc } from "./esc.js";
+import { firstFinish } from "./first-finish.js";
+import { iterativeDeepening } from "./iterative-deepening.js";
+import { lookahead } from "./lookahead.js";
+import { mcts } from "./mcts.js";
+import { revisions } from "./revisions.js";
 import { selfConsistency } from "./self-consistency.js";
+import { selfRefine } from "./self-refine.js";
 import { single } from "./single.js";
 import type { Strategy } from "./strategy.js";
 import { weightedMajority } from "./weighted-majority.js";
 
 /** The strategies reckon ships; one file each. */
-const builtIn = [single, selfConsistency, bestOfN, weightedMajority] as unknown as Strategy<unknown>[];
+const builtIn = [
+  single,
+  selfConsistency,
+  bestOfN,
+  weightedMajority,
+  esc,
+  adaptiveConsistency,
+  deepConf,
+  firstFinish,
+  beamSearch,
+  dvts,
+  lookahead,
+  mcts,
+  selfRefine,
+  revisions,
+  iterativeDeepening,
+] as unknown as Strategy<unknown>[];
 
 /** Every strategy by name: the library, the CLI, recipes and the server all look them up here. */
 const strategies = new Map<string, Strategy<unknown>>(builtIn.map((s) => [s.name, s]));

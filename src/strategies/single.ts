@@ -1,7 +1,10 @@
 import { z } from "zod";
+import type { Candidate } from "../core/types.js";
 import { drawCandidates } from "./sampling.js";
 import { defineStrategy } from "./strategy.js";
 import { tallyAnswers } from "./vote.js";
+
+const firstAnswer = (candidates: readonly Candidate[]) => candidates[0]?.answer;
 
 /** One sample, its answer taken as is: the baseline every other method must beat. */
 export const single = defineStrategy({
@@ -9,11 +12,11 @@ export const single = defineStrategy({
   description: "One sample; its answer is the answer.",
   options: z.object({}).strict(),
   needsVerifier: false,
-  fromPool: { metric: "maj@k", samples: () => 1 },
+  fromPool: { metric: "pass@1", samples: () => 1, select: firstAnswer },
   async run(problem, ctx) {
     const { candidates, stopReason } = await drawCandidates(problem, ctx, 1);
     return {
-      answer: candidates[0]?.answer,
+      answer: firstAnswer(candidates),
       candidates,
       tally: tallyAnswers(candidates, problem.task),
       stopReason,

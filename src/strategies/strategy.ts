@@ -3,7 +3,7 @@ import type { Backend, SamplingOptions } from "../core/backend.js";
 import type { Budget, BudgetLimits } from "../core/budget.js";
 import type { Meter } from "../core/meter.js";
 import type { Tracer } from "../core/trace.js";
-import type { Problem, Result, StrategyOutcome } from "../core/types.js";
+import type { Candidate, Problem, Result, StrategyOutcome, Task } from "../core/types.js";
 import type { Verifier, VerifierContext } from "../core/verifier.js";
 
 /**
@@ -36,15 +36,17 @@ export interface StrategyContext {
 }
 
 /**
- * Exact expected accuracy of a strategy over k-subsets of a pool of already drawn samples: a
- * shortcut the bench may take instead of running the strategy on every subset, declared only
- * where a test proves it equals the mean of real runs.
+ * For strategies that draw k samples and then select one answer: the selection alone, which
+ * their `run()` uses too. The bench applies it to k-subsets of an already drawn pool to get
+ * the expected accuracy at every k without drawing again (a test proves it equals real runs).
  */
 export interface PoolShortcut<Options> {
-  /** The estimator over the pool (see bench/estimators.ts). */
-  metric: "maj@k" | "rm@k" | "wmaj@k";
+  /** The metric's name in reports, e.g. "maj@k". */
+  metric: string;
   /** Samples the strategy draws with these options. */
   samples(options: Options): number;
+  /** The answer chosen from these (scored, where the strategy needs a verifier) candidates. */
+  select(candidates: readonly Candidate[], task: Task): string | undefined;
 }
 
 export interface Strategy<Options = unknown> {
