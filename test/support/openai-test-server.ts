@@ -15,6 +15,8 @@
  *   rejectN      answer 400 to any `n` other than 1 (like llama.cpp server).
  *   omitUsage    leave `usage` out of responses.
  *   latencyMs    delay every completion response (to observe concurrency).
+ *   tokenLatencyMs  delay each completion response by this much per completion token, as a
+ *                server decoding at a fixed speed would (short answers come back first).
  *   models       served model names; others get a 404 "model not found" (default: any name).
  *   apiKey       require `Authorization: Bearer <apiKey>`, else 401.
  *   faults       per request number (1-based, counting completion POSTs): a map or a function
@@ -67,6 +69,7 @@ export interface OpenAITestServerOptions {
   rejectN?: boolean;
   omitUsage?: boolean;
   latencyMs?: number;
+  tokenLatencyMs?: number;
   models?: string[];
   apiKey?: string;
   faults?: Record<number, Fault> | ((requestNumber: number) => Fault | undefined);
@@ -185,10 +188,16 @@ export async function startOpenAITestServer(
       });
       return;
     }
-    sendJson(res, 200, completionResponse(endpoint, body));
+    const response = completionResponse(endpoint, body);
+    const decodeMs = (options.tokenLatencyMs ?? 0) * response.completionTokens;
+    if (decodeMs > 0 && !(await wait(decodeMs, res))) return;
+    sendJson(res, 200, response.body);
   }
 
-  function completionResponse(endpoint: "chat" | "completion", body: ReceivedRequest["body"]): unknown {
+  function completionResponse(
+    endpoint: "chat" | "completion",
+    body: ReceivedRequest["body"],
+  ): { body: unknown; completionTokens: number } {
     const prompt =
       endpoint === "chat"
         ? (body.messages as { content: string }[]).map((m) => m.content).join("\n")
@@ -245,7 +254,7 @@ export async function startOpenAITestServer(
         total_tokens: promptTokens + completionTokens,
       };
     }
-    return response;
+    return { body: response, completionTokens };
   }
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
