@@ -56,6 +56,7 @@ export interface UpstreamStatus {
 
 export interface PoolBackend extends Backend {
   upstreams(): UpstreamStatus[];
+  close(): Promise<void>;
 }
 
 interface Member {

@@ -1,0 +1,60 @@
+/**
+ * API keys: `Authorization: Bearer KEY`, compared in constant time against every configured
+ * key (digests of equal length, no early exit), answered with OpenAI's 401 bodies.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { ApiKeyConfig } from "./config.js";
+import { HttpError } from "./errors.js";
+
+export interface Caller {
+  /** A name for logs and metrics: the key's name, or a short fingerprint; "anonymous" without auth. */
+  name: string;
+  key?: ApiKeyConfig;
+}
+
+const digest = (text: string) => createHash("sha256").update(text).digest();
+
+export class ApiKeyAuth {
+  private readonly entries: { digest: Buffer; config: ApiKeyConfig; name: string }[];
+
+  constructor(keys: readonly ApiKeyConfig[]) {
+    this.entries = keys.map((config) => ({
+      digest: digest(config.key),
+      config,
+      name: config.name ?? `key-${digest(config.key).toString("hex").slice(0, 8)}`,
+    }));
+  }
+
+  get enabled(): boolean {
+    return this.entries.length > 0;
+  }
+
+  /** The caller of a request with this Authorization header, or a 401. */
+  identify(authorization: string | undefined): Caller {
+    if (!this.enabled) return { name: "anonymous" };
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+    if (!match)
+      throw new HttpError(
+        401,
+        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        "invalid_request_error",
+      );
+    const offered = digest(match[1]!);
+    let found: (typeof this.entries)[number] | undefined;
+    for (const entry of this.entries) if (timingSafeEqual(entry.digest, offered) && !found) found = entry;
+    if (!found)
+      throw new HttpError(
+        401,
+        `Incorrect API key provided: ${redact(match[1]!)}.`,
+        "invalid_request_error",
+        null,
+        "invalid_api_key",
+      );
+    return { name: found.name, key: found.config };
+  }
+}
+
+/** As OpenAI shows a wrong key: its first and last characters only. */
+function redact(key: string): string {
+  return key.length <= 8 ? "****" : `${key.slice(0, 3)}****${key.slice(-4)}`;
+}

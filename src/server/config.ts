@@ -1,0 +1,143 @@
+/**
+ * `reckon serve` settings: a config file (JSON or YAML) validated here, with command-line
+ * flags on top. Every field has a safe default, so `reckon serve` alone serves the bundled model.
+ */
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { budgetSchema } from "../core/budget.js";
+import { InvalidInputError } from "../core/errors.js";
+import { parseOrThrow } from "../core/validate.js";
+
+export const apiKeySchema = z
+  .object({
+    key: z.string().min(8, "an API key needs at least 8 characters"),
+    /** Shown in logs, metrics and the dashboard instead of the key. */
+    name: z.string().min(1).optional(),
+    /** Requests of this key in flight at once. */
+    maxConcurrent: z.number().int().positive().optional(),
+    /** Tokens (prompt, completion and verifier) this key may spend per rolling minute. */
+    tokensPerMinute: z.number().int().positive().optional(),
+  })
+  .strict();
+export type ApiKeyConfig = z.infer<typeof apiKeySchema>;
+
+export const limitsSchema = z
+  .object({
+    /** Largest request body. */
+    maxBodyBytes: z.number().int().positive().default(1_000_000),
+    /** Largest sample count (`n`) a request may ask a strategy for. */
+    maxSamples: z.number().int().positive().default(64),
+    /** Largest token budget (`reckon.budget.maxTokens`) a request may ask for. */
+    maxBudgetTokens: z.number().int().positive().default(200_000),
+    /** Largest `max_tokens` per sample. */
+    maxTokensPerSample: z.number().int().positive().default(32_768),
+    /** Requests in flight at once over all keys; beyond it, 429. */
+    maxConcurrentRequests: z.number().int().positive().default(512),
+  })
+  .strict();
+
+export const serverConfigSchema = z
+  .object({
+    port: z.number().int().min(0).max(65_535).default(8080),
+    host: z.string().min(1).default("127.0.0.1"),
+    /** OpenAI-compatible servers to pool (base URLs ending in /v1); none: an embedded model. */
+    upstreams: z.array(z.url({ protocol: /^https?$/ })).default([]),
+    /** Sent to the upstreams as a Bearer token. */
+    upstreamApiKey: z.string().min(1).optional(),
+    /** Requests in flight to each upstream at once. */
+    upstreamConcurrency: z.number().int().positive().default(256),
+    /** Per attempt; a stalled upstream is left for another after this. */
+    upstreamTimeoutMs: z.number().positive().default(300_000),
+    pool: z
+      .object({
+        maxAttempts: z.number().int().positive().optional(),
+        failureThreshold: z.number().int().positive().optional(),
+        ejectMs: z.number().nonnegative().optional(),
+        affinity: z.boolean().optional(),
+      })
+      .strict()
+      .default({}),
+    /** A GGUF file served in-process; default (with no upstreams): the bundled model. */
+    model: z.string().min(1).optional(),
+    /** Used when a request names no strategy (no `reckon` object, no model prefix). */
+    defaultStrategy: z
+      .object({ name: z.string().min(1), options: z.record(z.string(), z.unknown()).default({}) })
+      .strict()
+      .default({ name: "single", options: {} }),
+    /** How answers are read and grouped; default: math, or arithmetic for the bundled model. */
+    task: z.string().min(1).optional(),
+    /** Verifier for strategies that need one, unless a request names its own. */
+    verifier: z.string().min(1).optional(),
+    /** A budget for requests that set none (default: none; `n` and `max_tokens` bound them). */
+    budget: budgetSchema.optional(),
+    limits: limitsSchema.default(limitsSchema.parse({})),
+    /** API keys; none means no authentication (serve on loopback only, then). */
+    apiKeys: z.array(apiKeySchema).default([]),
+    /** Limits of keys that set none. */
+    keyDefaults: z
+      .object({
+        maxConcurrent: z.number().int().positive().default(64),
+        tokensPerMinute: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({ maxConcurrent: 64 }),
+    /** How long shutdown waits for requests in flight before cancelling them. */
+    drainMs: z.number().nonnegative().default(30_000),
+    /** Requests kept for the dashboard's live view. */
+    recentRequests: z.number().int().nonnegative().default(200),
+    /** A reckon database whose bench runs the dashboard shows. */
+    db: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type ServerConfig = z.infer<typeof serverConfigSchema>;
+export type ServerConfigInput = z.input<typeof serverConfigSchema>;
+
+export function parseServerConfig(input: unknown, where = "config"): ServerConfig {
+  return parseOrThrow(serverConfigSchema, input, where);
+}
+
+/** Reads a config file: YAML or JSON (JSON is YAML). */
+export function readConfigFile(path: string): ServerConfigInput {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new InvalidInputError("--config", `cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return (parseYaml(text) ?? {}) as ServerConfigInput;
+  } catch (error) {
+    throw new InvalidInputError("--config", `${path} is not valid YAML or JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Parses an API key file: one key per line, optionally followed by `name=…`,
+ * `concurrency=…` and `tokens-per-minute=…`; blank lines and `#` comments are skipped.
+ */
+export function parseApiKeyFile(text: string, path = "API key file"): ApiKeyConfig[] {
+  const keys: ApiKeyConfig[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(/#.*$/, "").trim();
+    if (line === "") return;
+    const [key, ...fields] = line.split(/\s+/);
+    const entry: Record<string, unknown> = { key };
+    for (const field of fields) {
+      const [name, value] = field.split("=", 2);
+      const numeric = Number(value);
+      if (name === "name" && value) entry.name = value;
+      else if (name === "concurrency") entry.maxConcurrent = numeric;
+      else if (name === "tokens-per-minute") entry.tokensPerMinute = numeric;
+      else
+        throw new InvalidInputError(
+          `${path} line ${i + 1}`,
+          `unknown field "${field}"`,
+          "fields are name=…, concurrency=… and tokens-per-minute=…",
+        );
+    }
+    keys.push(parseOrThrow(apiKeySchema, entry, `${path} line ${i + 1}`));
+  });
+  return keys;
+}

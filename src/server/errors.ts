@@ -1,0 +1,70 @@
+/**
+ * Errors as OpenAI sends them: `{error: {message, type, param, code}}` with the matching HTTP
+ * status, so that every OpenAI client raises its usual exception (BadRequestError,
+ * AuthenticationError, RateLimitError...).
+ */
+import { AbortedError, BackendError, InvalidInputError, ReckonError } from "../core/errors.js";
+
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/** An error to answer with, raised anywhere in the request's handling. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: string,
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+
+  body(): OpenAIErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export const invalidRequest = (message: string, param: string | null = null, code: string | null = null) =>
+  new HttpError(400, message, "invalid_request_error", param, code);
+
+/** The client went away; nothing is sent, but logs and metrics count it (nginx's 499). */
+export const clientClosedStatus = 499;
+
+/**
+ * Maps anything thrown while answering to what the client is told. `paramOf` turns the field
+ * an InvalidInputError names into the request's own field path (e.g. "strategy options.n" →
+ * "reckon.n").
+ */
+export function toHttpError(error: unknown, paramOf: (field: string) => string = (f) => f): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof AbortedError)
+    return new HttpError(clientClosedStatus, "the request was cancelled", "request_cancelled");
+  if (error instanceof InvalidInputError) {
+    const param = paramOf(error.field);
+    return invalidRequest(error.message.replace(`invalid ${error.field}:`, `invalid ${param}:`), param);
+  }
+  if (error instanceof BackendError) return upstreamError(error);
+  if (error instanceof ReckonError) return new HttpError(500, error.message, "server_error");
+  return new HttpError(500, "internal error; see the server log", "server_error");
+}
+
+/** What an upstream failure means to our client: its fault, the upstream's, or a wait. */
+function upstreamError(error: BackendError): HttpError {
+  const message = `upstream: ${error.message.split("\n")[0]}`;
+  const { status } = error;
+  if (status === 404 && /model/i.test(error.message))
+    return new HttpError(404, message, "invalid_request_error", "model", "model_not_found");
+  if (status === 400 || status === 422) return invalidRequest(message);
+  if (status === 429) {
+    const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? 1_000) / 1_000));
+    return new HttpError(429, message, "requests", null, "rate_limit_exceeded", {
+      "retry-after": String(seconds),
+    });
+  }
+  if (status === undefined && /did not answer within/.test(error.message))
+    return new HttpError(504, message, "upstream_error", null, "upstream_timeout");
+  return new HttpError(502, message, "upstream_error", null, "upstream_unavailable");
+}

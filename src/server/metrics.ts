@@ -1,0 +1,143 @@
+/**
+ * Prometheus metrics of one server (its own registry: no global state, several servers per
+ * process in tests): requests by route and status, latency, upstream calls, errors, retries
+ * and ejections, and tokens by direction.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { PoolEvent, UpstreamStatus } from "../backends/pool.js";
+import type { Usage } from "../core/types.js";
+
+const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: "reckon_http_requests_total",
+    help: "HTTP requests answered, by route and status",
+    labelNames: ["route", "status"] as const,
+    registers: [this.registry],
+  });
+  private readonly duration = new Histogram({
+    name: "reckon_http_request_duration_seconds",
+    help: "Time from request to the end of the response, by route",
+    labelNames: ["route"] as const,
+    buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({
+    name: "reckon_http_requests_in_flight",
+    help: "Requests being answered",
+    registers: [this.registry],
+  });
+  private readonly strategyRuns = new Counter({
+    name: "reckon_strategy_runs_total",
+    help: "Strategy runs, by strategy and stop reason",
+    labelNames: ["strategy", "stop_reason"] as const,
+    registers: [this.registry],
+  });
+  private readonly tokens = new Counter({
+    name: "reckon_tokens_total",
+    help: "Tokens spent upstream, by direction (prompt, completion, cached prompt, verifier)",
+    labelNames: ["direction"] as const,
+    registers: [this.registry],
+  });
+  private readonly upstreamCalls = new Counter({
+    name: "reckon_upstream_calls_total",
+    help: "Calls to upstream servers, by upstream and outcome",
+    labelNames: ["upstream", "outcome"] as const,
+    registers: [this.registry],
+  });
+  private readonly upstreamLatency = new Histogram({
+    name: "reckon_upstream_call_duration_seconds",
+    help: "Latency of successful upstream calls",
+    labelNames: ["upstream"] as const,
+    buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+  private readonly upstreamErrors = new Counter({
+    name: "reckon_upstream_errors_total",
+    help: "Failed upstream calls, by upstream and HTTP status (none: network error or timeout)",
+    labelNames: ["upstream", "status"] as const,
+    registers: [this.registry],
+  });
+  private readonly upstreamRetries = new Counter({
+    name: "reckon_upstream_retries_total",
+    help: "Requests retried on another upstream, by the upstream that failed",
+    labelNames: ["upstream"] as const,
+    registers: [this.registry],
+  });
+  private readonly ejections = new Counter({
+    name: "reckon_upstream_ejections_total",
+    help: "Times an upstream was ejected by the circuit breaker",
+    labelNames: ["upstream"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(upstreams?: () => UpstreamStatus[]) {
+    collectDefaultMetrics({ register: this.registry, prefix: "reckon_" });
+    if (upstreams) {
+      const registry = this.registry;
+      new Gauge({
+        name: "reckon_upstream_healthy",
+        help: "1 when an upstream takes requests, 0 while ejected",
+        labelNames: ["upstream"] as const,
+        registers: [registry],
+        collect() {
+          for (const u of upstreams()) this.set({ upstream: u.id }, u.state === "ejected" ? 0 : 1);
+        },
+      });
+      new Gauge({
+        name: "reckon_upstream_outstanding",
+        help: "Requests in flight to an upstream",
+        labelNames: ["upstream"] as const,
+        registers: [registry],
+        collect() {
+          for (const u of upstreams()) this.set({ upstream: u.id }, u.outstanding);
+        },
+      });
+    }
+  }
+
+  request(route: string, status: number, seconds: number): void {
+    this.requests.inc({ route, status: String(status) });
+    this.duration.observe({ route }, seconds);
+  }
+
+  strategyRun(strategy: string, stopReason: string, usage: Usage): void {
+    this.strategyRuns.inc({ strategy, stop_reason: stopReason });
+    this.tokens.inc({ direction: "prompt" }, usage.promptTokens);
+    this.tokens.inc({ direction: "completion" }, usage.completionTokens);
+    this.tokens.inc({ direction: "cached_prompt" }, usage.cachedPromptTokens ?? 0);
+    this.tokens.inc({ direction: "verifier" }, usage.verifierTokens ?? 0);
+  }
+
+  /** Feeds the pool's events (`createOpenAIPool({policy: {onEvent}})`). */
+  readonly poolEvent = (event: PoolEvent): void => {
+    switch (event.kind) {
+      case "success":
+        this.upstreamCalls.inc({ upstream: event.upstream, outcome: "success" });
+        this.upstreamLatency.observe({ upstream: event.upstream }, event.latencyMs / 1000);
+        break;
+      case "failure":
+        this.upstreamCalls.inc({ upstream: event.upstream, outcome: "failure" });
+        this.upstreamErrors.inc({ upstream: event.upstream, status: String(event.status ?? "none") });
+        break;
+      case "retry":
+        this.upstreamRetries.inc({ upstream: event.from });
+        break;
+      case "ejected":
+        this.ejections.inc({ upstream: event.upstream });
+        break;
+      case "restored":
+        break;
+    }
+  };
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

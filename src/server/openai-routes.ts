@@ -1,0 +1,282 @@
+/**
+ * POST /v1/chat/completions, POST /v1/completions, GET /v1/models. Each completion request
+ * runs its strategy through `run()`, with the client's disconnect (and server shutdown)
+ * cancelling all upstream work through one AbortSignal.
+ */
+import { randomUUID } from "node:crypto";
+import type { Context, Hono } from "hono";
+import { collectTrace, type TraceEvent } from "../core/trace.js";
+import { type ChatMessage, type Result, totalTokens } from "../core/types.js";
+import type { Verifier } from "../core/verifier.js";
+import { run } from "../run.js";
+import { listStrategies } from "../strategies/registry.js";
+import { formatArithmeticPrompt } from "../tasks/arithmetic.js";
+import { getTask } from "../tasks/registry.js";
+import { resolveVerifier } from "../verifiers/registry.js";
+import type { ApiKeyAuth } from "./auth.js";
+import type { ServerConfig } from "./config.js";
+import { clientClosedStatus, type HttpError, invalidRequest, toHttpError } from "./errors.js";
+import type { KeyLimiter } from "./limits.js";
+import type { LiveRequest, LiveRequests } from "./live.js";
+import type { ServerMetrics } from "./metrics.js";
+import type { Endpoint, ModelSource } from "./models.js";
+import {
+  type ChatBody,
+  type CompletionBody,
+  chatBodySchema,
+  chatMessages,
+  completionBodySchema,
+  parseBody,
+  requestParam,
+  samplingOf,
+  selectStrategy,
+} from "./request.js";
+import {
+  chosenCandidate,
+  chunk,
+  completionResponse,
+  openAIFinishReason,
+  openAIUsage,
+  type ResponseIds,
+  reckonSummary,
+  usageChunk,
+} from "./responses.js";
+import { SseStream } from "./stream.js";
+
+export interface RouteDeps {
+  config: ServerConfig;
+  source: ModelSource;
+  auth: ApiKeyAuth;
+  limiter: KeyLimiter;
+  metrics: ServerMetrics;
+  live: LiveRequests;
+  /** Aborts every request still running when the server stops draining. */
+  shutdown: AbortSignal;
+  /** Counts a request as in flight until the returned function is called (shutdown drains them). */
+  track(): () => void;
+}
+
+export function openAIRoutes(app: Hono, deps: RouteDeps): void {
+  app.post("/v1/chat/completions", (c) => complete(c, "chat", deps));
+  app.post("/v1/completions", (c) => complete(c, "completion", deps));
+  app.get("/v1/models", async (c) => {
+    deps.auth.identify(c.req.header("authorization"));
+    const models = await deps.source.list(c.req.raw.signal);
+    const created = Math.floor(Date.now() / 1000);
+    const entry = (id: string, owned_by: string) => ({ id, object: "model", created, owned_by });
+    // Each model, then every strategy as a prefix of it (`self-consistency/<model>`).
+    const data = models.flatMap((model) => [
+      entry(model, "upstream"),
+      ...listStrategies().map((s) => entry(`${s.name}/${model}`, "reckon")),
+    ]);
+    return c.json({ object: "list", data });
+  });
+}
+
+/** The JSON body, or OpenAI's 400 for one that does not parse. */
+async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalidRequest(
+      "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)",
+    );
+  }
+}
+
+async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promise<Response> {
+  const { config, source } = deps;
+  const caller = deps.auth.identify(c.req.header("authorization"));
+  const raw = await readJson(c);
+  const body =
+    endpoint === "chat"
+      ? parseBody(chatBodySchema, raw)
+      : (parseBody(completionBodySchema, raw) as CompletionBody);
+  const selection = selectStrategy(body.model, body.reckon, config);
+  const sampling = samplingOf(body, config);
+  const taskName = selection.task ?? config.task ?? source.defaultTask;
+  const { task, verifier } = await withParams(async () => {
+    const task = getTask(taskName);
+    const verifierSpec = selection.verifier ?? config.verifier;
+    let verifier: Verifier | undefined;
+    if (selection.strategy.needsVerifier) {
+      if (!verifierSpec)
+        throw invalidRequest(`strategy "${selection.strategy.name}" needs a verifier`, "reckon.verifier");
+      verifier = await resolveVerifier(verifierSpec, { task: taskName });
+    }
+    return { task, verifier };
+  });
+  const backend = await source.backendFor(selection.model, endpoint);
+  // Keys get their own limits or the defaults; without auth only the server-wide limit applies.
+  const admission = deps.limiter.admit(
+    caller.name,
+    caller.key
+      ? {
+          maxConcurrent: caller.key.maxConcurrent ?? config.keyDefaults.maxConcurrent,
+          tokensPerMinute: caller.key.tokensPerMinute ?? config.keyDefaults.tokensPerMinute,
+        }
+      : {},
+  );
+  const budget = { ...selection.budget };
+  if (admission.tokenAllowance !== undefined)
+    budget.maxTokens = Math.min(budget.maxTokens ?? Infinity, admission.tokenAllowance);
+
+  const untrack = deps.track();
+  const started = performance.now();
+  const ids: ResponseIds = {
+    id: `${endpoint === "chat" ? "chatcmpl" : "cmpl"}-${randomUUID().replaceAll("-", "")}`,
+    created: Math.floor(Date.now() / 1000),
+    model: body.model,
+  };
+  const live = deps.live.start({
+    id: ids.id,
+    startedAt: new Date().toISOString(),
+    endpoint,
+    model: body.model,
+    strategy: selection.strategy.name,
+    caller: caller.name,
+    stream: body.stream === true,
+  });
+  const cancel = new AbortController();
+  const signal = AbortSignal.any([c.req.raw.signal, cancel.signal, deps.shutdown]);
+  const trace = collectTrace();
+  let finished = false;
+  const finish = (status: number, result?: Result, error?: HttpError) => {
+    if (finished) return;
+    finished = true;
+    // Plain responses are counted by the app's middleware; a stream only ends here.
+    const route = endpoint === "chat" ? "/v1/chat/completions" : "/v1/completions";
+    if (body.stream === true) deps.metrics.request(route, status, (performance.now() - started) / 1000);
+    if (result) deps.metrics.strategyRun(result.strategy, result.stopReason, result.usage);
+    admission.release(result ? totalTokens(result.usage) : 0);
+    recordLive(live, status, result, error);
+    untrack();
+  };
+
+  const runRequest = (onTrace?: (event: TraceEvent) => void) =>
+    run({
+      problem: { id: ids.id, prompt: promptFor(endpoint, body, backend.capabilities.chat, taskName), task },
+      backend,
+      strategy: selection.strategy.name,
+      options: selection.options,
+      verifier,
+      sampling,
+      budget,
+      signal,
+      trace: onTrace
+        ? (event) => {
+            trace.sink(event);
+            onTrace(event);
+          }
+        : trace.sink,
+    });
+
+  const summarize = (result: Result) => {
+    const chosen = chosenCandidate(result, task);
+    return {
+      text: chosen?.text ?? "",
+      finish: openAIFinishReason(chosen?.finishReason),
+      usage: openAIUsage(result),
+      reckon: reckonSummary(result, selection.options, budget, selection.trace ? trace.events : undefined),
+    };
+  };
+
+  if (body.stream !== true) {
+    try {
+      const result = await runRequest();
+      const { text, finish: reason, usage, reckon } = summarize(result);
+      finish(200, result);
+      return c.json(completionResponse(endpoint, ids, text, reason, usage, reckon), 200, {
+        "server-timing": `total;dur=${(performance.now() - started).toFixed(2)}, upstream;dur=${result.usage.latencyMs.toFixed(2)}`,
+      });
+    } catch (error) {
+      const failure = toHttpError(error, requestParam);
+      finish(
+        signal.aborted && failure.status === clientClosedStatus ? clientClosedStatus : failure.status,
+        undefined,
+        failure,
+      );
+      throw failure;
+    }
+  }
+
+  const includeUsage = body.stream_options?.include_usage === true;
+  const usageField = includeUsage ? { usage: null } : {};
+  const sse = new SseStream(() => cancel.abort());
+  sse.data(chunk(endpoint, ids, { role: "assistant", content: "" }, null, usageField));
+  void (async () => {
+    try {
+      const result = await runRequest((event) =>
+        sse.comment(`reckon ${JSON.stringify(compactEvent(event))}`),
+      );
+      const { text, finish: reason, usage, reckon } = summarize(result);
+      // The answer goes out the moment the strategy has decided.
+      if (text !== "") sse.data(chunk(endpoint, ids, { content: text }, null, usageField));
+      sse.data(chunk(endpoint, ids, {}, reason, { ...usageField, reckon }));
+      if (includeUsage) sse.data(usageChunk(endpoint, ids, usage));
+      sse.done();
+      finish(200, result);
+    } catch (error) {
+      const failure = toHttpError(error, requestParam);
+      if (signal.aborted && !deps.shutdown.aborted) {
+        finish(clientClosedStatus, undefined, failure);
+        sse.close();
+        return;
+      }
+      sse.data(failure.body());
+      sse.done();
+      finish(failure.status, undefined, failure);
+    }
+  })();
+  return sse.response;
+}
+
+/** Runs `work`, naming fields in the request's words when it rejects the input. */
+async function withParams<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw toHttpError(error, requestParam);
+  }
+}
+
+/**
+ * The prompt in the shape the backend takes: chat messages, or plain text for a completion
+ * model (messages joined); the bundled model's task gets its `Q: …=?` form.
+ */
+function promptFor(
+  endpoint: Endpoint,
+  body: ChatBody | CompletionBody,
+  chat: boolean,
+  taskName: string,
+): string | ChatMessage[] {
+  if (endpoint === "completion") {
+    const { prompt } = body as CompletionBody;
+    return typeof prompt === "string" ? prompt : prompt[0]!;
+  }
+  const messages = chatMessages(body as ChatBody);
+  if (chat) return messages;
+  const text = messages.map((m) => m.content).join("\n");
+  return taskName === "arithmetic" ? formatArithmeticPrompt(text) : text;
+}
+
+/** A trace event small enough for one SSE comment: long texts are cut. */
+function compactEvent(event: TraceEvent): TraceEvent {
+  if (event.text === undefined || event.text.length <= 400) return event;
+  return { ...event, text: `${event.text.slice(0, 400)}…` };
+}
+
+function recordLive(live: LiveRequest, status: number, result?: Result, error?: HttpError): void {
+  live.status = status;
+  live.latencyMs = Date.now() - Date.parse(live.startedAt);
+  if (result) {
+    live.stopReason = result.stopReason;
+    live.answer = result.answer ?? null;
+    live.promptTokens = result.usage.promptTokens;
+    live.completionTokens = result.usage.completionTokens;
+    live.verifierTokens = result.usage.verifierTokens ?? 0;
+    live.calls = result.usage.calls;
+  }
+  if (error) live.error = error.message;
+}

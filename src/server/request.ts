@@ -1,0 +1,193 @@
+/**
+ * The edge of the OpenAI API: request bodies parsed with zod (errors name the field), and the
+ * strategy chosen, most specific first: the body's `reckon` object, a model-name prefix
+ * (`self-consistency-16/<model>`), the server's default.
+ */
+import { z } from "zod";
+import type { SamplingOptions } from "../core/backend.js";
+import { type BudgetLimits, budgetSchema } from "../core/budget.js";
+import type { ChatMessage } from "../core/types.js";
+import { formatIssuePath } from "../core/validate.js";
+import { acceptsOption, getStrategy, listStrategies } from "../strategies/registry.js";
+import type { Strategy } from "../strategies/strategy.js";
+import type { ServerConfig } from "./config.js";
+import { invalidRequest } from "./errors.js";
+
+const textPart = z.looseObject({ type: z.literal("text"), text: z.string() });
+
+const messageSchema = z.looseObject({
+  role: z.enum(["system", "developer", "user", "assistant"], {
+    error: "must be system, developer, user or assistant (tool calls are not supported)",
+  }),
+  content: z.union([z.string(), z.array(textPart)], { error: "must be a string or an array of text parts" }),
+});
+
+/** Sampling fields both endpoints share; unknown fields are ignored, as OpenAI clients send many. */
+const samplingShape = {
+  model: z.string({ error: "is required" }).min(1, "must not be empty"),
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  top_k: z.number().int().min(0).nullish(),
+  max_tokens: z.number().int().positive().nullish(),
+  max_completion_tokens: z.number().int().positive().nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(16)]).nullish(),
+  seed: z.number().int().nullish(),
+  n: z
+    .literal(1, { error: "reckon answers with one choice; ask the strategy for samples with reckon.n" })
+    .nullish(),
+  reckon: z.unknown().optional(),
+};
+
+export const chatBodySchema = z.looseObject({
+  ...samplingShape,
+  messages: z.array(messageSchema).min(1, "must hold at least one message"),
+});
+
+export const completionBodySchema = z.looseObject({
+  ...samplingShape,
+  prompt: z.union([z.string(), z.array(z.string()).length(1, "reckon takes one prompt per request")]),
+});
+
+export type ChatBody = z.infer<typeof chatBodySchema>;
+export type CompletionBody = z.infer<typeof completionBodySchema>;
+
+/** The `reckon` object: its own fields, and the rest as the strategy's options. */
+const reckonSchema = z.looseObject({
+  strategy: z.string().min(1).optional(),
+  task: z.string().min(1).optional(),
+  verifier: z.string().min(1).optional(),
+  budget: budgetSchema.optional(),
+  /** Send the trace events back in the response (they always stream as SSE comments). */
+  trace: z.boolean().optional(),
+});
+const reckonOwnFields = ["strategy", "task", "verifier", "budget", "trace"];
+
+/** Parses a body with `schema`, or a 400 naming the field as the client wrote it. */
+export function parseBody<Schema extends z.ZodType>(
+  schema: Schema,
+  body: unknown,
+  prefix = "",
+): z.output<Schema> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const path = formatIssuePath(issue.path);
+  const param = prefix && path ? `${prefix}.${path}` : prefix || path || null;
+  throw invalidRequest(`Invalid ${param ?? "request body"}: ${issue.message}`, param);
+}
+
+export function chatMessages(body: ChatBody): ChatMessage[] {
+  return body.messages.map((m) => ({
+    role: m.role === "developer" ? "system" : m.role,
+    content: typeof m.content === "string" ? m.content : m.content.map((part) => part.text).join(""),
+  }));
+}
+
+export function samplingOf(body: ChatBody | CompletionBody, config: ServerConfig): SamplingOptions {
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? undefined;
+  if (maxTokens !== undefined && maxTokens > config.limits.maxTokensPerSample)
+    throw invalidRequest(
+      `max_tokens is ${maxTokens}, over this server's limit of ${config.limits.maxTokensPerSample}`,
+      body.max_completion_tokens ? "max_completion_tokens" : "max_tokens",
+    );
+  const sampling: SamplingOptions = {};
+  if (body.temperature != null) sampling.temperature = body.temperature;
+  if (body.top_p != null) sampling.topP = body.top_p;
+  if (body.top_k != null) sampling.topK = body.top_k;
+  if (maxTokens !== undefined) sampling.maxTokens = maxTokens;
+  if (body.stop != null) sampling.stop = typeof body.stop === "string" ? [body.stop] : body.stop;
+  if (body.seed != null) sampling.seed = body.seed;
+  return sampling;
+}
+
+export interface Selection {
+  strategy: Strategy<unknown>;
+  options: Record<string, unknown>;
+  /** The upstream model, without a strategy prefix. */
+  model: string;
+  task?: string;
+  verifier?: string;
+  budget: BudgetLimits;
+  trace: boolean;
+}
+
+/** `self-consistency-16/llama` → strategy, sample count, model; undefined when there is no prefix. */
+export function parseModelPrefix(model: string): { strategy: string; n?: number; model: string } | undefined {
+  const slash = model.indexOf("/");
+  if (slash <= 0) return undefined;
+  const head = model.slice(0, slash);
+  const rest = model.slice(slash + 1);
+  const names = new Set(listStrategies().map((s) => s.name));
+  if (names.has(head)) return { strategy: head, model: rest };
+  const numbered = /^(.+)-(\d+)$/.exec(head);
+  if (numbered && names.has(numbered[1]!))
+    return { strategy: numbered[1]!, n: Number(numbered[2]), model: rest };
+  return undefined;
+}
+
+/** The strategy, its options and the budget of one request, checked against the limits. */
+export function selectStrategy(model: string, rawReckon: unknown, config: ServerConfig): Selection {
+  const reckon = parseBody(reckonSchema.nullish(), rawReckon, "reckon") ?? {};
+  const prefix = parseModelPrefix(model);
+  const strategyName = reckon.strategy ?? prefix?.strategy ?? config.defaultStrategy.name;
+  let strategy: Strategy<unknown>;
+  try {
+    strategy = getStrategy(strategyName);
+  } catch (error) {
+    const param = reckon.strategy ? "reckon.strategy" : prefix ? "model" : "defaultStrategy";
+    throw invalidRequest((error as Error).message.replace("invalid strategy:", `invalid ${param}:`), param);
+  }
+  const options: Record<string, unknown> =
+    reckon.strategy === undefined && prefix === undefined ? { ...config.defaultStrategy.options } : {};
+  if (prefix?.n !== undefined && (reckon.strategy === undefined || reckon.strategy === prefix.strategy)) {
+    if (!acceptsOption(strategy, "n"))
+      throw invalidRequest(`strategy "${strategy.name}" takes no sample count`, "model");
+    options.n = prefix.n;
+  }
+  for (const [key, value] of Object.entries(reckon)) if (!reckonOwnFields.includes(key)) options[key] = value;
+
+  const n = options.n;
+  if (typeof n === "number" && n > config.limits.maxSamples)
+    throw invalidRequest(
+      `n is ${n}, over this server's limit of ${config.limits.maxSamples} samples per request`,
+      "n" in reckon ? "reckon.n" : "model",
+    );
+  const parsed = strategy.options.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const param = `reckon${issue.path.length > 0 ? `.${formatIssuePath(issue.path)}` : ""}`;
+    throw invalidRequest(`Invalid ${param}: ${issue.message}`, param);
+  }
+
+  const maxBudget = config.limits.maxBudgetTokens;
+  const requested = reckon.budget?.maxTokens;
+  if (requested !== undefined && requested > maxBudget)
+    throw invalidRequest(
+      `a budget of ${requested} tokens is over this server's limit of ${maxBudget}`,
+      "reckon.budget.maxTokens",
+    );
+  // No budget unless asked for: under one, a strategy draws one sample first to learn the cost,
+  // which costs a round trip; n and max_tokens already bound a request without it.
+  const budget: BudgetLimits = { ...config.budget, ...reckon.budget };
+  if (budget.maxTokens !== undefined) budget.maxTokens = Math.min(budget.maxTokens, maxBudget);
+  return {
+    strategy,
+    options,
+    model: prefix?.model ?? model,
+    task: reckon.task,
+    verifier: reckon.verifier,
+    budget,
+    trace: reckon.trace ?? false,
+  };
+}
+
+/** An InvalidInputError's field in the request's words (run() validates again, by other names). */
+export function requestParam(field: string): string {
+  if (field === "verifier") return "reckon.verifier";
+  if (field === "task") return "reckon.task";
+  if (field.startsWith("strategy options")) return `reckon${field.slice("strategy options".length)}`;
+  if (field.startsWith("budget")) return `reckon.${field}`;
+  return field;
+}

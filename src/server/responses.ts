@@ -1,0 +1,173 @@
+/**
+ * A reckon Result in OpenAI's response shapes. The answer's text is the chosen candidate's;
+ * `usage` counts every token spent upstream; the `reckon` field (ignored by OpenAI clients)
+ * carries the candidates, the tally, the stop reason and the budget.
+ */
+import type { BudgetLimits } from "../core/budget.js";
+import type { TraceEvent } from "../core/trace.js";
+import type { Candidate, FinishReason, Result, Task } from "../core/types.js";
+import { totalTokens } from "../core/types.js";
+import type { Endpoint } from "./models.js";
+
+/** The candidate whose text answers: the best-scored (else the first) with the chosen answer. */
+export function chosenCandidate(result: Result, task: Task): Candidate | undefined {
+  const { answer, candidates } = result;
+  const matching =
+    answer === undefined
+      ? candidates
+      : candidates.filter(
+          (c) => c.answer !== undefined && (c.answer === answer || task.equivalent(c.answer, answer)),
+        );
+  const pool = matching.length > 0 ? matching : candidates;
+  let best = pool[0];
+  for (const c of pool) if ((c.score ?? -Infinity) > (best?.score ?? -Infinity)) best = c;
+  return best;
+}
+
+export function openAIFinishReason(reason: FinishReason | undefined): "stop" | "length" {
+  return reason === "length" ? "length" : "stop";
+}
+
+export interface OpenAIUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number };
+  /** Tokens verifiers spent (reward models, judges): counted in total_tokens. */
+  verifier_tokens: number;
+}
+
+/** OpenAI counts cached prompt tokens inside prompt_tokens; reckon keeps them apart. */
+export function openAIUsage(result: Result): OpenAIUsage {
+  const u = result.usage;
+  const cached = u.cachedPromptTokens ?? 0;
+  const verifier = u.verifierTokens ?? 0;
+  return {
+    prompt_tokens: u.promptTokens + cached,
+    completion_tokens: u.completionTokens,
+    total_tokens: totalTokens(u) + cached,
+    prompt_tokens_details: { cached_tokens: cached },
+    verifier_tokens: verifier,
+  };
+}
+
+export interface ReckonSummary {
+  strategy: string;
+  options: Record<string, unknown>;
+  answer: string | null;
+  stop_reason: string;
+  tally: { answer: string; count: number; score?: number }[];
+  candidates: {
+    text: string;
+    answer: string | null;
+    score?: number;
+    tokens: number;
+    finish_reason: string;
+  }[];
+  usage: Result["usage"];
+  budget: { limits: BudgetLimits; spent_tokens: number };
+  detail?: Record<string, unknown>;
+  trace?: TraceEvent[];
+}
+
+export function reckonSummary(
+  result: Result,
+  options: Record<string, unknown>,
+  budget: BudgetLimits,
+  trace?: TraceEvent[],
+): ReckonSummary {
+  return {
+    strategy: result.strategy,
+    options,
+    answer: result.answer ?? null,
+    stop_reason: result.stopReason,
+    tally: result.tally.map((t) => ({
+      answer: t.answer,
+      count: t.count,
+      ...(t.score !== undefined ? { score: t.score } : {}),
+    })),
+    candidates: result.candidates.map((c) => ({
+      text: c.text,
+      answer: c.answer ?? null,
+      ...(c.score !== undefined ? { score: c.score } : {}),
+      tokens: c.tokens,
+      finish_reason: c.finishReason,
+    })),
+    usage: result.usage,
+    budget: { limits: budget, spent_tokens: totalTokens(result.usage) },
+    ...(result.detail ? { detail: result.detail } : {}),
+    ...(trace ? { trace } : {}),
+  };
+}
+
+export interface ResponseIds {
+  id: string;
+  created: number;
+  model: string;
+}
+
+export function completionResponse(
+  endpoint: Endpoint,
+  ids: ResponseIds,
+  text: string,
+  finish: "stop" | "length",
+  usage: OpenAIUsage,
+  reckon: ReckonSummary,
+): Record<string, unknown> {
+  const choice =
+    endpoint === "chat"
+      ? {
+          index: 0,
+          message: { role: "assistant", content: text, refusal: null },
+          logprobs: null,
+          finish_reason: finish,
+        }
+      : { index: 0, text, logprobs: null, finish_reason: finish };
+  return {
+    id: ids.id,
+    object: endpoint === "chat" ? "chat.completion" : "text_completion",
+    created: ids.created,
+    model: ids.model,
+    choices: [choice],
+    usage,
+    reckon,
+  };
+}
+
+/** One streamed chunk: a delta of text (or the role), or the end with its finish reason. */
+export function chunk(
+  endpoint: Endpoint,
+  ids: ResponseIds,
+  delta: { role?: "assistant"; content?: string },
+  finish: "stop" | "length" | null,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const choice =
+    endpoint === "chat"
+      ? { index: 0, delta, logprobs: null, finish_reason: finish }
+      : { index: 0, text: delta.content ?? "", logprobs: null, finish_reason: finish };
+  return {
+    id: ids.id,
+    object: endpoint === "chat" ? "chat.completion.chunk" : "text_completion",
+    created: ids.created,
+    model: ids.model,
+    choices: [choice],
+    ...extra,
+  };
+}
+
+/** The usage chunk sent last when `stream_options.include_usage` is set: no choices. */
+export function usageChunk(
+  endpoint: Endpoint,
+  ids: ResponseIds,
+  usage: OpenAIUsage,
+): Record<string, unknown> {
+  return {
+    id: ids.id,
+    object: endpoint === "chat" ? "chat.completion.chunk" : "text_completion",
+    created: ids.created,
+    model: ids.model,
+    choices: [],
+    usage,
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * The dashboard at /ui: server-rendered pages over a reckon database (bench runs, their
+ * charts, every problem's candidates, votes, scores and search tree) and, when serving, the
+ * live requests and upstreams. `GET /ui/api/live` gives the live view as JSON (or table rows).
+ */
+import type { Hono } from "hono";
+import type { UpstreamStatus } from "../../backends/pool.js";
+import { HttpError } from "../errors.js";
+import type { LiveRequest } from "../live.js";
+import { liveRows, overviewPage, problemPage, runPage } from "./pages.js";
+import type { DashboardRun, DashboardSource } from "./source.js";
+
+export type { DashboardSource } from "./source.js";
+
+export interface DashboardParts {
+  runs?: DashboardSource;
+  /** Absent for the standalone dashboard (`reckon ui`). */
+  live?: () => LiveRequest[];
+  upstreams?: () => UpstreamStatus[];
+}
+
+const notFound = (what: string) => new HttpError(404, `${what} not found`, "invalid_request_error");
+
+export function dashboardRoutes(app: Hono, parts: DashboardParts): void {
+  const findRun = (id: string): DashboardRun => {
+    const source = parts.runs;
+    if (!source) throw notFound(`run ${id}`);
+    const run = source.findRun ? source.findRun(id) : source.listRuns().find((r) => r.id === id);
+    if (!run) throw notFound(`run ${id}`);
+    return run;
+  };
+  app.get("/ui", (c) =>
+    c.html(overviewPage(parts.live?.(), parts.upstreams?.() ?? [], parts.runs?.listRuns())),
+  );
+  app.get("/ui/api/live", (c) => {
+    const live = parts.live?.() ?? [];
+    return c.req.query("format") === "rows" ? c.html(liveRows(live).text) : c.json({ requests: live });
+  });
+  app.get("/ui/runs/:id", async (c) => c.html(await runPage(parts.runs!, findRun(c.req.param("id")))));
+  app.get("/ui/runs/:id/problems/:problemId", (c) => {
+    const run = findRun(c.req.param("id"));
+    const problemId = c.req.param("problemId");
+    const problem = parts.runs!.getProblems(run.id).find((p) => p.problemId === problemId);
+    if (!problem) throw notFound(`problem ${problemId}`);
+    const results = parts.runs!.getResults?.(run.id, { problemId }) ?? [];
+    return c.html(problemPage(run, problem, results));
+  });
+}
