@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { type Backend, type BackendMiddleware, type SamplingOptions, wrapBackend } from "../core/backend.js";
 import { drawIndexMiddleware } from "../core/draws.js";
-import { type TraceSink, Tracer } from "../core/trace.js";
+import { Tracer, type TraceSink } from "../core/trace.js";
 import type { AnswerTally, Candidate, Problem, Usage } from "../core/types.js";
 import { totalTokens } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
@@ -94,7 +94,9 @@ export async function allocateBatch(request: AllocationRequest): Promise<Allocat
 
   let rounds = 1;
   let stoppedBecause = "every vote is settled or at its sample limit";
-  await Promise.all(slots.map((slot) => give(slot, Math.min(settings.initialSamples, settings.maxSamplesPerProblem))));
+  await Promise.all(
+    slots.map((slot) => give(slot, Math.min(settings.initialSamples, settings.maxSamplesPerProblem))),
+  );
   for (;;) {
     if (root.budget.exhausted() || slots.some((s) => s.exhausted)) {
       stoppedBecause = "the token budget is spent";

@@ -175,13 +175,18 @@ export function calibrateDifficulty(
   return model;
 }
 
-/** Edges that cut sorted values into `bins` groups of about equal size; ties never straddle an edge. */
+/**
+ * Edges that cut sorted values into `bins` groups of about equal size. Ties never straddle an
+ * edge: an edge that would repeat the previous one moves up to the next distinct value.
+ */
 export function quantileEdges(sorted: readonly number[], bins: number): number[] {
   const edges: number[] = [];
+  const largest = sorted[sorted.length - 1]!;
   for (let b = 1; b < bins; b++) {
-    const edge = sorted[Math.min(sorted.length - 1, Math.ceil((b * sorted.length) / bins) - 1)]!;
-    if (edge < sorted[sorted.length - 1]! && (edges.length === 0 || edge > edges[edges.length - 1]!))
-      edges.push(edge);
+    let edge = sorted[Math.min(sorted.length - 1, Math.ceil((b * sorted.length) / bins) - 1)]!;
+    const previous = edges[edges.length - 1];
+    if (previous !== undefined && edge <= previous) edge = sorted.find((v) => v > previous) ?? largest;
+    if (edge < largest) edges.push(edge);
   }
   return edges;
 }
