@@ -5,7 +5,7 @@
  * cgroup so that any limit already placed on it still applies.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 export type CgroupController = "memory" | "pids";
@@ -59,6 +59,36 @@ export function locateCgroup(controller: CgroupController): CgroupPlace | string
 }
 
 let runCounter = 0;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes the empty cgroups that runs of a process that died abruptly left behind (their
+ * processes died with the sandbox's pid namespace; the directories stay until removed).
+ */
+export async function removeStaleCgroups(places: readonly CgroupPlace[]): Promise<void> {
+  for (const place of places) {
+    let entries: string[];
+    try {
+      entries = await readdir(place.parent);
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      const owner = /^reckon-sandbox-(\d+)-\d+$/.exec(entry);
+      if (!owner || isAlive(Number(owner[1]))) continue;
+      // A cgroup that still has processes refuses removal (EBUSY): it is left alone.
+      await rmdir(join(place.parent, entry)).catch(() => {});
+    }
+  }
+}
 
 /** The cgroups of one run, created with its limits and removed once its processes are gone. */
 export class RunCgroups {

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { AbortedError, ReckonError } from "../core/errors.js";
 import { parseOrThrow } from "../core/validate.js";
 import { CappedOutput } from "./capture.js";
-import { RunCgroups } from "./cgroup.js";
+import { RunCgroups, removeStaleCgroups } from "./cgroup.js";
 import { type Isolation, isolationOfThisMachine, unprivilegedUid } from "./detect.js";
 import { describeProtections } from "./doctor.js";
 import { resolveJavaScriptRuntime } from "./javascript.js";
@@ -66,6 +66,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     if (options.onWarning) options.onWarning(message);
     else process.emitWarning(message, "ReckonSandboxWarning");
   }
+  await removeStaleCgroups(isolation.cgroups);
   const limiter = new ConcurrencyLimiter(options.concurrency ?? availableParallelism());
   const runtimes = new Map<SandboxLanguage, Promise<Runtime>>();
   const runtimeFor = (language: SandboxLanguage): Promise<Runtime> => {

@@ -74,6 +74,8 @@ describe("sandbox on this machine", () => {
       stderr: "err\n",
     });
     expect(result.durationMs).toBeGreaterThan(0);
+    const echo = await contained({ language: "python", code: "print(input()[::-1])", stdin: "olleh\n" });
+    expect(echo).toMatchObject({ status: "ok", stdout: "hello\n" });
     const js = await contained({ language: "javascript", code: "console.log(6 * 7)" });
     expect(js).toMatchObject({ status: "ok", exitCode: 0, stdout: "42\n", truncated: false });
   });
