@@ -8,7 +8,13 @@ export interface VerifierSpecContext {
   backend?: Backend;
 }
 
-export const verifierNames = ["step-checker[:NOISE]", "reward"];
+export const verifierNames = [
+  "step-checker[:NOISE]",
+  "reward",
+  "orm:URL",
+  "prm:URL[:aggregation]",
+  "judge[:logprobs|verdict]",
+];
 
 /**
  * A verifier by name: `step-checker` (exact arithmetic step checker; `step-checker:0.1` flips
@@ -17,6 +23,8 @@ export const verifierNames = ["step-checker[:NOISE]", "reward"];
  */
 export async function resolveVerifier(spec: string, ctx: VerifierSpecContext): Promise<Verifier> {
   const [name, argument] = spec.split(":", 2);
+  // Everything after the name: URLs have colons of their own.
+  const rest = spec.includes(":") ? spec.slice(spec.indexOf(":") + 1) : undefined;
   switch (name) {
     case "step-checker": {
       if (ctx.task !== "arithmetic")
@@ -40,7 +48,29 @@ export async function resolveVerifier(spec: string, ctx: VerifierSpecContext): P
         );
       return verifier;
     }
+    case "orm": {
+      const { rewardModelSpec, rewardModelVerifier } = await import("./reward-model.js");
+      return rewardModelVerifier(rewardModelSpec(rest));
+    }
+    case "prm": {
+      const { prmSpec, processRewardModelVerifier } = await import("./prm.js");
+      return processRewardModelVerifier(prmSpec(rest));
+    }
+    case "judge": {
+      const { judgeVerifier } = await import("./judge.js");
+      if (argument !== undefined && argument !== "logprobs" && argument !== "verdict")
+        throw new InvalidInputError(
+          "verifier",
+          `unknown judge mode "${argument}"`,
+          "judge, judge:logprobs or judge:verdict",
+        );
+      return judgeVerifier(argument ? { mode: argument } : {});
+    }
     default:
-      throw new InvalidInputError("verifier", `unknown verifier "${spec}"`, `one of: ${verifierNames.join(", ")}`);
+      throw new InvalidInputError(
+        "verifier",
+        `unknown verifier "${spec}"`,
+        `one of: ${verifierNames.join(", ")}`,
+      );
   }
 }
