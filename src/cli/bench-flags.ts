@@ -1,5 +1,6 @@
 /** `reckon bench` flags, and how they become the same recipe object a recipe file gives. */
 import { z } from "zod";
+import { runIdSchema, serverFlagsSchema } from "./flags.js";
 
 const list = (value: string) =>
   value
@@ -29,18 +30,18 @@ export const benchFlagsSchema = z.object({
   mode: z.string().optional(),
   strategy: z.string().transform(list).optional(),
   n: intList.optional(),
-  scorer: z.string().optional(),
+  verifier: z.string().optional(),
   temperature: z.coerce.number().optional(),
   topP: z.coerce.number().optional(),
   maxTokens: int.optional(),
   stop: z.array(z.string()).optional(),
   seed: int.optional(),
   concurrency: int.optional(),
-  chunkSize: int.optional(),
   name: z.string().optional(),
   db: z.string(),
   resume: z.string().optional(),
-  runId: z.string().optional(),
+  runId: runIdSchema.optional(),
+  ...serverFlagsSchema.shape,
   json: z.boolean().optional(),
   quiet: z.boolean().optional(),
 });
@@ -91,10 +92,9 @@ export function recipeFromFlags(
       mode: flags.mode,
       strategies: flags.strategy?.map((name) => ({ name })),
       n: flags.n,
-      scorer: flags.scorer,
+      verifier: flags.verifier,
       seed: flags.seed,
       concurrency: flags.concurrency,
-      chunkSize: flags.chunkSize,
       name: flags.name,
     }),
   };
@@ -115,12 +115,11 @@ export const recipeFlags: (keyof BenchFlags)[] = [
   "mode",
   "strategy",
   "n",
-  "scorer",
+  "verifier",
   "temperature",
   "topP",
   "maxTokens",
   "stop",
   "seed",
-  "chunkSize",
   "name",
 ];

@@ -6,14 +6,14 @@ import { InvalidInputError } from "../core/errors.js";
 import { defaultDbPath, openStore } from "../store/sqlite.js";
 import { type BenchFlags, benchFlagsSchema, recipeFlags, recipeFromFlags } from "./bench-flags.js";
 import { executeBench } from "./bench-session.js";
-import { parseFlags } from "./flags.js";
+import { parseFlags, retriesOption, timeoutOption } from "./flags.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function benchCommand(): Command {
   return new Command("bench")
     .description(
-      "Measure accuracy against compute: draw a pool of samples per problem, store each one, report every strategy at every budget.",
+      "Measure accuracy against compute: run every strategy at every budget on every problem, sharing and storing each sample drawn.",
     )
     .argument("[recipe]", "YAML or JSON recipe file (flags override its settings)")
     .option("--dataset <name>", "gsm8k, math500, aime24, amc23, humaneval or arithmetic")
@@ -28,25 +28,27 @@ export function benchCommand(): Command {
     .option("--backend <spec>", "openai:URL, llamacpp:PATH or replay:FILE (default: the bundled model)")
     .option("--model <name>", "model name on an OpenAI-compatible server")
     .option("--mode <mode>", "chat or completion (openai backend)")
-    .option("-s, --strategy <list>", "strategies: single, self-consistency, best-of-n, weighted-majority")
+    .option("-s, --strategy <list>", "registered strategies (see `reckon strategies`), comma-separated")
     .option("-n, --n <list>", "budget grid, e.g. 1,2,4,8,16")
-    .option("--scorer <name>", "verifier for best-of-n and weighted-majority (e.g. reward)")
+    .option("--verifier <name>", "verifier for best-of-n and weighted-majority (e.g. reward)")
     .option("-t, --temperature <t>", "sampling temperature")
     .option("--top-p <p>", "nucleus sampling")
     .option("--max-tokens <count>", "tokens per sample")
     .option("--stop <text>", "stop sequence (repeatable)", collect)
     .option("--seed <int>", "run seed: the same seed draws the same samples")
     .option("--concurrency <count>", "problems in flight")
-    .option("--chunk-size <count>", "samples per backend call (each call is stored as it returns)")
     .option("--name <title>", "title of the run in reports")
     .option("--db <file>", "SQLite database", defaultDbPath)
     .option("--resume <runId>", "continue an interrupted run (only --backend may change where it is served)")
     .option("--run-id <id>", "id for a new run (default: time plus random suffix)")
     .option("--json", "print one JSON summary on stdout")
-    .option("-q, --quiet", "no progress bar")
+    .option("-q, --quiet", "no progress output")
+    .addOption(timeoutOption())
+    .addOption(retriesOption())
     .action(async (recipePath: string | undefined, rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(benchFlagsSchema, rawFlags);
-      const store = openStore(flags.db);
+      // Only a new run may create the database; resuming names a run that must be in it.
+      const store = openStore(flags.db, { create: flags.resume === undefined });
       try {
         const { recipe, runId } = await planRun(recipePath, flags, store);
         const summary = await executeBench({
@@ -58,6 +60,8 @@ export function benchCommand(): Command {
           backend: flags.backend,
           json: flags.json,
           quiet: flags.quiet,
+          timeout: flags.timeout,
+          retries: flags.retries,
         });
         process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
       } finally {

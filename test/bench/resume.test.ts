@@ -22,7 +22,6 @@ import { type OpenAITestServer, startOpenAITestServer } from "../support/openai-
 const dataset = { levels: [1, 2], perLevel: 3, seed: 5 };
 const problems = dataset.levels.length * dataset.perLevel;
 const pool = 8;
-const chunk = 2;
 /** Requests answered before the server stalls, so the kill lands mid-run whatever the machine's speed. */
 const answeredBeforeKill = 5;
 
@@ -68,8 +67,6 @@ const benchArgs = () => [
   "1,2,4,8",
   "--seed",
   "3",
-  "--chunk-size",
-  String(chunk),
   "--concurrency",
   "2",
   "--db",
@@ -101,12 +98,12 @@ function reckon(args: string[]): ChildProcess & {
   return Object.assign(child, { done, output });
 }
 
-/** Samples of the run as another process sees them, or 0 before the child has created it. */
+/** Draws of the run as another process sees them, or 0 before the child has created it. */
 function storedSamples(runId: string): number {
   try {
     const reader = new Database(db, { readonly: true, fileMustExist: true });
     try {
-      const row = reader.prepare("SELECT COUNT(*) AS n FROM samples WHERE run_id = ?").get(runId) as {
+      const row = reader.prepare("SELECT COUNT(*) AS n FROM draws WHERE run_id = ?").get(runId) as {
         n: number;
       };
       return row.n;
@@ -129,38 +126,58 @@ async function until(
   }
 }
 
+/** What a run answered, without timings: a resumed run must match an uninterrupted one exactly. */
+const answers = (store: ReturnType<typeof openStore>, runId: string) =>
+  store.getResults(runId).map(({ problemId, config, answer, correct, stopReason, candidates, usage }) => ({
+    problemId,
+    config,
+    answer,
+    correct,
+    stopReason,
+    texts: candidates.map((c) => c.text),
+    tokens: [usage.promptTokens, usage.completionTokens, usage.calls],
+  }));
+
 describe("resuming an interrupted run", () => {
-  it("after kill -9 reuses every stored sample, duplicates none and ends with the uninterrupted metrics", async () => {
+  it("after kill -9 shows the run interrupted, reuses every stored draw, draws none twice and ends as an uninterrupted run", async () => {
     const killed = reckon([...benchArgs(), "--run-id", "killed"]);
-    const expectedBeforeKill = answeredBeforeKill * chunk;
     await until(
-      () => storedSamples("killed") >= expectedBeforeKill,
-      `${expectedBeforeKill} samples were stored`,
+      () => storedSamples("killed") >= answeredBeforeKill,
+      `${answeredBeforeKill} samples were stored`,
       killed,
     );
+    // A second process on the same run is refused while the first works on it.
+    const second = await reckon(["bench", "--resume", "killed", "--db", db]).done;
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/run killed is in use by process \d+/);
     killed.kill("SIGKILL");
     const exit = await killed.done;
     expect(exit.signal).toBe("SIGKILL");
 
     const store = openStore(db);
     try {
-      expect(store.getRun("killed").status).toBe("running");
-      expect(store.countSamples("killed")).toBe(expectedBeforeKill);
+      const storedAtKill = store.draws.count("killed");
+      // Requests ask for 1 or 2 samples each, so the answered ones stored at least as many.
+      expect(storedAtKill).toBeGreaterThanOrEqual(answeredBeforeKill);
+      expect(storedAtKill).toBeLessThan(problems * pool);
+      const runs = JSON.parse((await reckon(["runs", "--db", db, "--json"]).done).stdout);
+      expect(runs.find((r: { runId: string }) => r.runId === "killed").status).toBe("interrupted");
 
-      // A report works on the interrupted run, from the samples stored so far.
+      // A report works on the interrupted run, from the results stored so far.
       const partial = await reckon(["report", "killed", "--json", "--db", db]).done;
       expect(partial.code).toBe(0);
-      expect(JSON.parse(partial.stdout)).toMatchObject({ status: "running", samples: expectedBeforeKill });
+      expect(JSON.parse(partial.stdout)).toMatchObject({ status: "running", samples: storedAtKill });
 
       stalled = false;
       const requestsBeforeResume = server.requests.length;
       const resumed = await reckon(["bench", "--resume", "killed", "--db", db, "--json"]).done;
       expect(resumed.stderr).toBe("");
       expect(resumed.code).toBe(0);
-      // Only the missing chunks were asked for: nothing stored was drawn again.
-      expect(server.requests.length - requestsBeforeResume).toBe(
-        (problems * pool - expectedBeforeKill) / chunk,
-      );
+      // Only the missing samples were asked for: nothing stored was drawn again.
+      const asked = server.requests
+        .slice(requestsBeforeResume)
+        .reduce((sum, r) => sum + Number(r.body.n ?? 1), 0);
+      expect(asked).toBe(problems * pool - storedAtKill);
       const summary = JSON.parse(resumed.stdout);
       expect(summary.runId).toBe("killed");
       expect(summary.status).toBe("completed");
@@ -168,26 +185,8 @@ describe("resuming an interrupted run", () => {
 
       const fresh = await reckon([...benchArgs(), "--run-id", "fresh"]).done;
       expect(fresh.code).toBe(0);
-
-      const distinct = store.db
-        .prepare(
-          "SELECT COUNT(DISTINCT problem_id || '#' || sample_index) AS n FROM samples WHERE run_id = 'killed'",
-        )
-        .get() as { n: number };
-      expect(distinct.n).toBe(problems * pool);
-      expect(store.countSamples("killed")).toBe(problems * pool);
-
-      const comparable = (runId: string) =>
-        store.getSamples(runId).map(({ problemId, index, text, answer, answerKey, correct, tokens }) => ({
-          problemId,
-          index,
-          text,
-          answer,
-          answerKey,
-          correct,
-          tokens,
-        }));
-      expect(comparable("killed")).toEqual(comparable("fresh"));
+      expect(store.draws.count("killed")).toBe(problems * pool);
+      expect(answers(store, "killed")).toEqual(answers(store, "fresh"));
       expect(store.getMetrics("killed")).toEqual(store.getMetrics("fresh"));
       expect(JSON.parse(fresh.stdout).strategies).toEqual(summary.strategies);
       expect(summary.strategies["self-consistency"].map((r: { n: number }) => r.n)).toEqual([1, 2, 4, 8]);
@@ -200,7 +199,7 @@ describe("resuming an interrupted run", () => {
     stalled = true;
     stallAfter = server.requests.length + 3;
     const child = reckon([...benchArgs(), "--run-id", "terminated"]);
-    await until(() => storedSamples("terminated") >= 3 * chunk, `${3 * chunk} samples were stored`, child);
+    await until(() => storedSamples("terminated") >= 3, "3 samples were stored", child);
     child.kill("SIGTERM");
     const exit = await child.done;
     expect(exit.code).toBe(2);
@@ -213,6 +212,7 @@ describe("resuming an interrupted run", () => {
       const resumed = await reckon(["bench", "--resume", "terminated", "--db", db, "--json"]).done;
       expect(resumed.code).toBe(0);
       expect(store.getRun("terminated").status).toBe("completed");
+      expect(answers(store, "terminated")).toEqual(answers(store, "fresh"));
       expect(store.getMetrics("terminated")).toEqual(store.getMetrics("fresh"));
     } finally {
       store.close();
@@ -230,17 +230,13 @@ describe("resuming an interrupted run", () => {
     const recipe: RecipeInput = {
       dataset: { name: "math500", path: "../shared/datasets/math500-test.jsonl", limit: 6 },
       backend: `replay:${replayPath}`,
-      strategies: ["self-consistency", { name: "best-of-n", scorer: "reward" }],
+      strategies: ["self-consistency", { name: "best-of-n", verifier: "reward" }],
       n: [1, 2, 4, 8],
-      chunkSize: 2,
       concurrency: 2,
     };
     const store = openStore(join(dir, "replay.sqlite"));
     // A fresh backend per process: its own cursors start at the first recorded sample.
-    const replay = () => {
-      const backend = createReplayBackend({ path: replayPath });
-      return { store, backend, scorer: backend.rewardScorer };
-    };
+    const replay = () => ({ store, backend: createReplayBackend({ path: replayPath }) });
     try {
       await startBench(recipe, { ...replay(), runId: "whole" });
       const controller = new AbortController();
@@ -250,15 +246,13 @@ describe("resuming an interrupted run", () => {
           runId: "cut",
           signal: controller.signal,
           onProgress: (p) => {
-            if (p.samplesDone >= 10) controller.abort();
+            if (p.resultsDone >= 10) controller.abort();
           },
         }),
       ).rejects.toBeInstanceOf(AbortedError);
-      expect(store.countSamples("cut")).toBeLessThan(48);
+      expect(store.draws.count("cut")).toBeLessThan(48);
       await resumeBench("cut", replay());
-      const texts = (runId: string) =>
-        store.getSamples(runId).map((s) => [s.problemId, s.index, s.text, s.score]);
-      expect(texts("cut")).toEqual(texts("whole"));
+      expect(answers(store, "cut")).toEqual(answers(store, "whole"));
       expect(store.getMetrics("cut")).toEqual(store.getMetrics("whole"));
     } finally {
       store.close();

@@ -1,125 +1,270 @@
-import { mkdtempSync, rmSync } from "node:fs";
+/**
+ * The bench runs strategies: every configuration through `run()`, with draws shared through the
+ * store, on the bundled model (real llama.cpp), a replay file and a loopback OpenAI server.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { createDefaultBackend } from "../../src/backends/embedded.js";
+import type { LlamaCppBackend } from "../../src/backends/llamacpp.js";
 import { createOpenAIBackend } from "../../src/backends/openai.js";
+import { createReplayBackend } from "../../src/backends/replay.js";
+import { loadDataset } from "../../src/bench/datasets.js";
 import type { RecipeInput } from "../../src/bench/recipe.js";
+import { writeReplayRows } from "../../src/bench/replay-format.js";
 import { resumeBench, startBench } from "../../src/bench/runner.js";
 import { AbortedError } from "../../src/core/errors.js";
+import { totalTokens } from "../../src/core/types.js";
+import { functionVerifier } from "../../src/core/verifier.js";
 import { openStore, type RunStore } from "../../src/store/sqlite.js";
-import { functionScorer } from "../../src/verifiers/scorer.js";
+import { registerStrategy } from "../../src/strategies/registry.js";
+import { drawCandidates } from "../../src/strategies/sampling.js";
+import { defineStrategy } from "../../src/strategies/strategy.js";
+import { tallyAnswers } from "../../src/strategies/vote.js";
+import { makeMathReplayRows } from "../../tools/make-math-replay.js";
 import { arithmeticResponder } from "../support/arithmetic-responder.js";
 import { type OpenAITestServer, startOpenAITestServer } from "../support/openai-test-server.js";
 
-const dataset = { name: "arithmetic" as const, levels: [1, 2], perLevel: 3, seed: 5 };
+/** A strategy defined by user code, not in src/strategies: the bench reaches it by name. */
+registerStrategy(
+  defineStrategy({
+    name: "shortest-of-n",
+    description: "Sample n and answer with the shortest solution that has an answer.",
+    options: z.object({ n: z.number().int().min(1).default(3) }).strict(),
+    needsVerifier: false,
+    async run(problem, ctx, { n }) {
+      const { candidates, stopReason } = await drawCandidates(problem, ctx, n);
+      const answered = candidates.filter((c) => c.answer !== undefined);
+      const shortest = answered.sort((a, b) => a.text.length - b.text.length)[0];
+      return {
+        answer: shortest?.answer,
+        candidates,
+        tally: tallyAnswers(candidates, problem.task),
+        stopReason,
+      };
+    },
+  }),
+);
 
-const recipe: RecipeInput = {
-  dataset,
-  strategies: ["single", "self-consistency", "weighted-majority"],
-  scorer: "shows-work",
-  n: [1, 2, 4, 8],
-  seed: 11,
-  concurrency: 2,
-  chunkSize: 3,
-  sampling: { max_tokens: 32 },
-  metrics: { bootstrapResamples: 200, subsetDraws: 50 },
-};
-const scorer = functionScorer("shows-work", (_problem, candidate) => (candidate.text.includes("=") ? 1 : 0));
-
-let server: OpenAITestServer;
 let dir: string;
 let store: RunStore;
-beforeAll(async () => {
-  server = await startOpenAITestServer({ respond: arithmeticResponder(dataset) });
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "reckon-runner-"));
   store = openStore(join(dir, "db.sqlite"));
 });
-afterAll(async () => {
+afterAll(() => {
   store.close();
-  await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-const backend = () => createOpenAIBackend({ baseURL: server.url, model: "test-model", mode: "completion" });
-const snapshot = (runId: string) => ({
-  samples: store.getSamples(runId).map(({ problemId, index, text, answerKey, correct, score }) => ({
-    problemId,
-    index,
-    text,
-    answerKey,
-    correct,
-    score,
-  })),
-  metrics: store.getMetrics(runId),
+const everyStrategy: RecipeInput["strategies"] = [
+  "single",
+  "self-consistency",
+  "best-of-n",
+  "weighted-majority",
+  { name: "shortest-of-n", grid: { n: [2, 4] } },
+];
+
+describe("bench on the bundled model", () => {
+  let backend: LlamaCppBackend;
+  beforeAll(async () => {
+    backend = await createDefaultBackend({ sequences: 4 });
+  });
+  afterAll(async () => {
+    await backend.close();
+  });
+
+  it("runs every strategy, built-in or registered by user code, by run(), sharing one set of draws", async () => {
+    const { run, metrics } = await startBench(
+      {
+        dataset: { name: "arithmetic", levels: [2, 4], perLevel: 3, seed: 1 },
+        strategies: everyStrategy,
+        verifier: "step-checker",
+        n: [1, 2, 4],
+        sampling: { temperature: 1, max_tokens: 96 },
+        metrics: { bootstrapResamples: 100 },
+      },
+      { store, backend, runId: "tiny" },
+    );
+    expect(run.status).toBe("completed");
+    const results = store.getResults("tiny");
+    const configs = [...new Set(results.map((r) => r.config))];
+    expect(configs).toEqual([
+      "single",
+      "self-consistency n=1",
+      "self-consistency n=2",
+      "self-consistency n=4",
+      "best-of-n n=1",
+      "best-of-n n=2",
+      "best-of-n n=4",
+      "weighted-majority n=1",
+      "weighted-majority n=2",
+      "weighted-majority n=4",
+      "shortest-of-n n=2",
+      "shortest-of-n n=4",
+    ]);
+    expect(results).toHaveLength(6 * configs.length);
+    // Every configuration asked for the same samples, so the store holds 4 per problem, not 26.
+    expect(store.draws.count("tiny")).toBe(6 * 4);
+    for (const r of results.filter((r) => r.config === "self-consistency n=4")) {
+      expect(r.candidates).toHaveLength(4);
+      // Tokens really spent: every candidate's generated tokens, and the prompts on top.
+      expect(r.usage.completionTokens).toBe(r.candidates.reduce((sum, c) => sum + c.tokens, 0));
+      expect(r.usage.promptTokens).toBeGreaterThan(0);
+      expect(r.trace.some((e) => e.kind === "voted")).toBe(true);
+    }
+    // The same draws: best-of-n n=4 saw exactly self-consistency n=4's candidates, scored.
+    const sc = results.find((r) => r.config === "self-consistency n=4")!;
+    const bon = results.find((r) => r.config === "best-of-n n=4" && r.problemId === sc.problemId)!;
+    expect(bon.candidates.map((c) => c.text)).toEqual(sc.candidates.map((c) => c.text));
+    expect(bon.candidates.every((c) => c.score !== undefined)).toBe(true);
+
+    const accuracy = metrics.filter((m) => m.metric === "accuracy" && m.level === undefined);
+    expect(accuracy.map((m) => m.strategy)).toEqual(configs);
+    for (const m of accuracy) {
+      const own = results.filter((r) => r.config === m.strategy);
+      expect(m.value).toBeCloseTo(own.filter((r) => r.correct).length / own.length, 12);
+      expect(m.meanTotalTokens).toBeCloseTo(
+        own.reduce((s, r) => s + totalTokens(r.usage), 0) / own.length,
+        9,
+      );
+      expect(m.meanTotalTokens!).toBeGreaterThan(m.meanTokens);
+    }
+    const oracle4 = metrics.find((m) => m.strategy === "oracle" && m.k === 4 && m.level === undefined)!;
+    const bon4 = accuracy.find((m) => m.strategy === "best-of-n n=4")!;
+    expect(oracle4.value).toBeGreaterThanOrEqual(bon4.value);
+    expect(metrics.some((m) => m.level === 4 && m.strategy === "shortest-of-n n=4")).toBe(true);
+  });
+
+  it("gives the same results for the same seed, in a new run on the same store", async () => {
+    await startBench(
+      {
+        dataset: { name: "arithmetic", levels: [2, 4], perLevel: 3, seed: 1 },
+        strategies: everyStrategy,
+        verifier: "step-checker",
+        n: [1, 2, 4],
+        sampling: { temperature: 1, max_tokens: 96 },
+        metrics: { bootstrapResamples: 100 },
+      },
+      { store, backend, runId: "tiny-again" },
+    );
+    const answers = (runId: string) =>
+      store
+        .getResults(runId)
+        .map((r) => [r.problemId, r.config, r.answer, r.correct, r.usage.completionTokens]);
+    expect(answers("tiny-again")).toEqual(answers("tiny"));
+  });
 });
 
-describe("bench runner", () => {
-  it("draws one pool per problem, stores every sample and reports each strategy at each budget", async () => {
-    const before = server.requests.length;
-    const { run, metrics } = await startBench(recipe, { store, backend: backend(), scorer, runId: "full" });
-    expect(run.status).toBe("completed");
-    const samples = store.getSamples("full");
-    expect(samples).toHaveLength(6 * 8);
-    for (const p of store.getProblems("full")) {
-      const own = samples.filter((s) => s.problemId === p.problemId);
-      expect(own.map((s) => s.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-      for (const s of own) {
-        expect(s.correct).toBe(s.answer === p.reference);
-        expect(s.score).toBe(s.text.includes("=") ? 1 : 0);
-        // Equal answers share one key; no answer, no key.
-        expect(s.answerKey).toBe(s.answer);
-      }
-    }
-    // Chunks of 3 for a pool of 8: 3 calls per problem, at most `concurrency` in flight.
-    expect(server.requests.length - before).toBe(6 * 3);
-    expect(server.maxInFlight).toBeLessThanOrEqual(2);
-
-    const overall = (strategy: string, k: number) =>
-      metrics.find((m) => m.strategy === strategy && m.k === k && m.level === undefined);
-    expect(metrics.filter((m) => m.strategy === "single").map((m) => m.k)).toEqual([1, 1, 1]);
-    for (const k of [1, 2, 4, 8]) {
-      const oracle = overall("oracle", k)!;
-      expect(oracle.value).toBeGreaterThanOrEqual(overall("self-consistency", k)!.value);
-      // wmaj@k is a Monte Carlo estimate below the full pool: allow its sampling noise.
-      const slack = k === 8 ? 0 : 0.02;
-      expect(oracle.value + slack).toBeGreaterThanOrEqual(overall("weighted-majority", k)!.value);
-      expect(oracle.ciLow).toBeLessThanOrEqual(oracle.value);
-      expect(oracle.problems).toBe(6);
-    }
-    expect(overall("oracle", 8)!.value).toBeGreaterThanOrEqual(overall("oracle", 1)!.value);
-    expect(overall("single", 1)!.value).toBeCloseTo(overall("self-consistency", 1)!.value, 12);
-    // Per-level rows too, since arithmetic problems carry a level.
-    expect(metrics.some((m) => m.level === 2 && m.strategy === "self-consistency")).toBe(true);
-  });
-
-  it("draws the same samples and metrics for the same seed, other samples for another", async () => {
-    await startBench(recipe, { store, backend: backend(), scorer, runId: "again" });
-    expect(snapshot("again")).toEqual(snapshot("full"));
-    await startBench({ ...recipe, seed: 12 }, { store, backend: backend(), scorer, runId: "other-seed" });
-    expect(snapshot("other-seed").samples).not.toEqual(snapshot("full").samples);
-  });
-
-  it("stops on abort and resumes to exactly the uninterrupted result", async () => {
-    const controller = new AbortController();
-    const interrupted = startBench(recipe, {
-      store,
-      backend: backend(),
-      scorer,
-      runId: "aborted",
-      signal: controller.signal,
-      onProgress: (p) => {
-        if (p.samplesDone >= 12) controller.abort();
-      },
+describe("bench on a replay file", () => {
+  it("runs the strategies over the recorded samples, the problems taken from the file itself", async () => {
+    const problems = await loadDataset({
+      name: "math500",
+      path: "../shared/datasets/math500-test.jsonl",
+      limit: 5,
     });
-    await expect(interrupted).rejects.toBeInstanceOf(AbortedError);
-    expect(store.getRun("aborted").status).toBe("aborted");
-    const partial = store.countSamples("aborted");
-    expect(partial).toBeGreaterThanOrEqual(12);
-    expect(partial).toBeLessThan(48);
+    const path = join(dir, "math.jsonl");
+    writeFileSync(path, writeReplayRows(makeMathReplayRows(problems, { samples: 8, seed: 4 })));
+    const backend = createReplayBackend({ path });
+    const { metrics } = await startBench(
+      {
+        dataset: { name: "replay", path },
+        task: "math",
+        strategies: [
+          ...everyStrategy,
+          { name: "best-of-n", label: "best-of-n (reward)", verifier: "reward" },
+        ],
+        verifier: "reward",
+        n: [1, 4, 8],
+      },
+      { store, backend, runId: "replayed" },
+    );
+    const results = store.getResults("replayed");
+    expect(new Set(results.map((r) => r.problemId)).size).toBe(5);
+    // With recorded rewards, best-of-n at the full pool picks the highest-reward sample.
+    const rows = backend.rows;
+    for (const r of results.filter((r) => r.config === "best-of-n n=8")) {
+      const row = rows.find((x) => x.id === r.problemId)!;
+      const best = row.samples.reduce((a, b) => (b.reward! > a.reward! ? b : a));
+      expect(r.candidates.find((c) => c.text === best.text)?.score).toBe(best.reward);
+    }
+    expect(
+      metrics.find((m) => m.strategy === "self-consistency n=8" && m.metric === "accuracy"),
+    ).toBeDefined();
+  });
+});
 
-    const { run } = await resumeBench("aborted", { store, backend: backend(), scorer });
+describe("bench against a loopback server", () => {
+  const dataset = { name: "arithmetic" as const, levels: [1, 2], perLevel: 3, seed: 5 };
+  const recipe: RecipeInput = {
+    dataset,
+    strategies: ["single", "self-consistency", "weighted-majority"],
+    verifier: "shows-work",
+    n: [1, 2, 4, 8],
+    seed: 11,
+    concurrency: 2,
+    sampling: { max_tokens: 32 },
+    metrics: { bootstrapResamples: 200 },
+  };
+  const verifier = functionVerifier("shows-work", (_problem, candidate) =>
+    candidate.text.includes("=") ? 1 : 0,
+  );
+  let server: OpenAITestServer;
+  beforeAll(async () => {
+    server = await startOpenAITestServer({ respond: arithmeticResponder(dataset) });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  const backend = () => createOpenAIBackend({ baseURL: server.url, model: "test-model", mode: "completion" });
+  const snapshot = (runId: string) => ({
+    results: store.getResults(runId).map(({ problemId, config, answer, correct, candidates, usage }) => ({
+      problemId,
+      config,
+      answer,
+      correct,
+      texts: candidates.map((c) => [c.text, c.score]),
+      tokens: [usage.promptTokens, usage.completionTokens, usage.calls],
+    })),
+    metrics: store.getMetrics(runId),
+  });
+
+  it("asks the server only for samples not drawn yet", async () => {
+    const before = server.requests.length;
+    await startBench(recipe, { store, backend: backend(), verifier, runId: "http" });
+    // Per problem: n=1 draws sample 0, n=2 sample 1, n=4 samples 2-3, n=8 samples 4-7; the
+    // other strategies are served from the store.
+    expect(server.requests.length - before).toBe(6 * 4);
+    expect(store.draws.count("http")).toBe(6 * 8);
+    expect(server.maxInFlight).toBeLessThanOrEqual(2);
+  });
+
+  it("stops on abort and resumes to exactly the uninterrupted result, drawing nothing twice", async () => {
+    const controller = new AbortController();
+    await expect(
+      startBench(recipe, {
+        store,
+        backend: backend(),
+        verifier,
+        runId: "aborted",
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.resultsDone >= 20) controller.abort();
+        },
+      }),
+    ).rejects.toBeInstanceOf(AbortedError);
+    expect(store.getRun("aborted").status).toBe("aborted");
+    const drawnBefore = store.draws.count("aborted");
+    expect(drawnBefore).toBeGreaterThan(0);
+    expect(drawnBefore).toBeLessThan(48);
+    const before = server.requests.length;
+    const { run } = await resumeBench("aborted", { store, backend: backend(), verifier });
     expect(run.status).toBe("completed");
-    expect(snapshot("aborted")).toEqual(snapshot("full"));
+    const asked = server.requests.slice(before).reduce((sum, r) => sum + Number(r.body.n ?? 1), 0);
+    expect(asked).toBe(48 - drawnBefore);
+    expect(snapshot("aborted")).toEqual(snapshot("http"));
   });
 
   it("marks a run failed when the backend fails, and a resume completes it", async () => {
@@ -133,14 +278,14 @@ describe("bench runner", () => {
       const flakyBackend = () =>
         createOpenAIBackend({ baseURL: flaky.url, model: "test-model", mode: "completion" });
       await expect(
-        startBench(recipe, { store, backend: flakyBackend(), scorer, runId: "failed" }),
+        startBench(recipe, { store, backend: flakyBackend(), verifier, runId: "failed" }),
       ).rejects.toThrow(/bad request/);
       const run = store.getRun("failed");
       expect(run.status).toBe("failed");
       expect(run.error).toMatch(/bad request/);
       failing = false;
-      await resumeBench("failed", { store, backend: flakyBackend(), scorer });
-      expect(snapshot("failed")).toEqual(snapshot("full"));
+      await resumeBench("failed", { store, backend: flakyBackend(), verifier });
+      expect(snapshot("failed")).toEqual(snapshot("http"));
     } finally {
       await flaky.close();
     }
