@@ -9,7 +9,10 @@ import {
   defaultModelPath,
 } from "../../src/backends/embedded.js";
 import type { LlamaCppBackend } from "../../src/backends/llamacpp.js";
+import { wrapBackend } from "../../src/core/backend.js";
 import { AbortedError, InvalidInputError } from "../../src/core/errors.js";
+import { Meter } from "../../src/core/meter.js";
+import { meteringMiddleware } from "../../src/core/metering.js";
 
 const PROMPT = "Q: 5+12*3-7*4=?\n";
 const OTHER_PROMPT = "Q: 8*7+9=?\n";
@@ -102,7 +105,7 @@ describe("sampling", () => {
     });
     for (const completion of stopped.completions) {
       expect(completion.text).toBe(text.slice(0, newline));
-      expect(completion.finishReason).toBe("stop");
+      expect(completion.finishReason).toBe("stop-sequence");
     }
   });
 
@@ -258,6 +261,67 @@ describe("sequences and the KV cache", () => {
     const after = await small.generate({ prompt: PROMPT, n: 3, temperature: 0, maxTokens: 10 });
     expect(after.completions).toHaveLength(3);
     expect(new Set(texts(after)).size).toBe(1);
+  });
+});
+
+describe("finish reasons, per-sample callbacks and cancellation with partial results", () => {
+  it("tells a requested stop string from the end of the answer", async () => {
+    const stepped = await backend.generate({
+      prompt: PROMPT,
+      n: 1,
+      temperature: 0,
+      stop: ["\n"],
+      maxTokens: 40,
+    });
+    expect(stepped.completions[0]).toMatchObject({ finishReason: "stop-sequence", stopSequence: "\n" });
+    const whole = await backend.generate({ prompt: PROMPT, n: 1, temperature: 0, maxTokens: 80 });
+    expect(whole.completions[0]!.finishReason).toBe("eos");
+  });
+
+  it("seeds sample i the same whichever call draws it (sampleOffset)", async () => {
+    const all = await backend.generate({ prompt: PROMPT, n: 4, temperature: 1, seed: 21, maxTokens: 40 });
+    const tail = await backend.generate({
+      prompt: PROMPT,
+      n: 2,
+      temperature: 1,
+      seed: 21,
+      maxTokens: 40,
+      sampleOffset: 2,
+    });
+    expect(texts(tail)).toEqual(texts(all).slice(2));
+  });
+
+  it("returns finished and cut-off samples on abort, and metering counts every token spent", async () => {
+    const meter = new Meter();
+    const metered = wrapBackend(small, [meteringMiddleware({ meter })]);
+    const controller = new AbortController();
+    const finished: number[] = [];
+    const error = await metered
+      .generate({
+        prompt: PROMPT,
+        n: 3,
+        temperature: 1,
+        seed: 5,
+        maxTokens: 120,
+        signal: controller.signal,
+        // The first sample to finish cancels the rest, as first-finish search does.
+        onSample: (completion, index) => {
+          finished.push(index);
+          expect(completion.finishReason).not.toBe("aborted");
+          controller.abort();
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortedError);
+    const partial = (error as AbortedError).partial!;
+    expect(finished.length).toBeGreaterThanOrEqual(1);
+    expect(partial.completions.length).toBe(3);
+    expect(partial.completions.filter((c) => c.finishReason !== "aborted").length).toBe(finished.length);
+    const spent = partial.completions.reduce((sum, c) => sum + c.tokens, 0);
+    expect(partial.usage.completionTokens).toBe(spent);
+    expect(meter.usage.completionTokens).toBe(spent);
+    expect(meter.usage.calls).toBe(1);
+    expect(small.idleSequences).toBe(3);
   });
 });
 

@@ -2,7 +2,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createOpenAIBackend, type OpenAIBackendOptions } from "../../src/backends/openai.js";
 import type { RetryEvent } from "../../src/backends/openai-http.js";
 import type { GenerateRequest } from "../../src/core/backend.js";
+import { wrapBackend } from "../../src/core/backend.js";
 import { AbortedError, BackendError, InvalidInputError } from "../../src/core/errors.js";
+import { Meter } from "../../src/core/meter.js";
+import { meteringMiddleware } from "../../src/core/metering.js";
 import { sampleSeed } from "../../src/core/random.js";
 import {
   type OpenAITestServer,
@@ -452,6 +455,42 @@ describe("openai backend: abort, timeouts, concurrency", () => {
     await receivedRequests(server, 4);
     controller.abort();
     await expect(pending).rejects.toThrow(AbortedError);
+  });
+
+  it("on abort returns the samples already finished and meters the requests cut off", {
+    timeout: 10_000,
+  }, async () => {
+    const server = await serve({
+      ignoreN: true,
+      faults: (n) => (n > 2 ? { kind: "slow", delayMs: 60_000 } : undefined),
+    });
+    const meter = new Meter();
+    const backend = wrapBackend(backendFor(server, { nParameter: "ignored", timeoutMs: 120_000 }), [
+      meteringMiddleware({ meter }),
+    ]);
+    const controller = new AbortController();
+    const arrived: number[] = [];
+    const pending = backend.generate(
+      ask({
+        n: 4,
+        signal: controller.signal,
+        onSample: (_completion, index) => {
+          arrived.push(index);
+          if (arrived.length === 2) controller.abort();
+        },
+      }),
+    );
+    const error = await rejection(pending);
+    expect(error).toBeInstanceOf(AbortedError);
+    const partial = (error as AbortedError).partial!;
+    expect(partial.completions).toHaveLength(2);
+    expect(arrived.sort()).toEqual([0, 1]);
+    // Four requests went out: two answered, two cut off that still cost their prompt.
+    expect(partial.usage.calls).toBe(4);
+    expect(partial.usage.estimated).toBe(true);
+    expect(meter.usage.calls).toBe(4);
+    expect(meter.usage.completionTokens).toBe(partial.completions.reduce((sum, c) => sum + c.tokens, 0));
+    expect(meter.usage.promptTokens).toBeGreaterThan(partial.usage.promptTokens / 2);
   });
 
   it("cancels a backoff sleep on abort", { timeout: 10_000 }, async () => {
