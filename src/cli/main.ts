@@ -9,7 +9,9 @@ import { gradeCommand } from "./grade.js";
 import { reportCommand } from "./report.js";
 import { runsCommand } from "./runs.js";
 import { sandboxCommand } from "./sandbox.js";
+import { serveCommand } from "./serve.js";
 import { strategiesCommand } from "./strategies.js";
+import { uiCommand } from "./ui.js";
 
 /** Each command lives in its own file and registers itself here. */
 const program = new Command()
@@ -26,7 +28,9 @@ const program = new Command()
   .addCommand(runsCommand())
   .addCommand(reportCommand())
   .addCommand(exportCommand())
-  .addCommand(sandboxCommand());
+  .addCommand(sandboxCommand())
+  .addCommand(serveCommand())
+  .addCommand(uiCommand());
 
 // Commander exits by itself (code 1) on a subcommand's bad flag unless each command is told not to;
 // thrown instead, the error gets the documented code 2 below.
