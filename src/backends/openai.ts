@@ -150,18 +150,29 @@ export function createOpenAIBackend(
       // Responses in sample order (singles may arrive in any order); each holds its kept choices.
       const arrived: { response: ParsedResponse; choices: ParsedChoice[] }[] = [];
       let inFlight = 0;
+      // Requests that were in flight when the caller cancelled: each still cost a call and its prompt.
+      let cutOff = 0;
       const arrive = (slot: number, response: ParsedResponse, kept: ParsedChoice[]) => {
         arrived[slot] = { response, choices: kept };
+        // The same token counts the returned completions get, so a caller's sums agree with the usage.
+        const tokens = tokensPerChoice(response, kept);
         kept.forEach((choice, i) => {
-          const tokens = choice.logprobs?.length ?? estimateTokens(choice.text);
-          request.onSample?.(toCompletion(choice, tokens), slot + i);
+          request.onSample?.(toCompletion(choice, tokens[i] ?? 0), slot + i);
         });
       };
       const tracked = <T>(work: Promise<T>): Promise<T> => {
         inFlight += 1;
-        return work.finally(() => {
-          inFlight -= 1;
-        });
+        return work.then(
+          (value) => {
+            inFlight -= 1;
+            return value;
+          },
+          (error: unknown) => {
+            inFlight -= 1;
+            if (request.signal?.aborted) cutOff += 1;
+            throw error;
+          },
+        );
       };
       const collect = () => {
         const done = arrived.filter((a) => a !== undefined);
@@ -201,9 +212,10 @@ export function createOpenAIBackend(
         if (!request.signal?.aborted) throw error;
         // Cancelled: the finished samples come back; requests cut off still cost their prompt.
         const partial = collect();
-        partial.usage.calls += inFlight;
-        partial.usage.promptTokens += inFlight * estimateTokens(promptText(request));
-        if (inFlight > 0) partial.usage.estimated = true;
+        const unanswered = inFlight + cutOff;
+        partial.usage.calls += unanswered;
+        partial.usage.promptTokens += unanswered * estimateTokens(promptText(request));
+        if (unanswered > 0) partial.usage.estimated = true;
         throw new AbortedError(partial);
       }
       return collect();

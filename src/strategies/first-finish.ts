@@ -36,15 +36,16 @@ export const firstFinish = defineStrategy({
     const spentBefore = ctx.meter.usage;
     const cancel = new AbortController();
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, cancel.signal]) : cancel.signal;
-    // Samples in the order they finished, as the backend reported them.
+    // Samples in the order they finished, as the backend reported them (some may finish in the
+    // same step as the one that triggered the cancellation: they are kept, but do not vote).
     const finished: { candidate: Candidate; index: number }[] = [];
     const qualifies = (c: Candidate) => !requireAnswer || c.answer !== undefined;
     const onSample = (completion: Completion, index: number) => {
-      if (cancel.signal.aborted) return;
       const candidate = toCandidate(problem, completion);
       finished.push({ candidate, index });
       ctx.trace.emit({ kind: "sample", text: completion.text, tokens: completion.tokens, data: { index } });
-      if (finished.filter((f) => qualifies(f.candidate)).length >= k) cancel.abort();
+      if (!cancel.signal.aborted && finished.filter((f) => qualifies(f.candidate)).length >= k)
+        cancel.abort();
     };
     let stopReason: StopReason = "completed";
     let cutOff: Completion[] = [];
@@ -90,13 +91,14 @@ export const firstFinish = defineStrategy({
       detail: {
         samples: n,
         finished: finished.length,
-        cancelled: cutOff.length,
+        // Started but never finished: cut off mid-way, or still queued or in flight at a server.
+        cancelled: n - finished.length,
         winners: winners.map((w) => w.index),
         tokens: totalTokens(spent) - totalTokens(spentBefore),
         completionTokens: spent.completionTokens - spentBefore.completionTokens,
         stoppedBecause:
           stopReason === "early-stop"
-            ? `${k} sample${k === 1 ? "" : "s"} finished first; the rest were cancelled`
+            ? `${winners.length} of ${n} samples finished first; ${n - finished.length} were cancelled`
             : stopReason === "budget"
               ? "the budget ran out"
               : "every sample finished before enough had an answer",
