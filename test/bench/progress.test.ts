@@ -32,28 +32,28 @@ describe("bench progress", () => {
     expect(progressStyle({ quiet: true }, {}, tty)).toBe("off");
   });
 
-  it("shows problems, samples and running accuracy", () => {
+  it("shows problems, results and running accuracy", () => {
     const { stream, out } = capture(true);
     const display = createProgressDisplay("bar", stream);
-    const base = { problems: 4, samples: 32, newTokens: 120, sampleAccuracy: 0.5 };
-    display.update({ ...base, problemsDone: 0, samplesDone: 0 });
-    display.update({ ...base, problemsDone: 4, samplesDone: 32 });
+    const base = { problems: 4, results: 32, newSamples: 64, newTokens: 120, accuracy: 0.5 };
+    display.update({ ...base, problemsDone: 0, resultsDone: 0 });
+    display.update({ ...base, problemsDone: 4, resultsDone: 32 });
     display.stop();
     expect(out.text).toContain("problems 4/4");
-    expect(out.text).toContain("samples 32/32");
-    expect(out.text).toContain("sample acc 0.500");
+    expect(out.text).toContain("results 32/32");
+    expect(out.text).toContain("accuracy 0.500");
   });
 
   it("without a terminal, writes a line at the start, at each tenth and every 5 s, never one per sample", () => {
     vi.useFakeTimers();
     const { stream, out } = capture(false);
     const display = createProgressDisplay("lines", stream);
-    const base = { problems: 10, samples: 1000, newTokens: 0, sampleAccuracy: 0.25 };
-    for (let done = 0; done <= 1000; done++) display.update({ ...base, problemsDone: 0, samplesDone: done });
+    const base = { problems: 10, results: 1000, newSamples: 0, newTokens: 0, accuracy: 0.25 };
+    for (let done = 0; done <= 1000; done++) display.update({ ...base, problemsDone: 0, resultsDone: done });
     const lines = out.text.trimEnd().split("\n");
     expect(lines).toHaveLength(11);
-    expect(lines[0]).toMatch(/^bench: 0% \| problems 0\/10 \| samples 0\/1000 .*sample acc 0\.250/);
-    expect(lines[10]).toMatch(/^bench: 100% \| .*samples 1000\/1000/);
+    expect(lines[0]).toMatch(/^bench: 0% \| problems 0\/10 \| results 0\/1000 .*accuracy 0\.250/);
+    expect(lines[10]).toMatch(/^bench: 100% \| .*results 1000\/1000/);
     expect(out.text).not.toContain("\r");
 
     // A stall still shows, as time passing.
