@@ -147,6 +147,8 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
         clearTimeout(timer);
       }
       shutdown.abort();
+      // The last responses are still being written: give their sockets a moment to finish.
+      await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
       (server as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
       await stopped;
       await source.close();
