@@ -34,6 +34,7 @@ const builtIn = [
   selfRefine,
   revisions,
   iterativeDeepening,
+  auto,
 ] as unknown as Strategy<unknown>[];
 
 /** Every strategy by name: the library, the CLI, recipes and the server all look them up here. */
