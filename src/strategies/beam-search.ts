@@ -84,16 +84,19 @@ export async function runBeamSearch(
     finished.push(...grown.nodes.filter((node) => node.done));
     let budgetExhausted = grown.budgetExhausted;
     if (rescore && open.length > 0 && !budgetExhausted) budgetExhausted = await rescore(open, settings);
-    const ranked = byScore(open);
-    active = ranked.slice(0, keep);
-    prune(ctx, ranked.slice(keep), "beam");
+    // Nothing drawn (the budget stopped every call): the current beams are what there is.
+    if (grown.nodes.length > 0) {
+      const ranked = byScore(open);
+      active = ranked.slice(0, keep);
+      prune(ctx, ranked.slice(keep), "beam");
+    }
     if (budgetExhausted) {
       stopReason = "budget";
       break;
     }
   }
   // At the depth limit or the budget, unfinished beams still count, behind finished ones.
-  const pool = finished.length > 0 ? finished : active;
+  const pool = finished.length > 0 ? finished : active.filter((node) => node !== root);
   const candidates = byScore(pool).map((node) => nodeCandidate(problem, node));
   const { answer, tally } = selectAnswer(problem, candidates, options.select);
   return {

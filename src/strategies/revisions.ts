@@ -83,10 +83,10 @@ export const revisions = defineStrategy({
             return { chain, drawn };
           }),
         );
-        let budget = false;
+        let budget: BudgetExhaustedError | undefined;
         for (const outcome of settled) {
           if (outcome.status === "rejected") {
-            if (outcome.reason instanceof BudgetExhaustedError) budget = true;
+            if (outcome.reason instanceof BudgetExhaustedError) budget = outcome.reason;
             else throw outcome.reason;
             continue;
           }
@@ -101,7 +101,7 @@ export const revisions = defineStrategy({
             data: { attempt: step + 1, sawAttempts: drawn.kept },
           });
         }
-        if (budget) throw new BudgetExhaustedError("tokens");
+        if (budget) throw budget;
       }
     } catch (error) {
       if (!(error instanceof BudgetExhaustedError)) throw error;

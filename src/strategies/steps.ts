@@ -22,9 +22,11 @@ export const stepSearchFields = {
     .describe('text that ends a step (default: "\\n" for the arithmetic task, "\\n\\n" otherwise)'),
   stepTokens: z.number().int().min(1).max(4096).default(256).describe("tokens per step at most"),
   maxDepth: z.number().int().min(1).max(200).default(40).describe("steps per solution at most"),
+  // min: a path is as good as its worst step (Lightman et al.); "last" suits PRMs trained to
+  // predict the final outcome from a prefix (Snell et al.), not verdicts on single steps.
   aggregation: stepAggregationSchema
-    .default("last")
-    .describe("how a path's step scores make its score: last, min, product or mean"),
+    .default("min")
+    .describe("how a path's step scores make its score: min, product, mean or last"),
   select: z
     .enum(["best", "weighted-majority", "majority"])
     .default("best")
