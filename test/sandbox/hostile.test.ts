@@ -48,6 +48,7 @@ afterAll(() => {
 async function contained(request: SandboxRequest, marker?: string) {
   const result = await sandbox.run(request);
   expect(readdirSync(workRoot)).toEqual([]);
+  expect(readdirSync(openDir)).toEqual([]);
   expect(processesMatching(cgroupMarker)).toEqual([]);
   if (marker) expect(processesMatching(marker)).toEqual([]);
   return result;
@@ -318,8 +319,8 @@ describe("hostile programs", () => {
   });
 });
 
-describe("fallback without bubblewrap (unshare)", () => {
-  it("still kills escaped children and cuts the network", async () => {
+describe("fallbacks on machines with fewer protections", () => {
+  it("without bubblewrap (unshare): escaped children still die and the network is still cut", async () => {
     const fallback = await createSandbox({
       tempRoot: workRoot,
       isolation: { ...isolationOfThisMachine(), kind: "unshare" },
@@ -344,5 +345,47 @@ describe("fallback without bubblewrap (unshare)", () => {
     expect(readdirSync(workRoot)).toEqual([]);
     expect(processesMatching(marker)).toEqual([]);
     expect(processesMatching(cgroupMarker)).toEqual([]);
+  });
+
+  it("without cgroups: memory and processes bounded by rlimits, and the missing cgroup is warned about", async () => {
+    const told: string[] = [];
+    const fallback = await createSandbox({
+      tempRoot: workRoot,
+      isolation: { ...isolationOfThisMachine(), cgroups: [] },
+      onWarning: (message) => told.push(message),
+    });
+    expect(told).toHaveLength(1);
+    expect(told[0]).toContain("memory limit");
+    expect(fallback.protections.find((p) => p.name === "process limit")).toMatchObject({ active: true });
+    const memory = await fallback.run({
+      language: "python",
+      code: "blocks = []\nwhile True:\n    blocks.append(bytearray(10**7))",
+      limits: { memoryMb: 128 },
+    });
+    expect(memory).toMatchObject({ status: "memory", reason: "memory limit" });
+    expect(memory.stderr).toContain("MemoryError");
+    // RLIMIT_NPROC counts every process of the uid, so other runs can only lower what this one gets.
+    const forks = await fallback.run({
+      language: "python",
+      code: [
+        "import os, time",
+        "forks = 0",
+        "while True:",
+        "    try:",
+        "        if os.fork() == 0:",
+        "            time.sleep(60)",
+        "            os._exit(0)",
+        "        forks += 1",
+        "    except OSError as error:",
+        "        print(forks, type(error).__name__)",
+        "        break",
+      ].join("\n"),
+      limits: { maxProcesses: 20, timeoutMs: 5_000 },
+    });
+    expect(forks.status).toBe("ok");
+    const [count, error] = forks.stdout.trim().split(" ");
+    expect(Number(count)).toBeLessThan(20);
+    expect(error).toBe("BlockingIOError");
+    expect(readdirSync(workRoot)).toEqual([]);
   });
 });
