@@ -133,7 +133,8 @@ const formats: Record<DatasetName, DatasetFormat> = {
       id: raw.task_id,
       question: raw.prompt,
       reference: raw.entry_point,
-      meta: { test: raw.test, canonical_solution: raw.canonical_solution, entry_point: raw.entry_point },
+      // What judging needs; the reference solution stays out, as strategies can read `meta`.
+      meta: { prompt: raw.prompt, test: raw.test, entry_point: raw.entry_point },
     }),
   },
 };

@@ -195,7 +195,10 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
             finishReason,
           })),
           trace: trace.events,
-          ...(result.detail ? { detail: result.detail } : {}),
+          // Why the grader judged so (a failing test), beside the strategy's own figures.
+          ...(result.detail || grade.detail
+            ? { detail: { ...result.detail, ...(grade.detail ? { grade: grade.detail } : {}) } }
+            : {}),
         });
         progress.resultsDone += 1;
         if (grade.correct) correct += 1;

@@ -1,6 +1,7 @@
 import { InvalidInputError } from "../core/errors.js";
 import type { Task } from "../core/types.js";
 import { arithmeticTask, formatArithmeticPrompt } from "./arithmetic.js";
+import { humanEvalJudging } from "./code.js";
 import { gsm8kTask, mathTask } from "./math.js";
 
 interface TaskEntry {
@@ -12,10 +13,22 @@ interface TaskEntry {
 const stepByStep = (question: string) =>
   `${question.trim()}\n\nPlease reason step by step, and put your final answer within \\boxed{}.`;
 
+const completeFunction = (question: string) =>
+  `Complete the following Python function. Reply with the whole function in one \`\`\`python block.\n\n\`\`\`python\n${question}\`\`\``;
+
+/** HumanEval-style code: the answer is the code in the reply, judged by running the problem's tests. */
+const codeTask: Task = {
+  name: "code",
+  extractAnswer: (text) => humanEvalJudging.extractAnswer(text),
+  equivalent: humanEvalJudging.equivalent,
+  grade: (answer, problem, ctx) => humanEvalJudging.grade(answer, problem.meta, ctx),
+};
+
 const tasks: Record<string, TaskEntry> = {
   math: { task: mathTask, prompt: stepByStep },
   gsm8k: { task: gsm8kTask, prompt: stepByStep },
   arithmetic: { task: arithmeticTask, prompt: formatArithmeticPrompt },
+  code: { task: codeTask, prompt: completeFunction },
 };
 
 export const taskNames = Object.keys(tasks);

@@ -23,6 +23,7 @@ import { registerStrategy } from "../../src/strategies/registry.js";
 import { drawCandidates } from "../../src/strategies/sampling.js";
 import { defineStrategy } from "../../src/strategies/strategy.js";
 import { tallyAnswers } from "../../src/strategies/vote.js";
+import { loadHumanEval } from "../../src/tasks/humaneval.js";
 import { makeMathReplayRows } from "../../tools/make-math-replay.js";
 import { arithmeticResponder } from "../support/arithmetic-responder.js";
 import { type OpenAITestServer, startOpenAITestServer } from "../support/openai-test-server.js";
@@ -288,6 +289,33 @@ describe("bench against a loopback server", () => {
       expect(snapshot("failed")).toEqual(snapshot("http"));
     } finally {
       await flaky.close();
+    }
+  });
+});
+
+describe("bench on code problems", () => {
+  it("keeps HumanEval's tests from the dataset through the store to the grader, which runs them", async () => {
+    const rows = (await loadHumanEval("../shared/datasets/HumanEval.jsonl.gz")).slice(0, 3);
+    // Right for every problem but the second, whose answer returns nothing useful.
+    const server = await startOpenAITestServer({
+      respond: (request) => {
+        const row = rows.find((r) => request.prompt.includes(r.prompt.trim()))!;
+        const body = row === rows[1] ? "    return None\n" : row.canonical_solution;
+        return `Here it is:\n\`\`\`python\n${row.prompt}${body}\`\`\``;
+      },
+    });
+    try {
+      await startBench(
+        { dataset: { name: "humaneval", limit: 3 }, strategies: ["single"], sampling: { max_tokens: 400 } },
+        { store, backend: createOpenAIBackend({ baseURL: server.url, model: "coder" }), runId: "code" },
+      );
+      const stored = store.getProblems("code");
+      expect(stored.map((p) => p.meta?.entry_point)).toEqual(rows.map((r) => r.entry_point));
+      const results = store.getResults("code");
+      expect(results.map((r) => r.correct)).toEqual([true, false, true]);
+      expect(String(results[1]!.detail?.grade)).toMatch(/Error|assert/i);
+    } finally {
+      await server.close();
     }
   });
 });
