@@ -32,6 +32,8 @@ export function dashboardRoutes(app: Hono, parts: DashboardParts): void {
   app.get("/ui", (c) =>
     c.html(overviewPage(parts.live?.(), parts.upstreams?.() ?? [], parts.runs?.listRuns())),
   );
+  // Browsers ask for it on every page; an empty answer keeps their consoles clean.
+  app.get("/favicon.ico", (c) => c.body(null, 204));
   app.get("/ui/api/live", (c) => {
     const live = parts.live?.() ?? [];
     return c.req.query("format") === "rows" ? c.html(liveRows(live).text) : c.json({ requests: live });
