@@ -88,8 +88,17 @@ async function planRun(
   }
   const base = recipePath === undefined ? {} : await readRecipeFile(recipePath);
   const raw = recipeFromFlags(flags, base);
+  // A replay file holds every prompt and reference: it is a benchmark by itself.
+  const replay = typeof raw.backend === "string" ? /^replay:(.+)$/.exec(raw.backend)?.[1] : undefined;
+  const dataset = raw.dataset as Record<string, unknown> | undefined;
+  if (replay !== undefined && dataset?.name === undefined)
+    raw.dataset = { ...dataset, name: "replay", path: replay };
   if (raw.dataset === undefined)
-    throw new InvalidInputError("dataset", "no dataset given", "pass a recipe file or --dataset NAME");
+    throw new InvalidInputError(
+      "dataset",
+      "no dataset given",
+      "pass a recipe file, --dataset NAME, or --backend replay:FILE (its prompts and references)",
+    );
   const runId = flags.runId ?? newRunId();
   if (store.findRun(runId)) throw new InvalidInputError("--run-id", `run ${runId} already exists`);
   return { recipe: parseRecipe(raw), runId };

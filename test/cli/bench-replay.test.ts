@@ -1,0 +1,58 @@
+/** A replay file is a benchmark by itself: its prompts and references are the problems. */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadDataset } from "../../src/bench/datasets.js";
+import { writeReplayRows } from "../../src/bench/replay-format.js";
+import { makeMathReplayRows } from "../../tools/make-math-replay.js";
+import { reckon } from "../support/cli.js";
+
+let dir: string;
+let replay: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "reckon-bench-replay-"));
+  replay = join(dir, "samples.jsonl");
+  const problems = await loadDataset({
+    name: "math500",
+    path: "../shared/datasets/math500-test.jsonl",
+    limit: 4,
+  });
+  writeFileSync(replay, writeReplayRows(makeMathReplayRows(problems, { samples: 8, seed: 3 })));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("reckon bench --backend replay:FILE without --dataset", () => {
+  it("takes the problems from the replay file", async () => {
+    const db = join(dir, "db.sqlite");
+    const run = await reckon([
+      "bench",
+      "--backend",
+      `replay:${replay}`,
+      "--task",
+      "math",
+      "--strategy",
+      "self-consistency",
+      "--n",
+      "8",
+      "--db",
+      db,
+      "--json",
+    ]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.problems).toBe(4);
+    expect(summary.samples).toBe(32);
+    expect(summary.strategies["self-consistency"][0]).toMatchObject({
+      config: "self-consistency n=8",
+      problems: 4,
+    });
+  });
+
+  it("asks for the task, which a replay file does not record", async () => {
+    const run = await reckon(["bench", "--backend", `replay:${replay}`, "--db", join(dir, "db2.sqlite")]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/task.*replay file needs --task/);
+  });
+});
