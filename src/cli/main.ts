@@ -11,6 +11,7 @@ import { runsCommand } from "./runs.js";
 import { sandboxCommand } from "./sandbox.js";
 import { serveCommand } from "./serve.js";
 import { strategiesCommand } from "./strategies.js";
+import { tuneCommand } from "./tune.js";
 import { uiCommand } from "./ui.js";
 
 /** Each command lives in its own file and registers itself here. */
@@ -30,7 +31,8 @@ const program = new Command()
   .addCommand(exportCommand())
   .addCommand(sandboxCommand())
   .addCommand(serveCommand())
-  .addCommand(uiCommand());
+  .addCommand(uiCommand())
+  .addCommand(tuneCommand());
 
 // Commander exits by itself (code 1) on a subcommand's bad flag unless each command is told not to;
 // thrown instead, the error gets the documented code 2 below.
