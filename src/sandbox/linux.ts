@@ -190,9 +190,17 @@ function commandLine(
   }
   if (cgroups) {
     // The tree joins its cgroups before anything of the program runs.
-    const join =
+    const joinCgroups =
       'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"';
-    argv = ["/bin/sh", "-c", join, "sh", String(cgroups.procsFiles.length), ...cgroups.procsFiles, ...argv];
+    argv = [
+      "/bin/sh",
+      "-c",
+      joinCgroups,
+      "sh",
+      String(cgroups.procsFiles.length),
+      ...cgroups.procsFiles,
+      ...argv,
+    ];
   }
   return argv;
 }
@@ -220,6 +228,10 @@ function bwrapArguments(
     if (lstatSync(dir).isSymbolicLink()) args.push("--symlink", readlinkSync(dir), dir);
     else args.push("--ro-bind", dir, dir);
   }
+  const sizeBytes = String(limits.maxFileMb * 1024 * 1024);
+  // Mounted before the interpreter's directories, so that one under /tmp is not hidden by them.
+  args.push("--proc", "/proc", "--dev", "/dev");
+  args.push("--perms", "1777", "--size", sizeBytes, "--tmpfs", "/tmp");
   // bwrap would make /etc private to root (0700), hiding the files bound below it.
   args.push("--perms", "0755", "--dir", "/etc");
   for (const file of etcFiles) args.push("--ro-bind-try", file, file);
@@ -234,9 +246,6 @@ function bwrapArguments(
     }
     args.push("--ro-bind", dir, dir);
   }
-  const sizeBytes = String(limits.maxFileMb * 1024 * 1024);
-  args.push("--proc", "/proc", "--dev", "/dev");
-  args.push("--perms", "1777", "--size", sizeBytes, "--tmpfs", "/tmp");
   args.push("--perms", "0777", "--size", sizeBytes, "--tmpfs", sandboxWorkDir);
   args.push("--ro-bind", join(hostDir, runtime.fileName), `${sandboxWorkDir}/${runtime.fileName}`);
   args.push("--chdir", sandboxWorkDir, "--clearenv", "--setenv", "PATH", programPath);
@@ -295,7 +304,8 @@ function execute(
     };
     const timer = setTimeout(() => stop("wall-clock limit"), limits.timeoutMs);
     const onAbort = () => stop("aborted");
-    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
     child.stdout!.on("data", (chunk: Buffer) => {
       if (!stdout.push(chunk)) stop("output limit");
     });
