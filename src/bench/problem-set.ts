@@ -2,19 +2,11 @@
 import { InvalidInputError } from "../core/errors.js";
 import type { ProblemRecord } from "../store/sqlite.js";
 import { renderPrompt } from "../tasks/registry.js";
-import { loadDataset } from "./datasets.js";
+import { type DatasetRow, loadDataset } from "./datasets.js";
 import type { Recipe } from "./recipe.js";
 
-interface QuestionRow {
-  id: string;
-  question: string;
-  reference: string;
-  level?: number;
-  subject?: string;
-  meta?: Record<string, unknown>;
-  /** The prompt exactly as recorded (replay files): never re-rendered. */
-  prompt?: string;
-}
+/** A dataset row; replay files also carry the prompt exactly as recorded, never re-rendered. */
+type QuestionRow = DatasetRow & { prompt?: string };
 
 async function datasetRows(dataset: Recipe["dataset"]): Promise<QuestionRow[]> {
   if (dataset.name === "arithmetic") {
