@@ -68,6 +68,14 @@ export async function judgeCode(input: JudgeInput, options: JudgeOptions = {}): 
   const limits = { ...defaultCodeLimits, ...options.limits };
   const result = await sandbox.run({ language: "python", code: program, limits }, { signal: options.signal });
   const passed = result.status === "ok";
+  if (passed && tests === "visible") {
+    const checked = [...result.stdout.matchAll(/^visible examples passed: (\d+)$/gm)].pop()?.[1];
+    const feedback =
+      checked === undefined || checked === "0"
+        ? "No examples in the prompt could be checked."
+        : `All ${checked} examples from the prompt passed.`;
+    return { passed, feedback, result };
+  }
   return { passed, feedback: summarizeRun(result, limits), result };
 }
 

@@ -129,6 +129,12 @@ describe("visible tests: the docstring's examples", () => {
     // 130: "tri(1) = 3" is the recurrence, not a call; 148: ("Venus") is a string, not a tuple.
     expect(failed).toEqual(["HumanEval/47", "HumanEval/116", "HumanEval/130", "HumanEval/148"]);
     expect(judged[0]!.result.stdout).toBe("visible examples passed: 2\n");
+    expect(judged[0]!.feedback).toBe("All 2 examples from the prompt passed.");
+    // HumanEval/38 shows no example.
+    expect(judged[38]!).toMatchObject({
+      passed: true,
+      feedback: "No examples in the prompt could be checked.",
+    });
   });
 
   it("fails a wrong answer with the example that broke", async () => {
