@@ -77,7 +77,9 @@ function describeError(stderr: string, exitCode: number | null): string {
   // The test harness's own frames say nothing about the answer.
   const relevant = frames.filter((frame) => !/, in (__visible_tests|<module>)$/.test(frame.location));
   const shown = relevant.slice(-3);
-  if (shown.length > 0) {
+  if (/^(SyntaxError|IndentationError|TabError)\b/.test(kind) && shown.length > 0) {
+    lines.push(`At ${shown[shown.length - 1]!.location}: ${shown[shown.length - 1]!.source ?? ""}`.trimEnd());
+  } else if (shown.length > 0) {
     lines.push(`Traceback (last ${shown.length} call${shown.length > 1 ? "s" : ""}):`);
     for (const frame of shown) lines.push(`  ${frame.location}${frame.source ? `: ${frame.source}` : ""}`);
   }

@@ -162,7 +162,7 @@ describe("feedback", () => {
     expect(judged.feedback).toContain("ZeroDivisionError: division by zero");
     expect(judged.feedback).toMatch(/in has_close_elements: return len\(numbers\) \/ 0/);
     const broken = await judgeCode({ meta: row(0), completion: "    return (\n", tests: "hidden" });
-    expect(broken.feedback).toMatch(/SyntaxError/);
+    expect(broken.feedback).toMatch(/^SyntaxError: .+\nAt line 12: return \($/);
   });
 
   it("reports an infinite loop as a timeout", async () => {
