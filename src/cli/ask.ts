@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { z } from "zod";
 import { resolveBackend } from "../backends/resolve.js";
 import { createProgressLines } from "../bench/progress.js";
+import { readPolicyFile } from "../control/policy.js";
 import { InvalidInputError } from "../core/errors.js";
 import { collectTrace, type TraceSink } from "../core/trace.js";
 import type { Result } from "../core/types.js";
@@ -38,6 +39,7 @@ const askFlagsSchema = z.object({
   topP: z.coerce.number().gt(0).max(1).optional(),
   maxTokens: z.coerce.number().int().positive(),
   budgetTokens: z.coerce.number().int().positive().optional(),
+  policy: z.string().optional(),
   json: z.boolean().optional(),
   ...serverFlagsSchema.shape,
 });
@@ -65,6 +67,7 @@ export function askCommand(): Command {
     .option("--top-p <p>", "nucleus sampling")
     .option("--max-tokens <count>", "tokens per sample", "512")
     .option("--budget-tokens <count>", "stop sampling once this many tokens are spent")
+    .option("--policy <file>", "policy for --strategy auto (from reckon tune)")
     .option("--json", "print one JSON object")
     .addOption(timeoutOption())
     .addOption(retriesOption())
@@ -103,7 +106,11 @@ export function askCommand(): Command {
           problem: { id: "ask", prompt, task: getTask(taskName) },
           backend,
           strategy: strategy.name,
-          options: acceptsOption(strategy, "n") ? { n: samples } : {},
+          options: flags.policy
+            ? { policy: await readPolicyFile(flags.policy) }
+            : acceptsOption(strategy, "n")
+              ? { n: samples }
+              : {},
           verifier: flags.verifier
             ? await resolveVerifier(flags.verifier, { task: taskName, backend })
             : undefined,

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { Command } from "commander";
 import { z } from "zod";
 import { difficultySignalNames } from "../control/difficulty.js";
-import { fitPolicy, type FitSettings, type PolicyRow } from "../control/policy.js";
+import { type FitSettings, fitPolicy, type PolicyRow } from "../control/policy.js";
 import { InvalidInputError } from "../core/errors.js";
 import { totalTokens } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
@@ -31,7 +31,9 @@ const flagsSchema = z
   });
 
 /** Mean tokens per problem of each configuration, cheapest first. */
-function configsByCost(rows: readonly PolicyRow[]): { config: string; tokens: number; accuracy: number; samples: number }[] {
+function configsByCost(
+  rows: readonly PolicyRow[],
+): { config: string; tokens: number; accuracy: number; samples: number }[] {
   const byConfig = new Map<string, PolicyRow[]>();
   for (const row of rows) byConfig.set(row.config, [...(byConfig.get(row.config) ?? []), row]);
   return [...byConfig.entries()]
@@ -51,12 +53,21 @@ export function tuneCommand(): Command {
     )
     .argument("<runId>", "a bench run covering several strategies and budgets (see `reckon runs`)")
     .requiredOption("-o, --out <file>", "where to write the policy (JSON)")
-    .option("--probe <config>", "configuration whose samples give the difficulty signals (default: the cheapest with 2+ samples)")
+    .option(
+      "--probe <config>",
+      "configuration whose samples give the difficulty signals (default: the cheapest with 2+ samples)",
+    )
     .option("--budget <tokens>", "maximise accuracy with at most this many tokens per question on average")
     .option("--target-accuracy <fraction>", "reach this accuracy with the fewest tokens")
-    .option("--match <config>", "reach the accuracy of this configuration with the fewest tokens (default: the most accurate)")
+    .option(
+      "--match <config>",
+      "reach the accuracy of this configuration with the fewest tokens (default: the most accurate)",
+    )
     .option("--bins <count>", "difficulty bins", "3")
-    .option("--features <list>", `difficulty signals to use (default: all the run has: ${difficultySignalNames.join(", ")})`)
+    .option(
+      "--features <list>",
+      `difficulty signals to use (default: all the run has: ${difficultySignalNames.join(", ")})`,
+    )
     .option("--min-problems <count>", "refuse runs with fewer complete problems", "20")
     .option("--db <file>", "SQLite database", defaultDbPath)
     .action((runId: string, raw: Record<string, unknown>) => {
@@ -69,7 +80,11 @@ export function tuneCommand(): Command {
         if (!run.backend) throw new InvalidInputError("run", `run ${runId} names no backend`);
         const rows: PolicyRow[] = store.getResults(runId);
         if (rows.length === 0)
-          throw new InvalidInputError("run", `run ${runId} has no results yet`, `finish it: reckon bench --resume ${runId}`);
+          throw new InvalidInputError(
+            "run",
+            `run ${runId} has no results yet`,
+            `finish it: reckon bench --resume ${runId}`,
+          );
         const costs = configsByCost(rows);
         const probe = flags.probe ?? costs.find((c) => c.samples >= 2)?.config;
         if (!probe)

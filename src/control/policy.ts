@@ -343,3 +343,27 @@ function lagrangian(options: readonly Option[][]): Option[][] {
   }
   return picks;
 }
+
+/** Reads a policy file as JSON (the checks against task, model and registry happen when it is used). */
+export async function readPolicyFile(path: string, flag = "--policy"): Promise<Record<string, unknown>> {
+  const { readFile } = await import("node:fs/promises");
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new InvalidInputError(
+      flag,
+      `cannot read ${path}: ${(error as Error).message}`,
+      "fit one with reckon tune RUN_ID --out FILE",
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidInputError(flag, `${path} is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new InvalidInputError(flag, `${path} does not hold a policy object`);
+  return value as Record<string, unknown>;
+}
