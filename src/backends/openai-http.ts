@@ -103,7 +103,7 @@ async function attemptOnce(
         error: new BackendError(
           `${url} did not answer within ${client.timeoutMs} ms`,
           undefined,
-          "raise timeoutMs, lower maxTokens, or check that the server is not overloaded",
+          "raise the timeout (--timeout SECONDS, or timeoutMs), lower the max tokens, or check that the server is not overloaded",
         ),
       };
     }

@@ -157,10 +157,8 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
           report();
         },
       });
-      let ran = false;
-      for (const config of configs) {
-        if (done.has(resultKey(record.problemId, config.config))) continue;
-        ran = true;
+      const missing = configs.filter((c) => !done.has(resultKey(record.problemId, c.config)));
+      for (const [i, config] of missing.entries()) {
         const trace = collectTrace();
         const result = await run({
           problem,
@@ -202,10 +200,7 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
         });
         progress.resultsDone += 1;
         if (grade.correct) correct += 1;
-        report();
-      }
-      if (ran) {
-        progress.problemsDone += 1;
+        if (i === missing.length - 1) progress.problemsDone += 1;
         report();
       }
     });
