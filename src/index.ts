@@ -1,6 +1,14 @@
+export { type ReckonMiddlewareOptions, reckonMiddleware } from "./ai-sdk.js";
 export { createDefaultBackend, createLlamaCppBackend, defaultModelPath } from "./backends/embedded.js";
 export type { LlamaCppBackend, LlamaCppOptions } from "./backends/llamacpp.js";
 export { createOpenAIBackend } from "./backends/openai.js";
+export {
+  createOpenAIPool,
+  createPoolBackend,
+  type PoolBackend,
+  type PoolEvent,
+  type PoolPolicy,
+} from "./backends/pool.js";
 export { createReplayBackend } from "./backends/replay.js";
 export { type BackendSpec, resolveBackend } from "./backends/resolve.js";
 export {
