@@ -69,15 +69,16 @@ interface Slot {
 }
 
 export async function allocateBatch(request: AllocationRequest): Promise<Allocation> {
-  const settings = parseOrThrow(allocationSettingsSchema, request, "allocation");
-  const tracer = new Tracer(request.trace);
+  const { problems, backend: engine, sampling, signal, trace, middleware, ...limits } = request;
+  const settings = parseOrThrow(allocationSettingsSchema, limits, "allocation");
+  const tracer = new Tracer(trace);
   // One draw index for the whole batch: a question's later rounds continue its earlier samples.
-  const backend = wrapBackend(request.backend, [drawIndexMiddleware(), ...(request.middleware ?? [])]);
+  const backend = wrapBackend(engine, [drawIndexMiddleware(), ...(middleware ?? [])]);
   const root = createContext(
-    { backend, sampling: request.sampling ?? {}, signal: request.signal, tracer },
+    { backend, sampling: sampling ?? {}, signal, tracer },
     { maxTokens: settings.tokenBudget },
   );
-  const slots: Slot[] = request.problems.map((problem) => ({
+  const slots: Slot[] = problems.map((problem) => ({
     problem,
     ctx: root.child({ label: problem.id }),
     candidates: [],
