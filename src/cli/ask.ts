@@ -41,6 +41,7 @@ const askFlagsSchema = z.object({
   budgetTokens: z.coerce.number().int().positive().optional(),
   policy: z.string().optional(),
   json: z.boolean().optional(),
+  options: z.string().optional(),
   ...serverFlagsSchema.shape,
 });
 
@@ -68,6 +69,10 @@ export function askCommand(): Command {
     .option("--max-tokens <count>", "tokens per sample", "512")
     .option("--budget-tokens <count>", "stop sampling once this many tokens are spent")
     .option("--policy <file>", "policy for --strategy auto (from reckon tune)")
+    .option(
+      "--options <json>",
+      "strategy options as JSON, e.g. '{\"beamWidth\": 4}' (see `reckon strategies`)",
+    )
     .option("--json", "print one JSON object")
     .addOption(timeoutOption())
     .addOption(retriesOption())
@@ -108,9 +113,10 @@ export function askCommand(): Command {
           strategy: strategy.name,
           options: flags.policy
             ? { policy: await readPolicyFile(flags.policy) }
-            : acceptsOption(strategy, "n")
-              ? { n: samples }
-              : {},
+            : {
+                ...(acceptsOption(strategy, "n") ? { n: samples } : {}),
+                ...strategyOptionsFlag(flags.options),
+              },
           verifier: flags.verifier
             ? await resolveVerifier(flags.verifier, { task: taskName, backend })
             : undefined,
@@ -185,4 +191,22 @@ function formatResult(result: Result): string {
   );
   if (result.stopReason !== "completed") lines.push(`stopped: ${result.stopReason}`);
   return `${lines.join("\n")}\n`;
+}
+
+/** `--options '<json>'`: an object, checked field by field against the strategy's schema by run(). */
+function strategyOptionsFlag(raw: string | undefined): Record<string, unknown> {
+  if (raw === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw new InvalidInputError(
+      "--options",
+      `is not JSON: ${(error as Error).message}`,
+      `e.g. --options '{"beamWidth": 4}'`,
+    );
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new InvalidInputError("--options", "must be a JSON object", `e.g. --options '{"beamWidth": 4}'`);
+  return value as Record<string, unknown>;
 }
