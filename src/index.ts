@@ -36,6 +36,9 @@ export {
   type VerifierContext,
 } from "./core/verifier.js";
 export { type RunOptions, run } from "./run.js";
+export { type Allocation, allocateBatch } from "./control/allocate.js";
+export { difficultySignals, estimateDifficulty } from "./control/difficulty.js";
+export { fitPolicy, type Policy, type PolicyRow, parsePolicy, readPolicyFile } from "./control/policy.js";
 export { getStrategy, listStrategies, registerStrategy } from "./strategies/registry.js";
 export { defineStrategy, type Strategy, type StrategyContext } from "./strategies/strategy.js";
 export { tallyAnswers } from "./strategies/vote.js";
