@@ -11,6 +11,9 @@ export {
 } from "./backends/pool.js";
 export { createReplayBackend } from "./backends/replay.js";
 export { type BackendSpec, resolveBackend } from "./backends/resolve.js";
+export { type Allocation, allocateBatch } from "./control/allocate.js";
+export { difficultySignals, estimateDifficulty } from "./control/difficulty.js";
+export { fitPolicy, type Policy, type PolicyRow, parsePolicy, readPolicyFile } from "./control/policy.js";
 export {
   type Backend,
   type BackendCapabilities,
@@ -36,9 +39,6 @@ export {
   type VerifierContext,
 } from "./core/verifier.js";
 export { type RunOptions, run } from "./run.js";
-export { type Allocation, allocateBatch } from "./control/allocate.js";
-export { difficultySignals, estimateDifficulty } from "./control/difficulty.js";
-export { fitPolicy, type Policy, type PolicyRow, parsePolicy, readPolicyFile } from "./control/policy.js";
 export { getStrategy, listStrategies, registerStrategy } from "./strategies/registry.js";
 export { defineStrategy, type Strategy, type StrategyContext } from "./strategies/strategy.js";
 export { tallyAnswers } from "./strategies/vote.js";
