@@ -98,7 +98,7 @@ function memoryCache(): BackendMiddleware {
           });
         }
         const served = Array.from({ length: request.n }, (_, i) => draws.get(key(i))!);
-        served.forEach((d, i) => request.onSample?.(d.completion, i));
+        for (const [i, d] of served.entries()) request.onSample?.(d.completion, i);
         return {
           completions: served.map((d) => d.completion),
           usage: served.reduce((sum, d) => addUsage(sum, d.usage), emptyUsage()),
@@ -366,7 +366,7 @@ else {
   const line = (name: string, r: ReturnType<typeof versus>) =>
     `  ${name.padEnd(22)} accuracy ${pct(r.accuracy)} (${r.accuracyDelta >= 0 ? "+" : ""}${(100 * r.accuracyDelta).toFixed(1)} pts)  samples ${r.samples.toFixed(1)} (${pct(r.samplesSaved)} fewer)  tokens ${r.tokens.toFixed(0)} (${r.tokenRatio.toFixed(2)}x fewer)`;
   process.stdout.write(
-    [
+    `${[
       `test split: ${test.length} problems (levels ${levels.join(",")}); policy fitted on ${dev.length} dev problems`,
       `majority@64: accuracy ${pct(base.accuracy)}, ${base.samples.toFixed(0)} samples, ${base.tokens.toFixed(0)} tokens per question`,
       line("auto", versus("auto")),
@@ -378,6 +378,6 @@ else {
       `first-finish (bundled model, ${latencySet.length} problems, n=8): ${embeddedFirst.msPerQuestion.toFixed(0)} ms vs ${embeddedAll.msPerQuestion.toFixed(0)} ms waiting for all (${report.firstFinish.embedded.latencyRatio.toFixed(2)}x), accuracy ${pct(embeddedFirst.accuracy)} vs ${pct(embeddedAll.accuracy)}`,
       `first-finish (loopback server, 2 ms/token, ${remoteSet.length} problems, n=8): ${remoteFirst.msPerQuestion.toFixed(0)} ms vs ${remoteAll.msPerQuestion.toFixed(0)} ms (${report.firstFinish.loopbackServer.latencyRatio.toFixed(2)}x)`,
       `(${report.seconds.toFixed(0)} s)`,
-    ].join("\n") + "\n",
+    ].join("\n")}\n`,
   );
 }

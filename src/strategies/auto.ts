@@ -4,6 +4,9 @@ import { choose, parsePolicy } from "../control/policy.js";
 import { totalTokens } from "../core/types.js";
 import { defineStrategy } from "./strategy.js";
 
+const samplesOf = (result: { detail?: Record<string, unknown>; candidates: unknown[] }): number =>
+  typeof result.detail?.samples === "number" ? result.detail.samples : result.candidates.length;
+
 export const autoOptions = z
   .object({
     /** A policy fitted by `reckon tune` (parsed JSON); validated against the task, model and registry. */
@@ -56,7 +59,7 @@ export const auto = defineStrategy({
         candidates: probe.candidates,
         tally: probe.tally,
         stopReason: probe.stopReason,
-        detail: { ...decided, tokens: totalTokens(ctx.meter.usage) },
+        detail: { ...decided, samples: probe.candidates.length, tokens: totalTokens(ctx.meter.usage) },
       };
     const chosen = await ctx.runStrategy(use.strategy, problem, use.options, { label: use.config });
     return {
@@ -64,7 +67,13 @@ export const auto = defineStrategy({
       candidates: chosen.candidates,
       tally: chosen.tally,
       stopReason: chosen.stopReason,
-      detail: { ...decided, chosen: chosen.detail, tokens: totalTokens(ctx.meter.usage) },
+      detail: {
+        ...decided,
+        chosen: chosen.detail,
+        // Probe and chosen strategy together: what the question cost in samples.
+        samples: probe.candidates.length + samplesOf(chosen),
+        tokens: totalTokens(ctx.meter.usage),
+      },
     };
   },
 });
