@@ -141,7 +141,8 @@ describe("the dashboard in headless Chromium", () => {
       model: "single/test-model",
       prompt: problems[2]!.prompt,
     });
-    await page.waitForFunction(() => document.querySelectorAll("#live tbody tr").length === 3, undefined, {
+    // A string, evaluated in the page: this project's TypeScript has no DOM types.
+    await page.waitForFunction('document.querySelectorAll("#live tbody tr").length === 3', undefined, {
       timeout: 10_000,
     });
     expect(await live.nth(0).locator("td").nth(2).textContent()).toBe("single");

@@ -146,7 +146,7 @@ describe("API keys and limits", () => {
     await slow.close();
   });
 
-  const as = (key?: string) => (key ? { authorization: `Bearer ${key}` } : {});
+  const as = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
 
   it("answers a missing or wrong key with OpenAI's 401, and a right one with 200", async () => {
     const missing = await postJson(chat(proxy.url), { model: "test-model", messages });
