@@ -127,7 +127,7 @@ async function oracleRows(
   onNote?: (note: string) => void,
 ): Promise<MetricRecord[]> {
   const task = getTask((store.getRun(runId).recipe as { task: string }).task);
-  const pools = new Map<string, { correct: number; n: number; tokens: number; total: number }>();
+  const pools = new Map<string, { correct: number; n: number; tokens: number; prompt: number }>();
   for (const p of problems) {
     const pool = store.draws.mainPool(runId, p.problemId);
     if (pool.length === 0) continue;
@@ -138,7 +138,7 @@ async function oracleRows(
       correct,
       n: pool.length,
       tokens: mean(pool.map((d) => d.completion.tokens)),
-      total: mean(pool.map((d) => totalTokens(d.usage))),
+      prompt: pool[0]!.usage.promptTokens,
     });
   }
   const rows: MetricRecord[] = [];
@@ -169,7 +169,8 @@ async function oracleRows(
         ciLow: ci.low,
         ciHigh: ci.high,
         meanTokens: k * mean(members.map((m) => m.tokens)),
-        meanTotalTokens: k * mean(members.map((m) => m.total)),
+        // k samples of one request: its prompt once, k completions.
+        meanTotalTokens: mean(members.map((m) => m.prompt + k * m.tokens)),
         problems: members.length,
       });
     }

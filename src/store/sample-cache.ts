@@ -2,9 +2,13 @@
  * The bench's sample cache: backend middleware that serves a draw from the store when the
  * same request (digest) already drew that sample index for this problem, and stores every new
  * draw the moment its call returns. Strategies and budgets that ask the same thing share draws,
- * a resumed run never redraws one, and usage is the stored share of each draw's call whether
- * it came from the engine or the store, so a resumed run reports exactly what an uninterrupted
- * one would.
+ * and a resumed run never redraws one.
+ *
+ * Usage is charged the same way whether a draw came from the engine or the store, and whatever
+ * configurations ran before: a request costs one call with its prompt once (the prompt side of
+ * one request of the call that drew its first sample) plus the completion tokens of its own
+ * samples. So `self-consistency n=1` costs what it would cost run alone, though its sample was
+ * drawn by `n=8`, and a resumed run reports exactly what an uninterrupted one would.
  */
 import {
   type Backend,
@@ -13,7 +17,7 @@ import {
   type GenerateRequest,
 } from "../core/backend.js";
 import { requestDigest } from "../core/draws.js";
-import { addUsage, type Completion, emptyUsage, type Usage } from "../core/types.js";
+import { type Completion, emptyUsage, type Usage } from "../core/types.js";
 import type { DrawRecord, DrawTable } from "./draws.js";
 
 export interface SampleCacheScope {
@@ -23,17 +27,36 @@ export interface SampleCacheScope {
   onDrawn?: (draws: DrawRecord[]) => void;
 }
 
-/** One sample's share of its call: its own completion tokens, an equal part of the rest. */
-function shareOf(usage: Usage, completion: Completion, samples: number): Usage {
-  const share: Usage = {
-    promptTokens: usage.promptTokens / samples,
+/**
+ * What is stored with a draw: the prompt side of one request of its call (a call of parallel
+ * single requests made several), its own completion tokens, and its part of the call's time.
+ */
+function drawUsage(usage: Usage, completion: Completion, samples: number): Usage {
+  const requests = Math.max(1, usage.calls);
+  const stored: Usage = {
+    promptTokens: usage.promptTokens / requests,
     completionTokens: completion.tokens,
-    calls: usage.calls / samples,
+    calls: 1,
     latencyMs: usage.latencyMs / samples,
     estimated: usage.estimated,
   };
-  if (usage.cachedPromptTokens !== undefined) share.cachedPromptTokens = usage.cachedPromptTokens / samples;
-  return share;
+  if (usage.cachedPromptTokens !== undefined) stored.cachedPromptTokens = usage.cachedPromptTokens / requests;
+  return stored;
+}
+
+/** One request of these draws: one call, the first draw's prompt side, every draw's completion. */
+export function requestUsage(draws: readonly DrawRecord[]): Usage {
+  const first = draws[0]?.usage;
+  if (!first) return emptyUsage();
+  const usage: Usage = {
+    promptTokens: first.promptTokens,
+    completionTokens: draws.reduce((sum, d) => sum + d.usage.completionTokens, 0),
+    calls: 1,
+    latencyMs: draws.reduce((sum, d) => sum + d.usage.latencyMs, 0),
+    estimated: draws.some((d) => d.usage.estimated),
+  };
+  if (first.cachedPromptTokens !== undefined) usage.cachedPromptTokens = first.cachedPromptTokens;
+  return usage;
 }
 
 export function sampleCacheMiddleware(draws: DrawTable, scope: SampleCacheScope): BackendMiddleware {
@@ -65,7 +88,7 @@ export function sampleCacheMiddleware(draws: DrawTable, scope: SampleCacheScope)
               digest,
               index: start + i,
               completion,
-              usage: shareOf(response.usage, completion, response.completions.length),
+              usage: drawUsage(response.usage, completion, response.completions.length),
             }),
           );
           draws.add(runId, drawn);
@@ -74,10 +97,7 @@ export function sampleCacheMiddleware(draws: DrawTable, scope: SampleCacheScope)
           start = end;
         }
         const served = [...found.entries()].sort((a, b) => a[0] - b[0]).map(([, draw]) => draw);
-        return {
-          completions: served.map((d) => d.completion),
-          usage: served.reduce((sum, d) => addUsage(sum, d.usage), emptyUsage()),
-        };
+        return { completions: served.map((d) => d.completion), usage: requestUsage(served) };
       },
     });
 }

@@ -197,6 +197,42 @@ describe("bench on a replay file", () => {
   });
 });
 
+describe("usage of shared draws", () => {
+  it("charges a configuration what it would cost run alone, whatever ran before it", async () => {
+    const problems = await loadDataset({
+      name: "math500",
+      path: "../shared/datasets/math500-test.jsonl",
+      limit: 3,
+    });
+    const path = join(dir, "order.jsonl");
+    writeFileSync(path, writeReplayRows(makeMathReplayRows(problems, { samples: 8, seed: 6 })));
+    const usage = async (runId: string, grid: number[]) => {
+      await startBench(
+        {
+          dataset: { name: "replay", path },
+          task: "math",
+          strategies: [{ name: "self-consistency", grid: { n: grid } }],
+        },
+        { store, backend: createReplayBackend({ path }), runId },
+      );
+      return Object.fromEntries(
+        store
+          .getResults(runId)
+          .map((r) => [
+            `${r.problemId} ${r.config}`,
+            [r.usage.promptTokens, r.usage.completionTokens, r.usage.calls],
+          ]),
+      );
+    };
+    const upward = await usage("order-up", [1, 2, 4, 8]);
+    const downward = await usage("order-down", [8, 4, 2, 1]);
+    expect(downward).toEqual(upward);
+    // n=1 costs one call with the prompt once, as a run of n=1 alone does.
+    const alone = await usage("alone", [1]);
+    for (const [key, value] of Object.entries(alone)) expect(upward[key]).toEqual(value);
+  });
+});
+
 describe("bench against a loopback server", () => {
   const dataset = { name: "arithmetic" as const, levels: [1, 2], perLevel: 3, seed: 5 };
   const recipe: RecipeInput = {
