@@ -33,6 +33,11 @@ function hash(text: string): number {
   return h;
 }
 
+function splitExpression(expression: string): [number[], Operator[]] {
+  const parts = expression.split(/([+\-*])/);
+  return [parts.filter((_, i) => i % 2 === 0).map(Number), parts.filter((_, i) => i % 2 === 1) as Operator[]];
+}
+
 /**
  * A seeded model of the arithmetic task that continues a partial solution: it replays the
  * lines so far, then writes the rest in canonical order, slipping (a result off by one to
@@ -46,6 +51,11 @@ function steppingResponder(request: TestRequestView, index: number): string {
   const expression = parseArithmeticPrompt(text.slice(questionAt, promptEnd));
   if (expression === undefined) return "I cannot read this question.";
   if (/Review the solution above/.test(text)) return "The solution is correct.";
+  if (/Is the solution above correct\?/.test(text)) {
+    const shown = /A: (-?\d+)/.exec(request.body.messages?.at(-2)?.content ?? "")?.[1];
+    const value = solveCanonical(...splitExpression(expression))?.at(-1)?.result;
+    return Number(shown) === value ? "Yes, it is." : "No, it is not.";
+  }
   // Completion prompts carry the partial solution after the question; chat ones as a prefilled turn.
   const messages = request.body.messages as { role: string; content: string }[] | undefined;
   const partial = messages
@@ -55,9 +65,7 @@ function steppingResponder(request: TestRequestView, index: number): string {
     : text.slice(promptEnd);
   const replayed = checkArithmeticSolution(expression, partial);
   const current = replayed.steps.at(-1)?.expression ?? expression;
-  const parts = current.split(/([+\-*])/);
-  const nums = parts.filter((_, i) => i % 2 === 0).map(Number);
-  const ops = parts.filter((_, i) => i % 2 === 1) as Operator[];
+  const [nums, ops] = splitExpression(current);
   const steps = solveCanonical(nums, ops) ?? [];
   if (steps.length === 0) return `A: ${nums[0]}`;
   const roll = hash(`${request.seed}|${index}|${text}`) % 10;
@@ -234,22 +242,30 @@ describe("revision strategies over an OpenAI-compatible chat server", () => {
   });
 
   it("the judge scores by P(Yes) from logprobs, and by verdicts without them", async () => {
-    const judged = await resolveVerifier("judge", { task: "arithmetic" });
-    const backend = chat();
-    const recorded: number[] = [];
-    const ctx = { backend, recordUsage: ({ tokens }: { tokens: number }) => recorded.push(tokens) };
-    const candidate = {
-      text: `A: ${dataset[1]!.reference}`,
+    const judge = await resolveVerifier("judge", { task: "arithmetic" });
+    const reference = dataset[1]!.reference;
+    const candidates = [`A: ${reference}`, `A: ${Number(reference) + 3}`].map((text) => ({
+      text,
       finishReason: "eos" as const,
       tokens: 2,
-      answer: dataset[1]!.reference,
-    };
-    // The responder answers the judge's question with its solution text: neither yes nor no.
-    const [score] = await judged.score(chatProblem, [candidate], ctx);
-    expect(score).toBe(0.5);
+      answer: text.slice(3),
+    }));
+    const recorded: number[] = [];
+    const context = (backend: ReturnType<typeof chat>) => ({
+      backend,
+      recordUsage: ({ tokens }: { tokens: number }) => recorded.push(tokens),
+    });
+    // The server's first word carries all of its logprob mass ("Yes," or "No,"): P(True) is 1 or 0.
+    expect(await judge.score(chatProblem, candidates, context(chat()))).toEqual([1, 0]);
     const body = llm.requests.at(-1)!.body;
     expect(body.logprobs).toBe(true);
     expect(body.max_tokens).toBe(1);
     expect(body.messages.at(-1).content).toMatch(/Is the solution above correct\?/);
+    const noLogprobs = createOpenAIBackend({ baseURL: llm.url, model: "test-model", logprobs: false });
+    expect(await judge.score(chatProblem, candidates, context(noLogprobs))).toEqual([1, 0]);
+    expect(llm.requests.at(-1)!.body.max_tokens).toBe(8); // a short generated verdict
+    await expect(resolveVerifier("judge:maybe", { task: "arithmetic" })).rejects.toThrow(
+      /unknown judge mode "maybe"/,
+    );
   });
 });
