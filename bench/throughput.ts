@@ -12,9 +12,9 @@
  *   npx tsx bench/throughput.ts --model /tmp/random-27m.gguf --repeats 1
  */
 import { parseArgs } from "node:util";
-import type { GenerateRequest, GenerateResponse } from "../src/core/backend.js";
 import { createLlamaCppBackend, defaultModelPath } from "../src/backends/embedded.js";
 import type { LlamaCppBackend } from "../src/backends/llamacpp.js";
+import type { GenerateRequest, GenerateResponse } from "../src/core/backend.js";
 
 const { values } = parseArgs({
   options: {

@@ -1,3 +1,4 @@
+import { Agent, request } from "undici";
 import { AbortedError, BackendError } from "../core/errors.js";
 import {
   isNetworkError,
@@ -87,14 +88,20 @@ async function attemptOnce(
   const onAbort = () => controller.abort();
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const response = await fetch(url, {
+    const response = await request(url, {
       method: "POST",
       headers: requestHeaders(client),
       body: JSON.stringify(body),
       signal: controller.signal,
+      dispatcher: keepAlive,
     });
-    const text = await response.text();
-    return interpret(client, url, response, text);
+    const text = await response.body.text();
+    return interpret(
+      client,
+      url,
+      { status: response.statusCode, header: (name) => headerOf(response.headers, name) },
+      text,
+    );
   } catch (error) {
     if (signal?.aborted) throw new AbortedError();
     if (timedOut) {
@@ -136,15 +143,33 @@ function requestHeaders(client: OpenAIHttpClient): Record<string, string> {
   return headers;
 }
 
+/**
+ * One connection pool for every backend in the process: undici's request API over kept-alive
+ * connections, several times the throughput of `fetch` on Node 20 when hundreds of requests are
+ * in flight (a proxy in front of a fast server).
+ */
+const keepAlive = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+
+type Headers = Record<string, string | string[] | undefined>;
+const headerOf = (headers: Headers, name: string): string | undefined => {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+interface HttpAnswer {
+  status: number;
+  header(name: string): string | undefined;
+}
+
 function interpret(
   client: OpenAIHttpClient,
   url: string,
-  response: Response,
+  response: HttpAnswer,
   text: string,
 ): { json: unknown } | Failure {
   const { status } = response;
-  const contentType = response.headers.get("content-type") ?? "";
-  if (response.ok) {
+  const contentType = response.header("content-type") ?? "";
+  if (status >= 200 && status < 300) {
     try {
       return { json: JSON.parse(text) };
     } catch {
@@ -176,7 +201,7 @@ function interpret(
     return {
       retryable: true,
       status,
-      retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
+      retryAfterMs: parseRetryAfter(response.header("retry-after") ?? null),
       error: new BackendError(
         described,
         status,

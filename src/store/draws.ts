@@ -107,7 +107,8 @@ export class DrawTable {
    */
   mainPool(runId: string, problemId: string): DrawRecord[] {
     const byDigest = new Map<string, DrawRecord[]>();
-    for (const d of this.list(runId, problemId)) byDigest.set(d.digest, [...(byDigest.get(d.digest) ?? []), d]);
+    for (const d of this.list(runId, problemId))
+      byDigest.set(d.digest, [...(byDigest.get(d.digest) ?? []), d]);
     return [...byDigest.values()].sort((a, b) => b.length - a.length)[0] ?? [];
   }
 

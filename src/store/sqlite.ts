@@ -2,7 +2,6 @@ import { mkdirSync, type Stats, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { ReckonError } from "../core/errors.js";
-import type { FinishReason } from "../core/types.js";
 import { DrawTable } from "./draws.js";
 import { type Migration, migrations } from "./migrations.js";
 import { type ResultRecord, ResultTable } from "./results.js";

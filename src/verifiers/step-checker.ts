@@ -12,8 +12,8 @@ import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
 import { hashText, Mulberry32, mixSeed } from "../core/random.js";
 import type { Candidate, Problem } from "../core/types.js";
-import { applyOperator, type Operator, parseArithmeticPrompt } from "../tasks/arithmetic.js";
 import type { Verifier } from "../core/verifier.js";
+import { applyOperator, type Operator, parseArithmeticPrompt } from "../tasks/arithmetic.js";
 
 export type StepVerdictKind =
   | "valid"

@@ -16,7 +16,7 @@ function staticImports(file: string): string[] {
     const statement = match[0];
     // `import { type A, type B } from` is type-only too.
     const names = /\{([^}]*)\}/.exec(statement)?.[1];
-    if (names && names.split(",").every((n) => n.trim() === "" || n.trim().startsWith("type "))) continue;
+    if (names?.split(",").every((n) => n.trim() === "" || n.trim().startsWith("type "))) continue;
     found.push(match[1]!);
   }
   return found;
