@@ -8,6 +8,7 @@ import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { RunStore } from "../store/sqlite.js";
 import { ApiKeyAuth } from "./auth.js";
 import type { ServerConfig } from "./config.js";
 import { HttpError, toHttpError } from "./errors.js";
@@ -16,13 +17,13 @@ import { LiveRequests } from "./live.js";
 import { ServerMetrics } from "./metrics.js";
 import { embeddedModel, type ModelSource, upstreamModels } from "./models.js";
 import { openAIRoutes } from "./openai-routes.js";
-import { type DashboardSource, dashboardRoutes } from "./ui/routes.js";
+import { dashboardRoutes } from "./ui/routes.js";
 
 export interface ReckonServerParts {
   /** Where models come from; default: pools over `config.upstreams`, else the embedded model. */
   source?: ModelSource;
   /** Bench runs shown at /ui (e.g. `openStore(path, {create: false})`). */
-  runs?: DashboardSource;
+  runs?: RunStore;
 }
 
 export interface ReckonServer {

@@ -9,10 +9,9 @@ import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOpenAIBackend } from "../../src/backends/openai.js";
-import { collectTrace, type TraceEvent } from "../../src/core/trace.js";
-import { run } from "../../src/run.js";
+import { startBench } from "../../src/bench/runner.js";
 import { openStore, type RunStore } from "../../src/store/sqlite.js";
-import { arithmeticTask, generateArithmeticProblems, toProblem } from "../../src/tasks/arithmetic.js";
+import { generateArithmeticProblems, toProblem } from "../../src/tasks/arithmetic.js";
 import { arithmeticResponder } from "../support/arithmetic-responder.js";
 import { type OpenAITestServer, startOpenAITestServer } from "../support/openai-test-server.js";
 import { postJson, type RunningProxy, startProxy } from "./helpers.js";
@@ -24,69 +23,30 @@ let store: RunStore;
 let proxy: RunningProxy;
 let browser: Browser;
 
-/** A search tree as a tree strategy traces it: a root, two expansions, one pruned. */
-const searchTree: TraceEvent[] = [
-  { id: 0, kind: "scope", text: "beam-search", at: 0 },
-  { id: 1, parent: 0, kind: "expanded", text: "step 1: 3*4=12", score: 0.9, at: 1 },
-  { id: 2, parent: 0, kind: "pruned", text: "step 1: 3*4=11", score: 0.1, at: 2 },
-  { id: 3, parent: 1, kind: "expanded", text: "step 2: 12+5=17", score: 0.8, at: 3 },
-  { id: 4, parent: 3, kind: "answer", text: "17", at: 4 },
-];
-
 beforeAll(async () => {
   upstream = await startOpenAITestServer({ respond: arithmeticResponder(dataset) });
   store = openStore(join(mkdtempSync(join(tmpdir(), "reckon-ui-")), "runs.sqlite"));
-  store.createRun({
-    id: "tiny-run",
-    recipe: { name: "dashboard test" },
-    seed: 9,
-    backend: "openai:test-model",
-    problems: problems.map((p, position) => ({
-      problemId: p.id,
-      position,
-      question: String(p.prompt),
-      prompt: String(p.prompt),
-      reference: p.reference!,
-      level: 2,
-    })),
-  });
-  const backend = createOpenAIBackend({ baseURL: upstream.url, model: "test-model", mode: "completion" });
-  for (const problem of problems)
-    for (const [strategy, n] of [
-      ["single", 1],
-      ["self-consistency", 4],
-    ] as const) {
-      const trace = collectTrace();
-      const result = await run({
-        problem,
-        backend,
-        strategy,
-        options: strategy === "single" ? {} : { n },
-        sampling: { seed: 1 },
-        trace: trace.sink,
-      });
-      store.results.add("tiny-run", {
-        problemId: problem.id,
-        config: strategy === "single" ? "single" : `self-consistency n=${n}`,
-        strategy,
-        series: strategy,
-        budget: n,
-        options: strategy === "single" ? {} : { n },
-        answer: result.answer,
-        correct: (await arithmeticTask.grade(result.answer, problem)).correct,
-        stopReason: result.stopReason,
-        usage: result.usage,
-        candidates: result.candidates.map(({ text, answer, score, tokens, finishReason }) => ({
-          text,
-          answer,
-          score,
-          tokens,
-          finishReason,
-        })),
-        trace: problem === problems[0] && strategy === "single" ? searchTree : trace.events,
-      });
-    }
-  store.setRunStatus("tiny-run", "completed");
+  // A real bench run: a sampling strategy, a voting one and a tree search with a process verifier.
+  await startBench(
+    {
+      name: "dashboard test",
+      dataset: { name: "arithmetic", ...dataset },
+      strategies: [
+        "single",
+        { name: "self-consistency", grid: { n: [4] } },
+        { name: "beam-search", options: { n: 4, beamWidth: 2, maxDepth: 3 } },
+      ],
+      verifier: "step-checker",
+      sampling: { max_tokens: 32 },
+      seed: 1,
+      metrics: { bootstrapResamples: 50 },
+    },
+    {
+      store,
+      backend: createOpenAIBackend({ baseURL: upstream.url, model: "test-model", mode: "completion" }),
+      runId: "tiny-run",
+    },
+  );
 
   proxy = await startProxy({ upstreams: [upstream.url], task: "arithmetic" }, { runs: store });
   for (const [i, problem] of problems.slice(0, 2).entries())
@@ -153,14 +113,14 @@ describe("the dashboard in headless Chromium", () => {
     expect(await chart.isVisible()).toBe(true);
     expect((await chart.boundingBox())!.width).toBeGreaterThan(400);
     expect(await page.locator(".chart svg").textContent()).toContain("self-consistency");
-    expect(await page.locator("#configs tbody tr").count()).toBe(2);
+    expect(await page.locator("#configs tbody tr").count()).toBe(3);
     expect(await page.locator("#problems tbody tr").count()).toBe(3);
 
     await page.click(`#problems a:text('${problems[0]!.id}')`);
     await page.waitForURL(/\/problems\//);
-    expect(await page.locator("pre.question").textContent()).toBe(String(problems[0]!.prompt));
+    expect(await page.locator("pre.question").textContent()).toBe(store.getProblems("tiny-run")[0]!.question);
     const sections = page.locator("details.result");
-    expect(await sections.count()).toBe(2);
+    expect(await sections.count()).toBe(3);
     const voting = page.locator("details.result[data-config='self-consistency n=4']");
     await voting.locator("summary").click();
     expect(await voting.locator("table.candidates tbody tr").count()).toBe(4);
@@ -168,12 +128,15 @@ describe("the dashboard in headless Chromium", () => {
     expect(votes.map(Number).reduce((a, b) => a + b, 0)).toBe(4);
     expect(await voting.locator(".trace li[data-kind='sample']").count()).toBe(4);
 
-    // The search tree: nesting follows the parent ids.
-    const tree = page.locator("details.result[data-config='single'] .trace");
-    expect(await tree.locator("li[data-kind='pruned']").count()).toBe(1);
-    const answer = tree.locator("li[data-id='4']");
-    expect(await answer.locator("xpath=ancestor::li").count()).toBe(3);
-    expect(await tree.locator("li[data-id='2'] li").count()).toBe(0);
+    // The search tree: every event is drawn inside the item of its parent event.
+    const stored = store.getResults("tiny-run", { problemId: problems[0]!.id, config: "beam-search" })[0]!;
+    expect(stored.trace.some((e) => e.kind === "step")).toBe(true);
+    const tree = page.locator("details.result[data-config='beam-search'] .trace");
+    for (const event of stored.trace.filter((e) => e.parent !== undefined).slice(0, 12)) {
+      const item = tree.locator(`li[data-id='${event.id}']`);
+      expect(await item.count()).toBe(1);
+      expect(await item.locator(`xpath=ancestor::li[@data-id='${event.parent}']`).count()).toBe(1);
+    }
     await page.screenshot({ path: "/tmp/reckon-dashboard.png", fullPage: true });
     expect(problemsSeen).toEqual([]);
   });

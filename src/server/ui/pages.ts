@@ -1,9 +1,11 @@
 /** The dashboard's pages: the overview (live requests, upstreams, runs), a run, a problem. */
 import type { UpstreamStatus } from "../../backends/pool.js";
+import { parseRecipe } from "../../bench/recipe.js";
+import { computeRunMetrics } from "../../bench/result-metrics.js";
+import { renderAccuracyChart } from "../../report/charts.js";
+import type { ProblemRecord, ResultRecord, RunRecord, RunStore } from "../../store/sqlite.js";
 import type { LiveRequest } from "../live.js";
-import { pointsFromMetrics, pointsFromResults, renderChart } from "./charts.js";
 import { type Html, html, page, percent, raw } from "./html.js";
-import type { DashboardProblem, DashboardResult, DashboardRun, DashboardSource } from "./source.js";
 import { traceTree } from "./tree.js";
 
 const liveColumns = ["started", "model", "strategy", "caller", "status", "stop", "answer", "tokens", "ms"];
@@ -37,7 +39,7 @@ setInterval(refresh, 2000);
 export function overviewPage(
   live: readonly LiveRequest[] | undefined,
   upstreams: readonly UpstreamStatus[],
-  runs: readonly DashboardRun[] | undefined,
+  runs: readonly RunRecord[] | undefined,
 ): string {
   const liveSection =
     live === undefined
@@ -68,16 +70,27 @@ export function overviewPage(
 /** Mean of a usage figure over results. */
 const mean = (values: number[]) =>
   values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
-const tokensOf = (r: DashboardResult) =>
+const tokensOf = (r: ResultRecord) =>
   r.usage.promptTokens + r.usage.completionTokens + (r.usage.verifierTokens ?? 0);
 
-export async function runPage(source: DashboardSource, run: DashboardRun): Promise<string> {
-  const problems = source.getProblems(run.id);
-  const results = source.getResults?.(run.id) ?? [];
-  const metrics = source.getMetrics?.(run.id) ?? [];
-  const points = metrics.length > 0 ? pointsFromMetrics(metrics) : pointsFromResults(results);
+export async function runPage(store: RunStore, run: RunRecord): Promise<string> {
+  const problems = store.getProblems(run.id);
+  const results = store.getResults(run.id);
+  // A run still going (or interrupted) has no stored metrics yet: compute them from its results.
+  const metrics =
+    run.status === "completed"
+      ? store.getMetrics(run.id)
+      : await computeRunMetrics(store, run.id, parseRecipe(run.recipe, `run ${run.id} recipe`));
+  const overall = metrics.filter((m) => m.level === undefined);
   const chart =
-    points.length > 0 ? raw(await renderChart(points, `${run.id}: accuracy against compute`)) : html``;
+    results.length > 0
+      ? raw(
+          await renderAccuracyChart(overall, {
+            title: `${run.id}: accuracy against compute`,
+            tokens: "total",
+          }),
+        )
+      : html``;
 
   const configs = [...new Set(results.map((r) => r.config))];
   const byConfig = configs.map((config) => {
@@ -115,9 +128,9 @@ export async function runPage(source: DashboardSource, run: DashboardRun): Promi
 }
 
 export function problemPage(
-  run: DashboardRun,
-  problem: DashboardProblem,
-  results: readonly DashboardResult[],
+  run: RunRecord,
+  problem: ProblemRecord,
+  results: readonly ResultRecord[],
 ): string {
   const sections = results.map((r, i) => {
     const chosen = r.candidates.findIndex((c) => c.answer !== undefined && c.answer === r.answer);

@@ -5,15 +5,13 @@
  */
 import type { Hono } from "hono";
 import type { UpstreamStatus } from "../../backends/pool.js";
+import type { RunRecord, RunStore } from "../../store/sqlite.js";
 import { HttpError } from "../errors.js";
 import type { LiveRequest } from "../live.js";
 import { liveRows, overviewPage, problemPage, runPage } from "./pages.js";
-import type { DashboardRun, DashboardSource } from "./source.js";
-
-export type { DashboardSource } from "./source.js";
 
 export interface DashboardParts {
-  runs?: DashboardSource;
+  runs?: RunStore;
   /** Absent for the standalone dashboard (`reckon ui`). */
   live?: () => LiveRequest[];
   upstreams?: () => UpstreamStatus[];
@@ -22,10 +20,8 @@ export interface DashboardParts {
 const notFound = (what: string) => new HttpError(404, `${what} not found`, "invalid_request_error");
 
 export function dashboardRoutes(app: Hono, parts: DashboardParts): void {
-  const findRun = (id: string): DashboardRun => {
-    const source = parts.runs;
-    if (!source) throw notFound(`run ${id}`);
-    const run = source.findRun ? source.findRun(id) : source.listRuns().find((r) => r.id === id);
+  const findRun = (id: string): RunRecord => {
+    const run = parts.runs?.findRun(id);
     if (!run) throw notFound(`run ${id}`);
     return run;
   };
@@ -44,7 +40,7 @@ export function dashboardRoutes(app: Hono, parts: DashboardParts): void {
     const problemId = c.req.param("problemId");
     const problem = parts.runs!.getProblems(run.id).find((p) => p.problemId === problemId);
     if (!problem) throw notFound(`problem ${problemId}`);
-    const results = parts.runs!.getResults?.(run.id, { problemId }) ?? [];
+    const results = parts.runs!.getResults(run.id, { problemId });
     return c.html(problemPage(run, problem, results));
   });
 }
