@@ -17,7 +17,8 @@ import {
   type GenerateRequest,
 } from "../core/backend.js";
 import { requestDigest } from "../core/draws.js";
-import { type Completion, emptyUsage, type Usage } from "../core/types.js";
+import { AbortedError } from "../core/errors.js";
+import { addUsage, type Completion, emptyUsage, type Usage } from "../core/types.js";
 import type { DrawRecord, DrawTable } from "./draws.js";
 
 export interface SampleCacheScope {
@@ -59,6 +60,9 @@ export function requestUsage(draws: readonly DrawRecord[]): Usage {
   return usage;
 }
 
+const inOrder = (found: Map<number, DrawRecord>) =>
+  [...found.entries()].sort((a, b) => a[0] - b[0]).map(([, draw]) => draw);
+
 export function sampleCacheMiddleware(draws: DrawTable, scope: SampleCacheScope): BackendMiddleware {
   const { runId, problemId } = scope;
   return (next: Backend) =>
@@ -76,12 +80,22 @@ export function sampleCacheMiddleware(draws: DrawTable, scope: SampleCacheScope)
           }
           let end = start;
           while (end < offset + request.n && !found.has(end)) end += 1;
-          const response = await next.generate({
-            ...request,
-            n: end - start,
-            sampleOffset: start,
-            onSample: request.onSample && ((c, i) => request.onSample!(c, start - offset + i)),
-          });
+          const response = await next
+            .generate({
+              ...request,
+              n: end - start,
+              sampleOffset: start,
+              onSample: request.onSample && ((c, i) => request.onSample!(c, start - offset + i)),
+            })
+            .catch((error: unknown) => {
+              // Cancelled (perhaps by the caller's own onSample): what the store served goes back too.
+              if (!(error instanceof AbortedError)) throw error;
+              const served = inOrder(found);
+              throw new AbortedError({
+                completions: [...served.map((d) => d.completion), ...(error.partial?.completions ?? [])],
+                usage: addUsage(requestUsage(served), error.partial?.usage ?? emptyUsage()),
+              });
+            });
           const drawn = response.completions.slice(0, end - start).map(
             (completion, i): DrawRecord => ({
               problemId,
@@ -96,7 +110,7 @@ export function sampleCacheMiddleware(draws: DrawTable, scope: SampleCacheScope)
           for (const draw of drawn) found.set(draw.index, draw);
           start = end;
         }
-        const served = [...found.entries()].sort((a, b) => a[0] - b[0]).map(([, draw]) => draw);
+        const served = inOrder(found);
         return { completions: served.map((d) => d.completion), usage: requestUsage(served) };
       },
     });
