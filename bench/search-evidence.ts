@@ -6,7 +6,7 @@
  * tokens beam search actually spent on that problem (`result.usage`) as its token budget, or
  * (DVTS, MCTS) a configuration of about the same cost; the table shows what each really spent.
  *
- *   npx tsx bench/search-evidence.ts [--levels 1,2,3,4,5] [--per-level 20] [--seed 1]
+ *   npx tsx bench/search-evidence.ts [--levels 1,2,3,4,5] [--per-level 30] [--seed 1]
  *
  * Prints the accuracy table and, last, beam-search accuracy divided by majority accuracy at
  * equal tokens on the hardest level.
@@ -23,7 +23,7 @@ import { stepCheckerVerifier } from "../src/verifiers/step-checker.js";
 const { values } = parseArgs({
   options: {
     levels: { type: "string", default: "1,2,3,4,5" },
-    "per-level": { type: "string", default: "20" },
+    "per-level": { type: "string", default: "30" },
     seed: { type: "string", default: "1" },
     beams: { type: "string", default: "8" },
   },
