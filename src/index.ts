@@ -11,6 +11,7 @@ export {
 } from "./backends/pool.js";
 export { createReplayBackend } from "./backends/replay.js";
 export { type BackendSpec, resolveBackend } from "./backends/resolve.js";
+export { resumeBench, startBench } from "./bench/runner.js";
 export { type Allocation, allocateBatch } from "./control/allocate.js";
 export { difficultySignals, estimateDifficulty } from "./control/difficulty.js";
 export { fitPolicy, type Policy, type PolicyRow, parsePolicy, readPolicyFile } from "./control/policy.js";
@@ -39,6 +40,9 @@ export {
   type VerifierContext,
 } from "./core/verifier.js";
 export { type RunOptions, run } from "./run.js";
+export { createSandbox } from "./sandbox/linux.js";
+export type { Sandbox, SandboxResult } from "./sandbox/sandbox.js";
+export { openStore } from "./store/sqlite.js";
 export { getStrategy, listStrategies, registerStrategy } from "./strategies/registry.js";
 export { defineStrategy, type Strategy, type StrategyContext } from "./strategies/strategy.js";
 export { tallyAnswers } from "./strategies/vote.js";
@@ -48,6 +52,7 @@ export {
   generateArithmeticProblems,
   toProblem,
 } from "./tasks/arithmetic.js";
+export { extractCode, judgeCode } from "./tasks/code.js";
 export { extractMathAnswer, gsm8kTask, mathAnswersEquivalent, mathTask } from "./tasks/math.js";
 export { getTask, renderPrompt } from "./tasks/registry.js";
 export { resolveVerifier } from "./verifiers/registry.js";
