@@ -33,9 +33,11 @@ describe("ConcurrencyLimiter", () => {
     const controller = new AbortController();
     const aborted = limiter.run(async () => "never", controller.signal);
     const next = limiter.run(async () => "ran");
+    // Watched before the abort rejects it, so the rejection is never unhandled.
+    const abortedCheck = expect(aborted).rejects.toThrow(AbortedError);
     controller.abort();
     await expect(failing).rejects.toThrow("boom");
-    await expect(aborted).rejects.toThrow(AbortedError);
+    await abortedCheck;
     await expect(next).resolves.toBe("ran");
   });
 });
