@@ -3,15 +3,18 @@ import { adaptiveConsistency } from "./adaptive-consistency.js";
 import { auto } from "./auto.js";
 import { beamSearch } from "./beam-search.js";
 import { bestOfN } from "./best-of-n.js";
+import { codet } from "./codet.js";
 import { deepConf } from "./deepconf.js";
 import { dvts } from "./dvts.js";
 import { esc } from "./esc.js";
+import { executionVote } from "./execution-vote.js";
 import { firstFinish } from "./first-finish.js";
 import { iterativeDeepening } from "./iterative-deepening.js";
 import { lookahead } from "./lookahead.js";
 import { mcts } from "./mcts.js";
 import { revisions } from "./revisions.js";
 import { selfConsistency } from "./self-consistency.js";
+import { selfDebug } from "./self-debug.js";
 import { selfRefine } from "./self-refine.js";
 import { single } from "./single.js";
 import type { Strategy } from "./strategy.js";
@@ -34,6 +37,9 @@ const builtIn = [
   selfRefine,
   revisions,
   iterativeDeepening,
+  selfDebug,
+  codet,
+  executionVote,
   auto,
 ] as unknown as Strategy<unknown>[];
 
