@@ -11,6 +11,7 @@ import { getStrategy } from "../strategies/registry.js";
 import { getTask } from "../tasks/registry.js";
 import { bootstrapMeanInterval, type Interval } from "./bootstrap.js";
 import { expectedSelection, passAtK } from "./pool-estimates.js";
+import { wholeSampleDigest } from "./problem-set.js";
 import { benchConfigs, type Recipe } from "./recipe.js";
 
 const mean = (values: readonly number[]) =>
@@ -96,18 +97,7 @@ export async function computeRunMetrics(
 
   const task = getTask(recipe.task);
   const isCorrect = gradeCache(task, problems);
-  rows.push(
-    ...(await oracleRows(
-      store,
-      runId,
-      problems,
-      groups,
-      configs.map((c) => c.budget),
-      isCorrect,
-      interval,
-      onNote,
-    )),
-  );
+  rows.push(...(await oracleRows(store, runId, recipe, problems, groups, isCorrect, interval, onNote)));
   rows.push(...(await poolShortcutRows(recipe, results, groups, isCorrect, task, interval)));
   return rows;
 }
@@ -119,17 +109,22 @@ export async function computeRunMetrics(
 async function oracleRows(
   store: RunStore,
   runId: string,
+  recipe: Recipe,
   problems: readonly ProblemRecord[],
   groups: Group[],
-  budgets: number[],
   isCorrect: (problemId: string, answer: string | undefined) => Promise<boolean>,
   interval: (values: number[], ...labels: (string | number | undefined)[]) => Interval,
   onNote?: (note: string) => void,
 ): Promise<MetricRecord[]> {
-  const task = getTask((store.getRun(runId).recipe as { task: string }).task);
+  const task = getTask(recipe.task);
+  // The sample counts of the strategies that draw k whole solutions and select: pass@k is their ceiling.
+  const budgets = benchConfigs(recipe).flatMap((c) => {
+    const shortcut = getStrategy(c.strategy).fromPool;
+    return shortcut ? [shortcut.samples(c.options)] : [];
+  });
   const pools = new Map<string, { correct: number; n: number; tokens: number; prompt: number }>();
   for (const p of problems) {
-    const pool = store.draws.mainPool(runId, p.problemId);
+    const pool = store.draws.ofRequest(runId, p.problemId, wholeSampleDigest(recipe, p));
     if (pool.length === 0) continue;
     let correct = 0;
     for (const d of pool)

@@ -19,7 +19,7 @@ import type { MetricRecord } from "../store/sqlite.js";
 import { type ProblemRecord, type RunRecord, type RunStore, StoreError } from "../store/sqlite.js";
 import { getTask } from "../tasks/registry.js";
 import { resolveVerifier } from "../verifiers/registry.js";
-import { loadProblemSet } from "./problem-set.js";
+import { loadProblemSet, problemOf, samplingOf } from "./problem-set.js";
 import { type BenchConfig, benchConfigs, parseRecipe, type Recipe, type RecipeInput } from "./recipe.js";
 import { computeRunMetrics } from "./result-metrics.js";
 
@@ -147,7 +147,7 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
   if (signal?.aborted) stop.abort();
   try {
     await forEachConcurrently(problems, recipe.concurrency, stop, async (record) => {
-      const problem = toProblem(record, task);
+      const problem = problemOf(record, task);
       const cache = sampleCacheMiddleware(store.draws, {
         runId,
         problemId: record.problemId,
@@ -216,45 +216,6 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
     clearInterval(beat);
     signal?.removeEventListener("abort", onAbort);
   }
-}
-
-/** The problem as strategies see it; chat prompts are stored as JSON of their messages. */
-export function toProblem(record: ProblemRecord, task: Task): Problem {
-  const prompt = record.prompt.startsWith("[") ? parseMessages(record.prompt) : record.prompt;
-  return {
-    id: record.problemId,
-    prompt: prompt ?? record.prompt,
-    reference: record.reference,
-    task,
-    meta: { ...record.meta, ...(record.level === undefined ? {} : { level: record.level }) },
-  };
-}
-
-function parseMessages(text: string): ChatMessage[] | undefined {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return Array.isArray(value) && value.every((m) => typeof m?.role === "string")
-      ? (value as ChatMessage[])
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Sampling of a problem: the recipe's settings and a seed of its own, so problems draw
- * independently while the same run seed always draws the same samples. Kept below 2^31 for
- * servers that read the seed as a signed 32-bit integer.
- */
-export function samplingOf(recipe: Recipe, problemId: string) {
-  return {
-    temperature: recipe.sampling.temperature,
-    topP: recipe.sampling.top_p,
-    topK: recipe.sampling.top_k,
-    maxTokens: recipe.sampling.max_tokens,
-    stop: recipe.sampling.stop,
-    seed: deriveSeed(recipe.seed, "samples", problemId) % 2 ** 30,
-  };
 }
 
 /**

@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { Command } from "commander";
+import { wholeSampleDigest } from "../bench/problem-set.js";
+import { parseRecipe } from "../bench/recipe.js";
 import { type ReplayRow, writeReplayRows } from "../bench/replay-format.js";
 import { InvalidInputError } from "../core/errors.js";
 import { defaultDbPath, openStore, type RunStore } from "../store/sqlite.js";
@@ -10,7 +12,7 @@ import { defaultDbPath, openStore, type RunStore } from "../store/sqlite.js";
  * `--backend replay:FILE` serves back), with the verifier score a strategy gave each sample.
  */
 export function runToReplayRows(store: RunStore, runId: string): ReplayRow[] {
-  store.getRun(runId);
+  const recipe = parseRecipe(store.getRun(runId).recipe, `run ${runId} recipe`);
   return store.getProblems(runId).map((p) => {
     const scores = new Map<string, number>();
     for (const r of store.getResults(runId, { problemId: p.problemId }))
@@ -20,7 +22,7 @@ export function runToReplayRows(store: RunStore, runId: string): ReplayRow[] {
       id: p.problemId,
       prompt: p.prompt,
       reference: p.reference,
-      samples: store.draws.mainPool(runId, p.problemId).map((d) => ({
+      samples: store.draws.ofRequest(runId, p.problemId, wholeSampleDigest(recipe, p)).map((d) => ({
         text: d.completion.text,
         ...(scores.has(d.completion.text) ? { reward: scores.get(d.completion.text)! } : {}),
         tokens: d.completion.tokens,

@@ -101,15 +101,9 @@ export class DrawTable {
     return rows.map(toDraw);
   }
 
-  /**
-   * The draws of the request a problem was sampled with most often (the plain prompt every
-   * sampling strategy asks for), in index order: the pool behind pass@k and replay exports.
-   */
-  mainPool(runId: string, problemId: string): DrawRecord[] {
-    const byDigest = new Map<string, DrawRecord[]>();
-    for (const d of this.list(runId, problemId))
-      byDigest.set(d.digest, [...(byDigest.get(d.digest) ?? []), d]);
-    return [...byDigest.values()].sort((a, b) => b.length - a.length)[0] ?? [];
+  /** Every draw of one request of a problem, in index order. */
+  ofRequest(runId: string, problemId: string, digest: string): DrawRecord[] {
+    return [...this.find(runId, problemId, digest, 0, Number.MAX_SAFE_INTEGER).values()];
   }
 
   count(runId: string): number {

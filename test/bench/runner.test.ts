@@ -139,6 +139,29 @@ describe("bench on the bundled model", () => {
     expect(metrics.some((m) => m.level === 4 && m.strategy === "shortest-of-n n=4")).toBe(true);
   });
 
+  it("computes the oracle from whole-solution draws, not from a tree search's step draws", async () => {
+    const { metrics } = await startBench(
+      {
+        dataset: { name: "arithmetic", levels: [3], perLevel: 3, seed: 2 },
+        strategies: [
+          { name: "self-consistency", grid: { n: [4] } },
+          { name: "beam-search", options: { n: 8 } },
+        ],
+        verifier: "step-checker",
+        sampling: { temperature: 1, max_tokens: 96 },
+        metrics: { bootstrapResamples: 50 },
+      },
+      { store, backend, runId: "with-search" },
+    );
+    const overall = metrics.filter((m) => m.level === undefined);
+    const oracle = overall.filter((m) => m.strategy === "oracle");
+    expect(oracle.map((m) => m.k)).toEqual([4]);
+    // With 4 whole samples drawn, pass@4 is at least what voting over those 4 reaches.
+    const voting = overall.find((m) => m.strategy === "self-consistency n=4" && m.metric === "accuracy")!;
+    expect(oracle[0]!.value).toBeGreaterThanOrEqual(voting.value);
+    expect(oracle[0]!.meanTokens).toBeGreaterThan(20);
+  });
+
   it("gives the same results for the same seed, in a new run on the same store", async () => {
     await startBench(
       {

@@ -197,20 +197,16 @@ describe("RunStore", () => {
     expect(store.draws.list("r1", "p0")).toEqual([draw("p0", "aaa", 0)]);
     expect(store.draws.count("r1")).toBe(6);
 
-    // The main pool is the request drawn most often, in index order.
-    expect(store.draws.mainPool("r1", "p1").map((d) => [d.digest, d.index])).toEqual([
-      ["aaa", 0],
-      ["aaa", 1],
-      ["aaa", 2],
-    ]);
+    // All draws of one request, in index order, whatever order they were stored in.
     store.draws.add("r1", [draw("p1", "bbb", 2), draw("p1", "bbb", 1)]);
-    expect(store.draws.mainPool("r1", "p1").map((d) => [d.digest, d.index])).toEqual([
+    expect(store.draws.ofRequest("r1", "p1", "bbb").map((d) => [d.digest, d.index])).toEqual([
       ["bbb", 0],
       ["bbb", 1],
       ["bbb", 2],
       ["bbb", 3],
     ]);
-    expect(store.draws.mainPool("r1", "nope")).toEqual([]);
+    expect(store.draws.ofRequest("r1", "p1", "aaa").map((d) => d.index)).toEqual([0, 1, 2]);
+    expect(store.draws.ofRequest("r1", "nope", "aaa")).toEqual([]);
     store.close();
   });
 
