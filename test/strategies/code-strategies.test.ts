@@ -152,11 +152,29 @@ describe("self-debug", () => {
     const revised = trace.events.find((e) => e.kind === "revised")!;
     expect(revised.data).toMatchObject({ round: 1, feedback: "unit-test" });
     expect(String(revised.data?.shown)).toContain(scored[0]!.text!.split("\n")[0]!);
-    // The repair request went out as chat, with the failed attempt as the assistant's turn.
-    const repairRequest = server.requests.find((r) =>
-      JSON.stringify(r.body.messages ?? "").includes("Fix the code"),
+    // A plain-text problem: the repair prompt puts the attempt and the feedback before the problem.
+    const plain = server.requests.find((r) => JSON.stringify(r.body.messages ?? "").includes("Fix the code"));
+    expect(plain?.body.messages).toHaveLength(1);
+    expect(plain?.body.messages[0].content).toMatch(
+      /^Earlier solution:\n[\s\S]*Fix the code[\s\S]*Complete the following/,
     );
-    expect(repairRequest).toBeDefined();
+  });
+
+  it("repairs a chat problem as a conversation: the attempt as the assistant's turn, the feedback as the user's", async () => {
+    const index = debugged.results.findIndex((r) => (r.detail?.rounds as number) > 0);
+    const problem = {
+      ...problems[index]!,
+      prompt: [{ role: "user" as const, content: problems[index]!.prompt as string }],
+    };
+    const before = server.requests.length;
+    const result = await run({ problem, backend, strategy: "self-debug", sampling });
+    expect(result.detail?.rounds as number).toBeGreaterThan(0);
+    const repair = server.requests.slice(before).find((r) => r.body.messages.length > 1)!;
+    expect(repair.body.messages.map((m: { role: string }) => m.role)).toEqual(["user", "assistant", "user"]);
+    expect(repair.body.messages[1].content).toBe(result.candidates[0]!.text);
+    expect(repair.body.messages[2].content).toMatch(
+      /^The code above is wrong\. Running it on the examples[\s\S]*Fix the code/,
+    );
   });
 
   it("feedback modes: the bare verdict repairs less often than the failing test; explanations come first", async () => {
@@ -335,6 +353,8 @@ describe("bench on HumanEval", () => {
             "single",
             { name: "self-debug", options: { maxRounds: 2 } },
             { name: "codet", grid: { n: [2, 4] } },
+            // A selecting strategy: the oracle reports pass@k at its sample counts.
+            { name: "self-consistency", grid: { n: [2, 4] } },
           ],
           sampling: { max_tokens: 800 },
           seed: 3,
@@ -342,10 +362,10 @@ describe("bench on HumanEval", () => {
         { store, backend, runId: "code-strategies" },
       );
       const results = store.getResults("code-strategies");
-      expect(results).toHaveLength(5 * 4);
+      expect(results).toHaveLength(5 * 6);
       const oracle = metrics.filter((m) => m.strategy === "oracle" && m.level === undefined);
-      // pass@k at the sample counts of the configurations that draw whole solutions.
-      expect(oracle.map((m) => m.k)).toEqual(expect.arrayContaining([2, 4]));
+      // pass@k over the shared draws of the problem's prompt (codet's solutions among them).
+      expect(oracle.map((m) => m.k)).toEqual([1, 2, 4]);
       for (const m of oracle) {
         expect(m.metric).toBe("pass@k");
         expect(m.meanTotalTokens).toBeGreaterThan(0);
@@ -358,9 +378,25 @@ describe("bench on HumanEval", () => {
       expect(accuracy.map((m) => m.strategy).sort()).toEqual([
         "codet n=2",
         "codet n=4",
+        "self-consistency n=2",
+        "self-consistency n=4",
         "self-debug",
         "single",
       ]);
+      // The oracle graded the draws by running the hidden tests: its pass@4 over the 4 shared
+      // draws is the share of problems where one of codet n=4's solutions (those draws) passes.
+      const problemsById = new Map(store.getProblems("code-strategies").map((p) => [p.problemId, p]));
+      const anyPasses = await Promise.all(
+        results
+          .filter((r) => r.config === "codet n=4")
+          .map(async (r) => {
+            const p = problemsById.get(r.problemId)!;
+            const problem: Problem = { id: p.problemId, prompt: p.prompt, task: codeTask, meta: p.meta };
+            const grades = await Promise.all(r.candidates.map((c) => codeTask.grade(c.answer, problem)));
+            return grades.some((g) => g.correct);
+          }),
+      );
+      expect(passAt(4)).toBeCloseTo(anyPasses.filter(Boolean).length / anyPasses.length, 10);
       for (const m of accuracy) expect(m.meanTotalTokens).toBeGreaterThan(0);
       const tokensOf = (config: string) =>
         results.filter((r) => r.config === config).reduce((sum, r) => sum + totalTokens(r.usage), 0);
