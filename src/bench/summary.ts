@@ -16,6 +16,8 @@ export interface BudgetResult {
   /** Prompt, generated and verifier tokens per problem. */
   meanTotalTokens?: number;
   problems: number;
+  /** Samples (candidates) a problem used on average: what adaptive strategies save. */
+  meanSamples?: number;
   /** The pool estimate of the same configuration (mean over k-subsets), where the strategy has one. */
   poolEstimate?: { metric: string; value: number; ciLow: number; ciHigh: number };
 }
@@ -84,6 +86,16 @@ export function summarizeRun(
   const strategies: RunSummary["strategies"] = {};
   const byLevel: RunSummary["byLevel"] = {};
   const estimates = metrics.filter((m) => !isAccuracy(m));
+  const results = store.getResults(runId);
+  const levelOf = new Map(store.getProblems(runId).map((p) => [p.problemId, p.level]));
+  const samplesUsed = (m: MetricRecord) => {
+    const own = results.filter(
+      (r) => r.config === m.strategy && (m.level === undefined || levelOf.get(r.problemId) === m.level),
+    );
+    return own.length === 0
+      ? {}
+      : { meanSamples: own.reduce((sum, r) => sum + r.candidates.length, 0) / own.length };
+  };
   for (const m of metrics.filter(isAccuracy)) {
     const level = String(m.level);
     if (m.level !== undefined && !byLevel[level]) byLevel[level] = {};
@@ -91,7 +103,7 @@ export function summarizeRun(
     const series = m.series ?? m.strategy;
     if (!target[series]) target[series] = [];
     const estimate = estimates.find((e) => e.strategy === m.strategy && e.level === m.level);
-    target[series]!.push(toBudget(m, estimate));
+    target[series]!.push({ ...toBudget(m, estimate), ...samplesUsed(m) });
   }
   for (const rows of [strategies, ...Object.values(byLevel)])
     for (const list of Object.values(rows)) list.sort((a, b) => a.n - b.n);
@@ -160,8 +172,8 @@ export function formatSummary(summary: RunSummary): string {
     (a, b) => a - b,
   );
   const width = Math.max(8, ...names.map((s) => s.length));
-  const cell = 28;
-  lines.push("accuracy % [95% CI] (tokens per problem) by budget");
+  const cell = 36;
+  lines.push("accuracy % [95% CI] (tokens, samples per problem) by budget");
   lines.push(`${"strategy".padEnd(width)}  ${budgets.map((n) => `n=${n}`.padEnd(cell)).join("")}`.trimEnd());
   for (const name of names) {
     const rows = summary.strategies[name]!;
@@ -169,7 +181,10 @@ export function formatSummary(summary: RunSummary): string {
       const r = rows.find((row) => row.n === n);
       if (!r) return "".padEnd(cell);
       const tokens = Math.round(r.meanTotalTokens ?? r.meanTokens);
-      return `${percent(r.accuracy)} [${percent(r.ciLow)},${percent(r.ciHigh)}] (${tokens})`.padEnd(cell);
+      const samples = r.meanSamples === undefined ? "" : `, ${Number(r.meanSamples.toFixed(1))}`;
+      return `${percent(r.accuracy)} [${percent(r.ciLow)},${percent(r.ciHigh)}] (${tokens}${samples})`.padEnd(
+        cell,
+      );
     });
     lines.push(`${name.padEnd(width)}  ${cells.join("")}`.trimEnd());
   }

@@ -18,7 +18,7 @@ beforeAll(async () => {
     path: "../shared/datasets/math500-test.jsonl",
     limit: 4,
   });
-  writeFileSync(replay, writeReplayRows(makeMathReplayRows(problems, { samples: 8, seed: 3 })));
+  writeFileSync(replay, writeReplayRows(makeMathReplayRows(problems, { samples: 16, seed: 3, correctFraction: 0.9 })));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -43,11 +43,56 @@ describe("reckon bench --backend replay:FILE without --dataset", () => {
     expect(run.code).toBe(0);
     const summary = JSON.parse(run.stdout);
     expect(summary.problems).toBe(4);
-    expect(summary.samples).toBe(32);
+    expect(summary.samples).toBe(4 * 8);
     expect(summary.strategies["self-consistency"][0]).toMatchObject({
       config: "self-consistency n=8",
       problems: 4,
     });
+  });
+
+  it("reports what an early-stopping strategy answered and how many samples it used", async () => {
+    const recipe = join(dir, "esc.yaml");
+    writeFileSync(
+      recipe,
+      [
+        "task: math",
+        "strategies:",
+        "  - name: esc",
+        "    options: { windowSize: 4, maxSamples: 16 }",
+        "  - name: self-consistency",
+        "    grid: { n: [16] }",
+      ].join("\n"),
+    );
+    const run = await reckon([
+      "bench",
+      recipe,
+      "--backend",
+      `replay:${replay}`,
+      "--db",
+      join(dir, "esc.sqlite"),
+      "--json",
+    ]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    const esc = summary.strategies.esc[0];
+    const fixed = summary.strategies["self-consistency"][0];
+    expect(esc).toMatchObject({ config: "esc", problems: 4 });
+    expect(esc.accuracy).toBeGreaterThanOrEqual(0);
+    expect(fixed.meanSamples).toBe(16);
+    // Windows of 4, at most 16: it stopped early on some problem, and paid less for it.
+    expect(esc.meanSamples).toBeGreaterThanOrEqual(4);
+    expect(esc.meanSamples).toBeLessThan(16);
+    expect(esc.meanTotalTokens).toBeLessThan(fixed.meanTotalTokens);
+    const table = await reckon([
+      "report",
+      summary.runId,
+      "--db",
+      join(dir, "esc.sqlite"),
+      "--out",
+      join(dir, "esc-report"),
+    ]);
+    expect(table.stdout).toMatch(/esc\s+\d+\.\d \[[\d.]+,[\d.]+\] \(\d+, [\d.]+\)/);
   });
 
   it("asks for the task, which a replay file does not record", async () => {
