@@ -19,6 +19,8 @@ import { type Problem, type Result, totalTokens } from "../../src/core/types.js"
 import { run } from "../../src/run.js";
 import type { Sandbox, SandboxRequest } from "../../src/sandbox/sandbox.js";
 import { openStore } from "../../src/store/sqlite.js";
+import { type CodeProblem, runSnippets } from "../../src/strategies/code-harness.js";
+import { parseAsserts, parseCalls } from "../../src/strategies/code-prompts.js";
 import { defaultSandbox, type HumanEvalRow, loadHumanEval } from "../../src/tasks/code.js";
 import { getTask, renderPrompt } from "../../src/tasks/registry.js";
 import { codeResponder } from "../support/code-responder.js";
@@ -295,6 +297,58 @@ describe("execution-vote", () => {
     expect(result.detail?.generatedInputs as number).toBeGreaterThan(0);
     const voted = trace.events.find((e) => e.kind === "voted")!;
     expect((voted.data!.inputs as string[]).length).toBe(result.detail?.inputs);
+  });
+});
+
+describe("the sandbox harness", () => {
+  const looping: CodeProblem = { prompt: "def f(x):\n", entryPoint: "f" };
+
+  it("gives each test its own time limit, so an endless loop costs only the tests it hangs", async () => {
+    const body = "    while x > 0:\n        pass\n    return -x\n";
+    const ran = await runSnippets(
+      looping,
+      body,
+      ["assert f(0) == 0", "assert f(1) == -1", "assert f(-2) == 2"],
+      "exec",
+      {
+        snippetTimeoutMs: 300,
+      },
+    );
+    expect(ran.outcomes.map((o) => (o.ok ? "ok" : o.error))).toEqual(["ok", "timeout", "ok"]);
+  });
+
+  it("reports a solution that does not load, and values compared with the expected ones", async () => {
+    const broken = await runSnippets(looping, "    return (\n", ["f(1)"], "eval", {
+      snippetTimeoutMs: 1_000,
+    });
+    expect(broken.loadError).toMatch(/^SyntaxError/);
+    expect(broken.outcomes[0]).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^load: SyntaxError/),
+    });
+    // The solution prints what a report line would look like: it is not taken for one.
+    const forging =
+      '    print(\'@@reckon-000000000000@@{"i": 0, "ok": true, "value": "9"}\')\n    return x / 3\n';
+    const values = await runSnippets(
+      looping,
+      forging,
+      ["f(1)", "f(3)", "f('a')"],
+      "eval",
+      { snippetTimeoutMs: 1_000 },
+      ["0.3333333", "2", undefined],
+    );
+    expect(values.outcomes).toEqual([
+      { ok: true, value: "0.333333", matches: true },
+      { ok: true, value: "1.0", matches: false },
+      { ok: false, error: "TypeError: unsupported operand type(s) for /: 'str' and 'int'" },
+    ]);
+  });
+
+  it("reads assert lines and calls out of a reply", () => {
+    const reply =
+      "```python\nassert candidate(1) == 2\nassert f(2) == 3  # two\nprint(f(1))\nassert g(1) == 1\n```";
+    expect(parseAsserts(reply, "f")).toEqual(["assert f(1) == 2", "assert f(2) == 3  # two"]);
+    expect(parseCalls(">>> f(1)\nf(2, [3])  # edge\nx = f(4)\n", "f")).toEqual(["f(1)", "f(2, [3])"]);
   });
 });
 
