@@ -119,22 +119,20 @@ export const selfRefine = defineStrategy({
       why = "budget";
     }
     const candidates = options.select === "best" ? await scoreCandidates(problem, ctx, attempts) : attempts;
-    if (options.select === "last") {
-      const latest = [...candidates].reverse().find((c) => c.answer !== undefined);
-      const { tally } = selectAnswer(problem, candidates, "majority");
-      return {
-        answer: latest?.answer,
-        candidates,
-        tally,
-        stopReason,
-        detail: { rounds: attempts.length - 1, stoppedBecause: why },
-      };
-    }
-    const { answer, tally } = selectAnswer(problem, candidates, options.select);
+    // "last": the latest attempt that states an answer; the tally still shows every attempt's vote.
+    const selected = selectAnswer(
+      problem,
+      candidates,
+      options.select === "last" ? "majority" : options.select,
+    );
+    const answer =
+      options.select === "last"
+        ? [...candidates].reverse().find((c) => c.answer !== undefined)?.answer
+        : selected.answer;
     return {
       answer,
       candidates,
-      tally,
+      tally: selected.tally,
       stopReason,
       detail: { rounds: attempts.length - 1, stoppedBecause: why },
     };
