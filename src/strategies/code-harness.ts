@@ -269,3 +269,8 @@ export async function runPerDistinctSolution<R>(
   const results = await Promise.all(pending);
   return { results, runs: byCode.size };
 }
+
+/** How many different solutions there are (comments and spacing aside): with one, there is nothing to choose. */
+export function distinctSolutions(solutions: readonly (string | undefined)[]): number {
+  return new Set(solutions.flatMap((code) => (code === undefined ? [] : [normalizeCode(code)]))).size;
+}

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { BudgetExhaustedError } from "../core/errors.js";
 import type { AnswerTally, Candidate, StopReason } from "../core/types.js";
-import { codeProblemOf, runPerDistinctSolution, runSnippets } from "./code-harness.js";
+import { codeProblemOf, distinctSolutions, runPerDistinctSolution, runSnippets } from "./code-harness.js";
 import { distinctSnippets, parseAsserts, testWritingPrompt } from "./code-prompts.js";
 import { drawCandidates } from "./sampling.js";
 import { defineStrategy } from "./strategy.js";
@@ -79,7 +79,9 @@ export const codet = defineStrategy({
     const drawn = await drawCandidates(problem, ctx, options.n);
     let stopReason: StopReason = drawn.stopReason;
     let tests: string[] = [];
-    if (stopReason !== "budget" && drawn.candidates.some((c) => c.answer !== undefined)) {
+    // Tests cannot change the choice among fewer than two different solutions: none are written.
+    const distinct = distinctSolutions(drawn.candidates.map((c) => c.answer));
+    if (stopReason !== "budget" && distinct > 1) {
       try {
         const response = await ctx.backend.generate({
           ...ctx.sampling,
@@ -156,6 +158,7 @@ export const codet = defineStrategy({
       stopReason,
       detail: {
         solutions: drawn.candidates.length,
+        distinctSolutions: distinct,
         tests: tests.length,
         sandboxRuns: runs,
         groups: groups.length,

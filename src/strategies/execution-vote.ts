@@ -2,7 +2,13 @@ import { z } from "zod";
 import { BudgetExhaustedError } from "../core/errors.js";
 import type { AnswerTally, Candidate, StopReason } from "../core/types.js";
 import { visibleExamples } from "../tasks/code.js";
-import { codeProblemOf, runPerDistinctSolution, runSnippets, type SnippetOutcome } from "./code-harness.js";
+import {
+  codeProblemOf,
+  distinctSolutions,
+  runPerDistinctSolution,
+  runSnippets,
+  type SnippetOutcome,
+} from "./code-harness.js";
 import { distinctSnippets, inputWritingPrompt, parseCalls } from "./code-prompts.js";
 import { drawCandidates } from "./sampling.js";
 import { defineStrategy } from "./strategy.js";
@@ -67,7 +73,7 @@ interface Input {
  * the model writes), group solutions that behave identically, and answer from the largest group.
  * Groups that reproduce the docstring's expected values rank first (unless `filterByExamples` is
  * off), groups that fail on every input last; ties go to the earliest drawn. With no input to
- * run, it falls back to a majority over identical code.
+ * run, it falls back to a majority over identical code; with one distinct solution, it runs nothing.
  */
 export const executionVote = defineStrategy({
   name: "execution-vote",
@@ -81,7 +87,9 @@ export const executionVote = defineStrategy({
     let stopReason: StopReason = drawn.stopReason;
     const examples: Input[] = visibleExamples(code.prompt, code.entryPoint);
     let generated: Input[] = [];
-    if (options.generatedInputs > 0 && stopReason !== "budget") {
+    // With fewer than two different solutions there is nothing to vote on: nothing is run.
+    const distinct = distinctSolutions(drawn.candidates.map((c) => c.answer));
+    if (options.generatedInputs > 0 && stopReason !== "budget" && distinct > 1) {
       try {
         const response = await ctx.backend.generate({
           ...ctx.sampling,
@@ -110,12 +118,12 @@ export const executionVote = defineStrategy({
     const calls = distinctSnippets([...examples, ...generated].map((input) => input.call));
     const inputs = calls.map((call) => [...examples, ...generated].find((input) => input.call === call)!);
     const candidates: Candidate[] = drawn.candidates;
-    if (inputs.length === 0 || candidates.every((c) => c.answer === undefined)) {
+    if (inputs.length === 0 || distinct < 2) {
       const tally = tallyAnswers(candidates, problem.task);
       ctx.trace.emit({
         kind: "voted",
         text: tally[0]?.answer,
-        data: { inputs: [], fallback: "identical code" },
+        data: { inputs: [], fallback: "identical code", distinctSolutions: distinct },
       });
       return {
         answer: tally[0]?.answer,
@@ -124,9 +132,10 @@ export const executionVote = defineStrategy({
         stopReason,
         detail: {
           solutions: candidates.length,
+          distinctSolutions: distinct,
           inputs: 0,
           sandboxRuns: 0,
-          fallback: "majority over identical code",
+          fallback: distinct < 2 ? "one distinct solution" : "majority over identical code",
         },
       };
     }
@@ -200,6 +209,7 @@ export const executionVote = defineStrategy({
       stopReason,
       detail: {
         solutions: candidates.length,
+        distinctSolutions: distinct,
         inputs: inputs.length,
         exampleInputs: inputs.filter((input) => input.expected !== undefined).length,
         generatedInputs: inputs.filter((input) => input.expected === undefined).length,
