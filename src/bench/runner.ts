@@ -8,19 +8,17 @@
 import { randomBytes } from "node:crypto";
 import type { Backend } from "../core/backend.js";
 import { AbortedError, throwIfAborted } from "../core/errors.js";
-import { deriveSeed } from "../core/random.js";
 import { collectTrace } from "../core/trace.js";
-import type { ChatMessage, Problem, Task } from "../core/types.js";
 import type { Verifier } from "../core/verifier.js";
 import { run } from "../run.js";
 import { resultKey } from "../store/results.js";
 import { sampleCacheMiddleware } from "../store/sample-cache.js";
 import type { MetricRecord } from "../store/sqlite.js";
-import { type ProblemRecord, type RunRecord, type RunStore, StoreError } from "../store/sqlite.js";
+import { type RunRecord, type RunStore, StoreError } from "../store/sqlite.js";
 import { getTask } from "../tasks/registry.js";
 import { resolveVerifier } from "../verifiers/registry.js";
 import { loadProblemSet, problemOf, samplingOf } from "./problem-set.js";
-import { type BenchConfig, benchConfigs, parseRecipe, type Recipe, type RecipeInput } from "./recipe.js";
+import { type BenchConfig, benchConfigs, parseRecipe, type RecipeInput } from "./recipe.js";
 import { computeRunMetrics } from "./result-metrics.js";
 
 export interface BenchProgress {

@@ -18,7 +18,10 @@ beforeAll(async () => {
     path: "../shared/datasets/math500-test.jsonl",
     limit: 4,
   });
-  writeFileSync(replay, writeReplayRows(makeMathReplayRows(problems, { samples: 16, seed: 3, correctFraction: 0.9 })));
+  writeFileSync(
+    replay,
+    writeReplayRows(makeMathReplayRows(problems, { samples: 16, seed: 3, correctFraction: 0.9 })),
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
