@@ -1,6 +1,7 @@
 /** What a finished (or partial) run amounts to: accuracy per strategy and budget, for people and for scripts. */
 import { deriveSeed } from "../core/random.js";
 import type { MetricRecord, RunRecord, RunStore } from "../store/sqlite.js";
+import { benchConfigs, parseRecipe } from "./recipe.js";
 import { pairedDifference } from "./result-metrics.js";
 
 export interface BudgetResult {
@@ -131,7 +132,10 @@ function compareWithBaseline(
   seed: number,
 ): Comparison[] {
   const results = store.getResults(runId);
-  const baseline = results[0]?.config;
+  // The recipe's first configuration (often `single`), whatever order the results were stored in.
+  const baseline = benchConfigs(parseRecipe(store.getRun(runId).recipe)).find((c) =>
+    results.some((r) => r.config === c.config),
+  )?.config;
   if (baseline === undefined) return [];
   const of = (config: string) => results.filter((r) => r.config === config);
   return Object.entries(strategies).flatMap(([series, rows]) => {

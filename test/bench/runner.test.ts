@@ -91,21 +91,24 @@ describe("bench on the bundled model", () => {
     );
     expect(run.status).toBe("completed");
     const results = store.getResults("tiny");
-    const configs = [...new Set(results.map((r) => r.config))];
-    expect(configs).toEqual([
-      "single",
-      "self-consistency n=1",
-      "self-consistency n=2",
-      "self-consistency n=4",
-      "best-of-n n=1",
-      "best-of-n n=2",
-      "best-of-n n=4",
-      "weighted-majority n=1",
-      "weighted-majority n=2",
-      "weighted-majority n=4",
-      "shortest-of-n n=2",
-      "shortest-of-n n=4",
-    ]);
+    const configs = [...new Set(results.map((r) => r.config))].sort();
+    expect(configs).toEqual(
+      [
+        "single",
+        "self-consistency n=1",
+        "self-consistency n=2",
+        "self-consistency n=4",
+        "best-of-n n=1",
+        "best-of-n n=2",
+        "best-of-n n=4",
+        "weighted-majority n=1",
+        "weighted-majority n=2",
+        "weighted-majority n=4",
+        "shortest-of-n n=2",
+        "shortest-of-n n=4",
+      ].sort(),
+    );
+
     expect(results).toHaveLength(6 * configs.length);
     // Every configuration asked for the same samples, so the store holds 4 per problem, not 26.
     expect(store.draws.count("tiny")).toBe(6 * 4);
@@ -123,7 +126,7 @@ describe("bench on the bundled model", () => {
     expect(bon.candidates.every((c) => c.score !== undefined)).toBe(true);
 
     const accuracy = metrics.filter((m) => m.metric === "accuracy" && m.level === undefined);
-    expect(accuracy.map((m) => m.strategy)).toEqual(configs);
+    expect(accuracy.map((m) => m.strategy).sort()).toEqual(configs);
     for (const m of accuracy) {
       const own = results.filter((r) => r.config === m.strategy);
       expect(m.value).toBeCloseTo(own.filter((r) => r.correct).length / own.length, 12);
@@ -294,9 +297,10 @@ describe("bench against a loopback server", () => {
   it("asks the server only for samples not drawn yet", async () => {
     const before = server.requests.length;
     await startBench(recipe, { store, backend: backend(), verifier, runId: "http" });
-    // Per problem: n=1 draws sample 0, n=2 sample 1, n=4 samples 2-3, n=8 samples 4-7; the
-    // other strategies are served from the store.
-    expect(server.requests.length - before).toBe(6 * 4);
+    // Per problem, the largest budget runs first and draws samples 0-7 in one request; every
+    // other configuration is served from the store.
+    expect(server.requests.length - before).toBe(6);
+    expect(server.requests.slice(before).map((r) => r.body.n)).toEqual(Array(6).fill(8));
     expect(store.draws.count("http")).toBe(6 * 8);
     expect(server.maxInFlight).toBeLessThanOrEqual(2);
   });

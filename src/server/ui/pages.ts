@@ -1,6 +1,6 @@
 /** The dashboard's pages: the overview (live requests, upstreams, runs), a run, a problem. */
 import type { UpstreamStatus } from "../../backends/pool.js";
-import { parseRecipe } from "../../bench/recipe.js";
+import { benchConfigs, parseRecipe } from "../../bench/recipe.js";
 import { computeRunMetrics } from "../../bench/result-metrics.js";
 import { renderAccuracyChart } from "../../report/charts.js";
 import type { ProblemRecord, ResultRecord, RunRecord, RunStore } from "../../store/sqlite.js";
@@ -77,10 +77,9 @@ export async function runPage(store: RunStore, run: RunRecord): Promise<string> 
   const problems = store.getProblems(run.id);
   const results = store.getResults(run.id);
   // A run still going (or interrupted) has no stored metrics yet: compute them from its results.
+  const recipe = parseRecipe(run.recipe, `run ${run.id} recipe`);
   const metrics =
-    run.status === "completed"
-      ? store.getMetrics(run.id)
-      : await computeRunMetrics(store, run.id, parseRecipe(run.recipe, `run ${run.id} recipe`));
+    run.status === "completed" ? store.getMetrics(run.id) : await computeRunMetrics(store, run.id, recipe);
   const overall = metrics.filter((m) => m.level === undefined);
   const chart =
     results.length > 0
@@ -92,7 +91,11 @@ export async function runPage(store: RunStore, run: RunRecord): Promise<string> 
         )
       : html``;
 
-  const configs = [...new Set(results.map((r) => r.config))];
+  // In recipe order, whatever order the runner stored them in.
+  const ran = new Set(results.map((r) => r.config));
+  const configs = benchConfigs(recipe)
+    .map((c) => c.config)
+    .filter((c) => ran.has(c));
   const byConfig = configs.map((config) => {
     const rows = results.filter((r) => r.config === config);
     return { config, rows, accuracy: mean(rows.map((r) => (r.correct ? 1 : 0))) };
