@@ -155,11 +155,7 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
           report();
         },
       });
-      // Largest budgets first: one call draws what the smaller configurations are then served
-      // from the store (usage does not depend on the order; the engine batches better).
-      const missing = configs
-        .filter((c) => !done.has(resultKey(record.problemId, c.config)))
-        .sort((a, b) => b.budget - a.budget);
+      const missing = configs.filter((c) => !done.has(resultKey(record.problemId, c.config)));
       for (const [i, config] of missing.entries()) {
         const trace = collectTrace();
         const result = await run({
