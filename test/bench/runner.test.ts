@@ -24,6 +24,7 @@ import { drawCandidates } from "../../src/strategies/sampling.js";
 import { defineStrategy } from "../../src/strategies/strategy.js";
 import { tallyAnswers } from "../../src/strategies/vote.js";
 import { loadHumanEval } from "../../src/tasks/humaneval.js";
+import { mathTask } from "../../src/tasks/math.js";
 import { makeMathReplayRows } from "../../tools/make-math-replay.js";
 import { arithmeticResponder } from "../support/arithmetic-responder.js";
 import { type OpenAITestServer, startOpenAITestServer } from "../support/openai-test-server.js";
@@ -59,6 +60,18 @@ afterAll(() => {
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** A replay file of `problems` MATH-500 problems with 8 recorded samples each. */
+async function mathReplayFile(name: string, problems: number, seed: number): Promise<string> {
+  const rows = await loadDataset({
+    name: "math500",
+    path: "../shared/datasets/math500-test.jsonl",
+    limit: problems,
+  });
+  const path = join(dir, name);
+  writeFileSync(path, writeReplayRows(makeMathReplayRows(rows, { samples: 8, seed })));
+  return path;
+}
 
 const everyStrategy: RecipeInput["strategies"] = [
   "single",
@@ -187,13 +200,7 @@ describe("bench on the bundled model", () => {
 
 describe("bench on a replay file", () => {
   it("runs the strategies over the recorded samples, the problems taken from the file itself", async () => {
-    const problems = await loadDataset({
-      name: "math500",
-      path: "../shared/datasets/math500-test.jsonl",
-      limit: 5,
-    });
-    const path = join(dir, "math.jsonl");
-    writeFileSync(path, writeReplayRows(makeMathReplayRows(problems, { samples: 8, seed: 4 })));
+    const path = await mathReplayFile("math.jsonl", 5, 4);
     const backend = createReplayBackend({ path });
     const { metrics } = await startBench(
       {
@@ -210,28 +217,22 @@ describe("bench on a replay file", () => {
     );
     const results = store.getResults("replayed");
     expect(new Set(results.map((r) => r.problemId)).size).toBe(5);
-    // With recorded rewards, best-of-n at the full pool picks the highest-reward sample.
-    const rows = backend.rows;
+    // With recorded rewards, best-of-n at the full pool answers with the highest-reward sample.
     for (const r of results.filter((r) => r.config === "best-of-n n=8")) {
-      const row = rows.find((x) => x.id === r.problemId)!;
+      const row = backend.rows.find((x) => x.id === r.problemId)!;
       const best = row.samples.reduce((a, b) => (b.reward! > a.reward! ? b : a));
       expect(r.candidates.find((c) => c.text === best.text)?.score).toBe(best.reward);
+      expect(r.answer).toBe(mathTask.extractAnswer(best.text));
     }
-    expect(
-      metrics.find((m) => m.strategy === "self-consistency n=8" && m.metric === "accuracy"),
-    ).toBeDefined();
+    const voting = results.filter((r) => r.config === "self-consistency n=8");
+    const accuracy = metrics.find((m) => m.strategy === "self-consistency n=8" && m.metric === "accuracy")!;
+    expect(accuracy.value).toBeCloseTo(voting.filter((r) => r.correct).length / voting.length, 12);
   });
 });
 
 describe("usage of shared draws", () => {
   it("charges a configuration what it would cost run alone, whatever ran before it", async () => {
-    const problems = await loadDataset({
-      name: "math500",
-      path: "../shared/datasets/math500-test.jsonl",
-      limit: 3,
-    });
-    const path = join(dir, "order.jsonl");
-    writeFileSync(path, writeReplayRows(makeMathReplayRows(problems, { samples: 8, seed: 6 })));
+    const path = await mathReplayFile("order.jsonl", 3, 6);
     const usage = async (runId: string, grid: number[]) => {
       await startBench(
         {

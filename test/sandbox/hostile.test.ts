@@ -54,6 +54,21 @@ async function contained(request: SandboxRequest, marker?: string) {
   return result;
 }
 
+/** Forks until the process limit refuses, then prints how many it got and the error. */
+const countForksUntilRefused = [
+  "import os, time",
+  "forks = 0",
+  "while True:",
+  "    try:",
+  "        if os.fork() == 0:",
+  "            time.sleep(60)",
+  "            os._exit(0)",
+  "        forks += 1",
+  "    except OSError as error:",
+  "        print(forks, type(error).__name__)",
+  "        break",
+].join("\n");
+
 describe("sandbox on this machine", () => {
   it("has every protection active, and warned about none", () => {
     const missing = sandbox.protections.filter((protection) => !protection.active);
@@ -100,19 +115,7 @@ describe("hostile programs", () => {
 
     const counted = await contained({
       language: "python",
-      code: [
-        "import os, time",
-        "forks = 0",
-        "while True:",
-        "    try:",
-        "        if os.fork() == 0:",
-        "            time.sleep(60)",
-        "            os._exit(0)",
-        "        forks += 1",
-        "    except OSError as error:",
-        "        print(forks, type(error).__name__)",
-        "        break",
-      ].join("\n"),
+      code: countForksUntilRefused,
       limits: { maxProcesses: 20, timeoutMs: 5_000 },
     });
     expect(counted.status).toBe("ok");
@@ -367,19 +370,7 @@ describe("fallbacks on machines with fewer protections", () => {
     // RLIMIT_NPROC counts every process of the uid, so other runs can only lower what this one gets.
     const forks = await fallback.run({
       language: "python",
-      code: [
-        "import os, time",
-        "forks = 0",
-        "while True:",
-        "    try:",
-        "        if os.fork() == 0:",
-        "            time.sleep(60)",
-        "            os._exit(0)",
-        "        forks += 1",
-        "    except OSError as error:",
-        "        print(forks, type(error).__name__)",
-        "        break",
-      ].join("\n"),
+      code: countForksUntilRefused,
       limits: { maxProcesses: 20, timeoutMs: 5_000 },
     });
     expect(forks.status).toBe("ok");
