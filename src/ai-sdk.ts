@@ -19,7 +19,12 @@ import type {
   LanguageModelV3StreamPart,
   LanguageModelV3Usage,
 } from "@ai-sdk/provider";
-import type { Backend, GenerateRequest, GenerateResponse } from "./core/backend.js";
+import {
+  type Backend,
+  type GenerateRequest,
+  type GenerateResponse,
+  reportWholeSample,
+} from "./core/backend.js";
 import type { BudgetLimits } from "./core/budget.js";
 import { AbortedError, ReckonError } from "./core/errors.js";
 import type { Prices } from "./core/meter.js";
@@ -180,6 +185,7 @@ function languageModelBackend(
       continuation: false,
       promptScoring: false,
       chat: true,
+      streaming: false,
     },
     rawOf: (text) => raws.get(text),
     async generate(request: GenerateRequest): Promise<GenerateResponse> {
@@ -206,7 +212,7 @@ function languageModelBackend(
           tokens: result.usage.outputTokens.total ?? Math.ceil(text.length / 4),
         };
         done[i] = { completion, usage: result.usage };
-        request.onSample?.(completion, offset + i);
+        reportWholeSample(request, completion, i);
       });
       const settled = await Promise.allSettled(calls);
       const finished = done.filter((d) => d !== undefined);

@@ -1,6 +1,7 @@
 import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import type { FinishReason, TokenLogprob } from "../core/types.js";
 import type { Lockstep } from "./llamacpp-lockstep.js";
+import { partialStopLength } from "./stop-scanner.js";
 
 /** What llama.cpp's sampler chain gets; top-k 0 means the whole vocabulary. */
 export interface SamplerSettings {
@@ -33,6 +34,12 @@ export interface DecodeRequest {
   /** Fixed position of this sequence within each batch. */
   order: number;
   signal?: AbortSignal;
+  /**
+   * Streams the text as it is decoded: each call carries the text after the previous one and the
+   * tokens (and their logprobs) decoded since. Text that may be the start of a stop string, or
+   * an incomplete character, waits until it is settled; the pieces join to the final text.
+   */
+  onText?: (text: string, tokens: number, logprobs: TokenLogprob[]) => void;
 }
 
 export interface DecodedSample {
@@ -93,6 +100,18 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
   const detokenize = (tokens: Token[]) => model.detokenize(tokens, false, request.context);
   let text = "";
   let finishReason: FinishReason = "eos";
+  // Streaming: how much of the text and of the tokens went out already.
+  let sentChars = 0;
+  let sentTokens = 0;
+  const send = (upTo: number, final = false) => {
+    if (!request.onText) return;
+    const piece = text.slice(sentChars, Math.max(sentChars, upTo));
+    // Tokens whose text is not settled yet go out with the text they become.
+    if (piece === "" && !(final && generated.length > sentTokens)) return;
+    request.onText(piece, generated.length - sentTokens, wantLogprobs ? logprobs.slice(sentTokens) : []);
+    sentChars = Math.max(sentChars, upTo);
+    sentTokens = generated.length;
+  };
   const stream = sequence.evaluateWithMetadata(
     request.pending,
     { probabilities: wantLogprobs },
@@ -119,12 +138,13 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
       if (stopTokens.has(token)) break;
       generated.push(token);
       if (wantLogprobs) logprobs.push(tokenLogprob(model, token, step.probabilities, topLogprobs));
-      if (stop.length > 0) {
+      if (stop.length > 0 || request.onText) {
         const before = text.length;
         text = detokenize(generated);
         const found = findStop(text, stop, before);
         if (found !== undefined) {
           const requested = request.stop.includes(found.stop);
+          send(found.at, true);
           return {
             text: text.slice(0, found.at),
             finishReason: requested ? "stop-sequence" : "eos",
@@ -133,6 +153,10 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
             ...(wantLogprobs ? { logprobs } : {}),
           };
         }
+      }
+      if (request.onText) {
+        const unsettled = /\uFFFD*$/.exec(text)![0].length;
+        send(text.length - Math.max(unsettled, partialStopLength(text, stop)));
       }
       if (generated.length >= maxTokens) {
         finishReason = "length";
@@ -144,5 +168,6 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
     await stream.return();
   }
   text = detokenize(generated);
+  send(text.length, true);
   return { text, finishReason, tokens: generated.length, ...(wantLogprobs ? { logprobs } : {}) };
 }

@@ -18,7 +18,7 @@ import {
   ReckonError,
   throwIfAborted,
 } from "../core/errors.js";
-import type { Completion, Usage } from "../core/types.js";
+import type { Completion, TokenLogprob, Usage } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
 import { decodeSample } from "./llamacpp-decode.js";
 import { Lockstep } from "./llamacpp-lockstep.js";
@@ -148,6 +148,7 @@ export class LlamaCppBackend implements Backend {
       continuation: true,
       promptScoring: false,
       chat: mode === "chat",
+      streaming: true,
     };
     const parameters = model.fileInsights.totalParameters;
     this.parameterCount = Number.isFinite(parameters) && parameters > 0 ? parameters : undefined;
@@ -222,6 +223,12 @@ export class LlamaCppBackend implements Backend {
             lockstep: this.lockstep,
             order: batchOrder + index,
             signal: request.signal,
+            ...(input.onToken
+              ? {
+                  onText: (text: string, tokens: number, logprobs: TokenLogprob[]) =>
+                    input.onToken!({ index, text, tokens, ...(logprobs.length > 0 ? { logprobs } : {}) }),
+                }
+              : {}),
           });
           if (sample.finishReason !== "aborted") input.onSample?.(sample, index);
           return sample;

@@ -51,11 +51,47 @@ export async function postJson(
   body: unknown,
   signal?: AbortSignal,
 ): Promise<unknown> {
+  const answer = await post(client, path, body, signal);
+  if ("json" in answer) return answer.json;
+  throw new BackendError(`${client.baseURL}${path} answered with an event stream to a plain request`);
+}
+
+/**
+ * What a streamed request's consumer does with each server-sent event: "more" to keep reading,
+ * "enough" to close the connection (the server then stops generating).
+ */
+export type StreamConsumer = (event: unknown) => "more" | "enough";
+
+/**
+ * POSTs `body` asking for a stream and hands each `data:` event, parsed, to `consume` as it
+ * arrives. A server that answers with plain JSON instead (it does not stream) gets `{ json }`
+ * back. Retries as `postJson` does while nothing has been consumed; once events went out, a
+ * failure is final, since they cannot be taken back. The timeout bounds the wait for each
+ * next byte, not the whole stream.
+ */
+export async function postStream(
+  client: OpenAIHttpClient,
+  path: string,
+  body: unknown,
+  consume: StreamConsumer,
+  signal?: AbortSignal,
+): Promise<{ json: unknown } | { streamed: true }> {
+  return post(client, path, body, signal, consume);
+}
+
+async function post(
+  client: OpenAIHttpClient,
+  path: string,
+  body: unknown,
+  signal?: AbortSignal,
+  consume?: StreamConsumer,
+): Promise<{ json: unknown } | { streamed: true }> {
   const url = `${client.baseURL}${path}`;
+  const progress = { consumed: false };
   for (let attempt = 0; ; attempt++) {
-    const outcome = await attemptOnce(client, url, body, signal);
-    if (!("retryable" in outcome)) return outcome.json;
-    if (!outcome.retryable) throw outcome.error;
+    const outcome = await attemptOnce(client, url, body, signal, consume, progress);
+    if (!("retryable" in outcome)) return outcome;
+    if (!outcome.retryable || progress.consumed) throw outcome.error;
     if (attempt >= client.retry.maxRetries) {
       const { error } = outcome;
       const tries = attempt + 1;
@@ -76,39 +112,68 @@ async function attemptOnce(
   client: OpenAIHttpClient,
   url: string,
   body: unknown,
-  signal?: AbortSignal,
-): Promise<{ json: unknown } | Failure> {
+  signal: AbortSignal | undefined,
+  consume: StreamConsumer | undefined,
+  progress: { consumed: boolean },
+): Promise<{ json: unknown } | { streamed: true } | Failure> {
   const release = await client.semaphore.acquire(signal);
   const controller = new AbortController();
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, client.timeoutMs);
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, client.timeoutMs);
+  };
+  arm();
   const onAbort = () => controller.abort();
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const response = await request(url, {
       method: "POST",
-      headers: requestHeaders(client),
+      headers: requestHeaders(client, consume !== undefined),
       body: JSON.stringify(body),
       signal: controller.signal,
       dispatcher: keepAlive,
     });
+    const header = (name: string) => headerOf(response.headers, name);
+    const ok = response.statusCode >= 200 && response.statusCode < 300;
+    if (consume && ok && /text\/event-stream/i.test(header("content-type") ?? "")) {
+      const decoder = new TextDecoder();
+      const events = new SseLineReader();
+      for await (const bytes of response.body) {
+        arm();
+        for (const data of events.push(decoder.decode(bytes as Uint8Array, { stream: true }))) {
+          if (data === "[DONE]") return { streamed: true };
+          let event: unknown;
+          try {
+            event = JSON.parse(data);
+          } catch {
+            throw new BackendError(`${url} sent a malformed event: ${snippet(data)}`, response.statusCode);
+          }
+          progress.consumed = true;
+          if (consume(event) === "enough") {
+            // Closing the connection is how an OpenAI-compatible server learns to stop.
+            response.body.destroy();
+            return { streamed: true };
+          }
+        }
+      }
+      return { streamed: true };
+    }
     const text = await response.body.text();
-    return interpret(
-      client,
-      url,
-      { status: response.statusCode, header: (name) => headerOf(response.headers, name) },
-      text,
-    );
+    return interpret(client, url, { status: response.statusCode, header }, text);
   } catch (error) {
     if (signal?.aborted) throw new AbortedError();
     if (timedOut) {
       return {
         retryable: true,
         error: new BackendError(
-          `${url} did not answer within ${client.timeoutMs} ms`,
+          progress.consumed
+            ? `${url} sent nothing more for ${client.timeoutMs} ms`
+            : `${url} did not answer within ${client.timeoutMs} ms`,
           undefined,
           "raise the timeout (--timeout SECONDS, or timeoutMs), lower the max tokens, or check that the server is not overloaded",
         ),
@@ -133,10 +198,27 @@ async function attemptOnce(
   }
 }
 
-function requestHeaders(client: OpenAIHttpClient): Record<string, string> {
+/** Splits a server-sent event stream into the payloads of its `data:` lines. */
+class SseLineReader {
+  private buffer = "";
+
+  push(text: string): string[] {
+    this.buffer += text;
+    const lines = this.buffer.split(/\r?\n/);
+    this.buffer = lines.pop() ?? "";
+    const data: string[] = [];
+    for (const line of lines) {
+      if (!line.startsWith("data:")) continue; // comments, event names, blank separators
+      data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
+    }
+    return data;
+  }
+}
+
+function requestHeaders(client: OpenAIHttpClient, stream: boolean): Record<string, string> {
   const headers: Record<string, string> = {
     "content-type": "application/json",
-    accept: "application/json",
+    accept: stream ? "text/event-stream, application/json" : "application/json",
     ...client.headers,
   };
   if (client.apiKey) headers.authorization = `Bearer ${client.apiKey}`;

@@ -77,6 +77,8 @@ export interface ParsedResponse {
   choices: ParsedChoice[];
   /** `promptTokens` excludes `cachedPromptTokens`, as in core Usage. */
   usage?: { promptTokens: number; completionTokens: number; cachedPromptTokens?: number };
+  /** The server names the stop string that ended a choice (vLLM's and SGLang's `stop_reason`). */
+  reportsStopReason?: boolean;
 }
 
 const usageSchema = z.object({
@@ -87,6 +89,18 @@ const usageSchema = z.object({
 
 const alternativeSchema = z.object({ token: z.string(), logprob: z.number() });
 
+const chatLogprobsSchema = z.object({
+  content: z
+    .array(alternativeSchema.extend({ top_logprobs: z.array(alternativeSchema).nullish() }))
+    .nullish(),
+});
+
+const completionLogprobsSchema = z.object({
+  tokens: z.array(z.string()),
+  token_logprobs: z.array(z.number().nullable()),
+  top_logprobs: z.array(z.record(z.string(), z.number()).nullable()).nullish(),
+});
+
 const chatResponseSchema = z.object({
   choices: z.array(
     z.object({
@@ -94,13 +108,7 @@ const chatResponseSchema = z.object({
       message: z.object({ content: z.string().nullish() }),
       finish_reason: z.string().nullish(),
       stop_reason: z.union([z.string(), z.number()]).nullish(),
-      logprobs: z
-        .object({
-          content: z
-            .array(alternativeSchema.extend({ top_logprobs: z.array(alternativeSchema).nullish() }))
-            .nullish(),
-        })
-        .nullish(),
+      logprobs: chatLogprobsSchema.nullish(),
     }),
   ),
   usage: usageSchema.nullish(),
@@ -113,13 +121,7 @@ const completionResponseSchema = z.object({
       text: z.string(),
       finish_reason: z.string().nullish(),
       stop_reason: z.union([z.string(), z.number()]).nullish(),
-      logprobs: z
-        .object({
-          tokens: z.array(z.string()),
-          token_logprobs: z.array(z.number().nullable()),
-          top_logprobs: z.array(z.record(z.string(), z.number()).nullable()).nullish(),
-        })
-        .nullish(),
+      logprobs: completionLogprobsSchema.nullish(),
     }),
   ),
   usage: usageSchema.nullish(),
@@ -178,6 +180,36 @@ function usageOf(usage: z.infer<typeof usageSchema> | null | undefined): ParsedR
   return parsed;
 }
 
+type ChatLogprobs = z.infer<typeof chatLogprobsSchema>;
+type CompletionLogprobs = z.infer<typeof completionLogprobsSchema>;
+
+function chatLogprobs(content: ChatLogprobs["content"], topLogprobs: number | undefined): TokenLogprob[] {
+  return (content ?? []).map((entry) => {
+    const token: TokenLogprob = { token: entry.token, logprob: entry.logprob };
+    if (topLogprobs && entry.top_logprobs?.length)
+      token.top = entry.top_logprobs.map(({ token, logprob }) => ({ token, logprob }));
+    return token;
+  });
+}
+
+function completionLogprobs(logprobs: CompletionLogprobs, topLogprobs: number | undefined): TokenLogprob[] {
+  const tokens: TokenLogprob[] = [];
+  logprobs.tokens.forEach((text, i) => {
+    const logprob = logprobs.token_logprobs[i];
+    // null marks a token without a score (e.g. the first prompt token when echoing)
+    if (logprob === null || logprob === undefined) return;
+    const token: TokenLogprob = { token: text, logprob };
+    const top = logprobs.top_logprobs?.[i];
+    if (topLogprobs && top) {
+      token.top = Object.entries(top)
+        .map(([alternative, value]) => ({ token: alternative, logprob: value }))
+        .sort((a, b) => b.logprob - a.logprob);
+    }
+    tokens.push(token);
+  });
+  return tokens;
+}
+
 export function parseChatResponse(json: unknown, topLogprobs: number | undefined): ParsedResponse {
   const data = parseWith(chatResponseSchema, json, "chat/completions");
   return {
@@ -186,18 +218,11 @@ export function parseChatResponse(json: unknown, topLogprobs: number | undefined
         text: choice.message.content ?? "",
         ...finishOf(choice.finish_reason, choice.stop_reason),
       };
-      const content = choice.logprobs?.content;
-      if (content) {
-        parsed.logprobs = content.map((entry) => {
-          const token: TokenLogprob = { token: entry.token, logprob: entry.logprob };
-          if (topLogprobs && entry.top_logprobs?.length)
-            token.top = entry.top_logprobs.map(({ token, logprob }) => ({ token, logprob }));
-          return token;
-        });
-      }
+      if (choice.logprobs?.content) parsed.logprobs = chatLogprobs(choice.logprobs.content, topLogprobs);
       return parsed;
     }),
     usage: usageOf(data.usage),
+    reportsStopReason: data.choices.some((choice) => choice.stop_reason !== undefined),
   };
 }
 
@@ -209,25 +234,82 @@ export function parseCompletionResponse(json: unknown, topLogprobs: number | und
         text: choice.text,
         ...finishOf(choice.finish_reason, choice.stop_reason),
       };
-      const logprobs = choice.logprobs;
-      if (logprobs) {
-        parsed.logprobs = [];
-        logprobs.tokens.forEach((text, i) => {
-          const logprob = logprobs.token_logprobs[i];
-          // null marks a token without a score (e.g. the first prompt token when echoing)
-          if (logprob === null || logprob === undefined) return;
-          const token: TokenLogprob = { token: text, logprob };
-          const top = logprobs.top_logprobs?.[i];
-          if (topLogprobs && top) {
-            token.top = Object.entries(top)
-              .map(([alternative, value]) => ({ token: alternative, logprob: value }))
-              .sort((a, b) => b.logprob - a.logprob);
-          }
-          parsed.logprobs!.push(token);
-        });
-      }
+      if (choice.logprobs) parsed.logprobs = completionLogprobs(choice.logprobs, topLogprobs);
       return parsed;
     }),
     usage: usageOf(data.usage),
+    reportsStopReason: data.choices.some((choice) => choice.stop_reason !== undefined),
+  };
+}
+
+/** One event of a streamed answer: new text of some choices, and the usage in the last one. */
+export interface ParsedChunk {
+  choices: {
+    index: number;
+    text: string;
+    /** Set on the event that ends the choice. */
+    finish?: Pick<ParsedChoice, "finishReason" | "stopSequence">;
+    logprobs?: TokenLogprob[];
+  }[];
+  usage?: ParsedResponse["usage"];
+  /** The server names the stop string that ended a choice (vLLM's and SGLang's `stop_reason`). */
+  reportsStopReason: boolean;
+}
+
+const chatChunkSchema = z.object({
+  choices: z
+    .array(
+      z.object({
+        index: z.number().int().default(0),
+        delta: z.object({ content: z.string().nullish() }).nullish(),
+        finish_reason: z.string().nullish(),
+        stop_reason: z.union([z.string(), z.number()]).nullish(),
+        logprobs: chatLogprobsSchema.nullish(),
+      }),
+    )
+    .default([]),
+  usage: usageSchema.nullish(),
+});
+
+const completionChunkSchema = z.object({
+  choices: z
+    .array(
+      z.object({
+        index: z.number().int().default(0),
+        text: z.string().nullish(),
+        finish_reason: z.string().nullish(),
+        stop_reason: z.union([z.string(), z.number()]).nullish(),
+        logprobs: completionLogprobsSchema.nullish(),
+      }),
+    )
+    .default([]),
+  usage: usageSchema.nullish(),
+});
+
+export function parseChatChunk(json: unknown, topLogprobs: number | undefined): ParsedChunk {
+  const data = parseWith(chatChunkSchema, json, "chat/completions stream");
+  return {
+    choices: data.choices.map((choice) => ({
+      index: choice.index,
+      text: choice.delta?.content ?? "",
+      ...(choice.finish_reason ? { finish: finishOf(choice.finish_reason, choice.stop_reason) } : {}),
+      ...(choice.logprobs?.content ? { logprobs: chatLogprobs(choice.logprobs.content, topLogprobs) } : {}),
+    })),
+    usage: usageOf(data.usage),
+    reportsStopReason: data.choices.some((choice) => choice.stop_reason !== undefined),
+  };
+}
+
+export function parseCompletionChunk(json: unknown, topLogprobs: number | undefined): ParsedChunk {
+  const data = parseWith(completionChunkSchema, json, "completions stream");
+  return {
+    choices: data.choices.map((choice) => ({
+      index: choice.index,
+      text: choice.text ?? "",
+      ...(choice.finish_reason ? { finish: finishOf(choice.finish_reason, choice.stop_reason) } : {}),
+      ...(choice.logprobs ? { logprobs: completionLogprobs(choice.logprobs, topLogprobs) } : {}),
+    })),
+    usage: usageOf(data.usage),
+    reportsStopReason: data.choices.some((choice) => choice.stop_reason !== undefined),
   };
 }

@@ -89,6 +89,7 @@ export function createOpenAIBackend(
     continuation: !chat || config.chatPrefill !== "unsupported",
     promptScoring: false,
     chat,
+    streaming: false,
   };
   // Learned from the first n>1 call: whether the server honours `n`.
   let honoursN: boolean | undefined = config.nParameter === "ignored" ? false : undefined;

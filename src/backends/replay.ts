@@ -4,7 +4,12 @@
  */
 import { basename } from "node:path";
 import { type ReplayRow, type ReplaySample, readReplayFileSync } from "../bench/replay-format.js";
-import type { Backend, GenerateRequest, GenerateResponse } from "../core/backend.js";
+import {
+  type Backend,
+  type GenerateRequest,
+  type GenerateResponse,
+  reportWholeSample,
+} from "../core/backend.js";
 import { BackendError, InvalidInputError, throwIfAborted } from "../core/errors.js";
 import type { Candidate, ChatMessage, Completion, Problem, Usage } from "../core/types.js";
 import type { Verifier, VerifierContext } from "../core/verifier.js";
@@ -92,6 +97,7 @@ export function createReplayBackend(options: ReplayBackendOptions): ReplayBacken
       continuation: false,
       promptScoring: false,
       chat: true,
+      streaming: false,
     },
     rows,
 
@@ -138,6 +144,7 @@ export function createReplayBackend(options: ReplayBackendOptions): ReplayBacken
         latencyMs: performance.now() - started,
         estimated: entry.promptTokens === undefined || served.some((s) => s.tokens === undefined),
       };
+      for (const [i, completion] of completions.entries()) reportWholeSample(request, completion, i);
       return { completions, usage };
     },
 

@@ -1,4 +1,5 @@
-import type { ChatMessage, Completion, Usage } from "./types.js";
+import { z } from "zod";
+import type { ChatMessage, Completion, TokenLogprob, Usage } from "./types.js";
 
 /** What a backend can do; strategies degrade gracefully (or refuse clearly) when one is missing. */
 export interface BackendCapabilities {
@@ -12,19 +13,44 @@ export interface BackendCapabilities {
   promptScoring: boolean;
   /** Chat messages as prompt. */
   chat: boolean;
+  /**
+   * Text reaches `onToken` as it is decoded. Without it a backend still calls `onToken`, once
+   * per sample with its whole text as the sample finishes, so callers need no second path.
+   */
+  streaming: boolean;
 }
 
-export interface SamplingOptions {
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  maxTokens?: number;
-  stop?: string[];
-  /** Same seed, prompt and backend give the same samples where the engine allows it. */
-  seed?: number;
-  logprobs?: boolean;
-  /** How many alternatives to return per token when `logprobs` is set. */
-  topLogprobs?: number;
+/**
+ * Sampling settings: one schema for every layer. `run()` parses them once; backends and
+ * middleware pass them on untouched.
+ */
+export const samplingOptionsSchema = z
+  .object({
+    temperature: z.number().min(0).optional(),
+    topP: z.number().gt(0).max(1).optional(),
+    topK: z.number().int().min(0).optional(),
+    maxTokens: z.number().int().positive().optional(),
+    stop: z.array(z.string().min(1)).max(16).optional(),
+    /** Same seed, prompt and backend give the same samples where the engine allows it. */
+    seed: z.number().int().nonnegative().optional(),
+    logprobs: z.boolean().optional(),
+    /** How many alternatives to return per token when `logprobs` is set. */
+    topLogprobs: z.number().int().min(0).max(20).optional(),
+  })
+  .strict();
+
+export type SamplingOptions = z.output<typeof samplingOptionsSchema>;
+
+/** A piece of one sample's text as it is decoded. */
+export interface TokenEvent {
+  /** The sample it belongs to, numbered within the request as `onSample` numbers them. */
+  index: number;
+  /** Text that follows what this sample's earlier events carried; together they are its text. */
+  text: string;
+  /** Decoded tokens this piece holds (0 when a piece is text released after a withheld stop prefix). */
+  tokens: number;
+  /** Each token's log-probability, when the request asked for logprobs and the engine streams them. */
+  logprobs?: TokenLogprob[];
 }
 
 export interface GenerateRequest extends SamplingOptions {
@@ -42,6 +68,11 @@ export interface GenerateRequest extends SamplingOptions {
   signal?: AbortSignal;
   /** Called as each sample finishes, before the whole call returns (first-finish, streaming). */
   onSample?: (completion: Completion, index: number) => void;
+  /**
+   * Called with each piece of text as it is decoded (see `BackendCapabilities.streaming`). The
+   * pieces of sample i, joined, are its completion's text, also when the call is cancelled.
+   */
+  onToken?: (event: TokenEvent) => void;
 }
 
 export interface GenerateResponse {
@@ -76,6 +107,21 @@ export interface Backend {
     signal?: AbortSignal;
   }): Promise<PromptScore>;
   close?(): Promise<void>;
+}
+
+/**
+ * Reports a finished sample for a backend that does not stream: its whole text to `onToken`,
+ * then the sample to `onSample`. Streaming backends call `onSample` themselves.
+ */
+export function reportWholeSample(request: GenerateRequest, completion: Completion, index: number): void {
+  if (request.onToken && completion.text !== "")
+    request.onToken({
+      index,
+      text: completion.text,
+      tokens: completion.tokens,
+      ...(completion.logprobs ? { logprobs: completion.logprobs } : {}),
+    });
+  request.onSample?.(completion, index);
 }
 
 /** Adds behaviour around a backend (metering, budgets, caching) without the caller changing. */

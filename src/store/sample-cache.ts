@@ -15,6 +15,7 @@ import {
   type BackendMiddleware,
   forwardBackend,
   type GenerateRequest,
+  reportWholeSample,
 } from "../core/backend.js";
 import { requestDigest } from "../core/draws.js";
 import { AbortedError } from "../core/errors.js";
@@ -71,7 +72,7 @@ export function sampleCacheMiddleware(draws: DrawTable, scope: SampleCacheScope)
         const digest = requestDigest(request);
         const offset = request.sampleOffset ?? 0;
         const found = draws.find(runId, problemId, digest, offset, request.n);
-        for (const [index, draw] of found) request.onSample?.(draw.completion, index - offset);
+        for (const [index, draw] of found) reportWholeSample(request, draw.completion, index - offset);
         // Draw what is missing, one call per contiguous gap, storing each call's draws at once.
         for (let start = offset; start < offset + request.n; ) {
           if (found.has(start)) {
@@ -86,6 +87,9 @@ export function sampleCacheMiddleware(draws: DrawTable, scope: SampleCacheScope)
               n: end - start,
               sampleOffset: start,
               onSample: request.onSample && ((c, i) => request.onSample!(c, start - offset + i)),
+              onToken:
+                request.onToken &&
+                ((event) => request.onToken!({ ...event, index: start - offset + event.index })),
             })
             .catch((error: unknown) => {
               // Cancelled (perhaps by the caller's own onSample): what the store served goes back too.

@@ -47,6 +47,7 @@ describe("loading", () => {
       continuation: true,
       promptScoring: false,
       chat: false,
+      streaming: true,
     });
     expect(backend.parameterCount).toBeGreaterThan(100_000);
     expect(backend.sequenceCount).toBe(8);

@@ -90,6 +90,7 @@ describe("openai backend: requests and responses", () => {
       continuation: true,
       promptScoring: false,
       chat: true,
+      streaming: false,
     });
   });
 

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// Builds llama.cpp's own programs (llama-server, llama-batched-bench, llama-quantize) from the
+// llama.cpp release that node-llama-cpp ships as a git bundle, the same source as its prebuilt
+// libraries. A real OpenAI-compatible server that nobody here wrote, offline: the tests run the
+// HTTP backend and the proxy against it. Built once per machine into a cache outside the
+// checkout, keyed by the llama.cpp commit; prints the folder of the binaries.
+//
+//   node tools/build-llama-server.mjs            # build if missing, print the bin folder
+//   node tools/build-llama-server.mjs --check    # exit 1 when not built, build nothing
+//
+// The cache is $RECKON_LLAMA_CPP_CACHE, else $XDG_CACHE_HOME/reckon/llama.cpp, else
+// ~/.cache/reckon/llama.cpp. Needs git, cmake and a C++ compiler (Debian's cmake and g++).
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { cpus, homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const targets = ["llama-server", "llama-batched-bench", "llama-quantize"];
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const bundle = join(root, "node_modules/node-llama-cpp/llama/gitRelease.bundle");
+const say = (text) => process.stderr.write(`build-llama-server: ${text}\n`);
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { stdio: ["ignore", "inherit", "inherit"], ...options });
+  if (result.error) throw new Error(`${command} could not start: ${result.error.message}`);
+  if (result.status !== 0)
+    throw new Error(`\`${command} ${args.join(" ")}\` failed (exit code ${result.status ?? result.signal})`);
+  return result;
+}
+
+export function cacheRoot(env = process.env) {
+  if (env.RECKON_LLAMA_CPP_CACHE) return env.RECKON_LLAMA_CPP_CACHE;
+  return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "reckon", "llama.cpp");
+}
+
+/** The commit the bundle holds, read without cloning it. */
+export function bundleCommit() {
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm ci first`);
+  const heads = spawnSync("git", ["bundle", "list-heads", bundle], { encoding: "utf8" });
+  const commit = heads.stdout?.match(/^[0-9a-f]{40}/m)?.[0];
+  if (!commit) throw new Error(`cannot read the commit of ${bundle}: ${heads.stderr || "git failed"}`);
+  return commit;
+}
+
+export function binFolder(env = process.env) {
+  return join(cacheRoot(env), bundleCommit(), "bin");
+}
+
+const built = (bin) => targets.every((target) => existsSync(join(bin, target)));
+
+function build(bin) {
+  const folder = dirname(bin);
+  const work = `${folder}.building-${process.pid}`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const started = Date.now();
+  try {
+    const source = join(work, "src");
+    say(`cloning ${bundle}`);
+    run("git", ["clone", "--quiet", bundle, source]);
+    run("git", ["-C", source, "checkout", "--quiet", bundleCommit()]);
+    // Static, CPU-only, no downloads: the web UI, curl and OpenSSL stay out.
+    const flags = [
+      "-DCMAKE_BUILD_TYPE=Release",
+      "-DBUILD_SHARED_LIBS=OFF",
+      "-DGGML_NATIVE=ON",
+      "-DLLAMA_BUILD_TESTS=OFF",
+      "-DLLAMA_BUILD_EXAMPLES=OFF",
+      "-DLLAMA_BUILD_UI=OFF",
+      "-DLLAMA_USE_PREBUILT_UI=OFF",
+      "-DLLAMA_OPENSSL=OFF",
+      "-DLLAMA_CURL=OFF",
+    ];
+    const build = join(work, "build");
+    say("configuring");
+    run("cmake", ["-S", source, "-B", build, ...flags], { stdio: ["ignore", "ignore", "inherit"] });
+    const jobs = String(Math.max(1, cpus().length));
+    say(`compiling ${targets.join(", ")} with ${jobs} jobs (a few minutes, once per machine)`);
+    run("cmake", ["--build", build, "--target", ...targets, "--parallel", jobs], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    const staged = join(work, "bin");
+    mkdirSync(staged);
+    for (const target of targets) cpSync(join(build, "bin", target), join(staged, target));
+    // Renamed into place last, so an interrupted build never looks finished.
+    mkdirSync(folder, { recursive: true });
+    rmSync(bin, { recursive: true, force: true });
+    renameSync(staged, bin);
+    say(`built in ${Math.round((Date.now() - started) / 1000)} s into ${bin}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    const bin = binFolder();
+    if (process.argv.includes("--check")) process.exit(built(bin) ? 0 : 1);
+    if (!built(bin)) {
+      for (const tool of ["git", "cmake", "c++"])
+        if (spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status !== 0)
+          throw new Error(`${tool} is missing (on Debian: apt-get install git cmake g++)`);
+      build(bin);
+    }
+    process.stdout.write(`${bin}\n`);
+  } catch (error) {
+    say(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  }
+}
