@@ -12,6 +12,7 @@ import { firstFinish } from "./first-finish.js";
 import { iterativeDeepening } from "./iterative-deepening.js";
 import { lookahead } from "./lookahead.js";
 import { mcts } from "./mcts.js";
+import { particleFiltering } from "./particle-filtering.js";
 import { revisions } from "./revisions.js";
 import { selfConsistency } from "./self-consistency.js";
 import { selfDebug } from "./self-debug.js";
@@ -34,6 +35,7 @@ const builtIn = [
   dvts,
   lookahead,
   mcts,
+  particleFiltering,
   selfRefine,
   revisions,
   iterativeDeepening,
