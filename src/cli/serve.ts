@@ -22,7 +22,8 @@ const serveFlagsSchema = z.object({
   config: z.string().min(1).optional(),
   strategy: z.string().min(1).optional(),
   task: z.string().min(1).optional(),
-  verifier: z.string().min(1).optional(),
+  verifier: z.array(z.string().min(1)).optional(),
+  adminKeyFile: z.string().min(1).optional(),
   db: z.string().min(1).optional(),
 });
 
@@ -52,7 +53,15 @@ export function serveCommand(): Command {
     .option("--config <file>", "a YAML or JSON config file (see docs/serve.md); flags override it")
     .option("--strategy <name>", "strategy of requests that name none (default single)")
     .option("--task <name>", "how answers are read and grouped: math, gsm8k, arithmetic")
-    .option("--verifier <spec>", "verifier for strategies that need one")
+    .option(
+      "--verifier <spec>",
+      "NAME=SPEC: a verifier clients may choose by name (e.g. rm=orm:http://10.0.0.7:8000/v1; repeat for more); a plain SPEC or NAME: the default of strategies that need one",
+      collect,
+    )
+    .option(
+      "--admin-key-file <file>",
+      "keys for /metrics and /ui, one per line (default: any API key opens them)",
+    )
     .option("--db <file>", `reckon database whose bench runs /ui shows (default ${defaultDbPath} if present)`)
     .action(async (rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(serveFlagsSchema, rawFlags);
@@ -63,19 +72,17 @@ export function serveCommand(): Command {
       if (flags.upstreamApiKey) input.upstreamApiKey = flags.upstreamApiKey;
       if (flags.model) input.model = flags.model;
       if (flags.task) input.task = flags.task;
-      if (flags.verifier) input.verifier = flags.verifier;
+      for (const entry of flags.verifier ?? []) {
+        const named = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(.+)$/.exec(entry);
+        if (named) input.verifiers = { ...input.verifiers, [named[1]!]: named[2]! };
+        else input.verifier = entry;
+      }
+      if (flags.adminKeyFile)
+        input.adminKeys = [...(input.adminKeys ?? []), ...readKeyLines(flags.adminKeyFile)];
       if (flags.db) input.db = flags.db;
       if (flags.strategy) input.defaultStrategy = { name: flags.strategy, options: {} };
       if (flags.apiKeyFile) {
-        let text: string;
-        try {
-          text = readFileSync(flags.apiKeyFile, "utf8");
-        } catch (error) {
-          throw new InvalidInputError(
-            "--api-key-file",
-            `cannot read ${flags.apiKeyFile}: ${(error as Error).message}`,
-          );
-        }
+        const text = readText(flags.apiKeyFile, "--api-key-file");
         input.apiKeys = [...(input.apiKeys ?? []), ...parseApiKeyFile(text, flags.apiKeyFile)];
       }
       const config = parseServerConfig(input, flags.config ?? "config");
@@ -84,7 +91,10 @@ export function serveCommand(): Command {
       const dbPath = config.db ?? (existsSync(defaultDbPath) ? defaultDbPath : undefined);
       const store = dbPath ? openStore(dbPath, { create: false }) : undefined;
       const server = createReckonServer(config, { runs: store });
-      const url = await server.listen();
+      const url = await server.listen().catch((error) => {
+        store?.close();
+        throw error;
+      });
       const loopback = /^(127\.|localhost$|::1$)/.test(config.host);
       if (config.apiKeys.length === 0 && !loopback)
         process.stderr.write(
@@ -111,4 +121,20 @@ export function serveCommand(): Command {
         process.once("SIGTERM", () => stop("SIGTERM"));
       });
     });
+}
+
+function readText(path: string, flag: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new InvalidInputError(flag, `cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** One key per line; blank lines and `#` comments skipped. */
+function readKeyLines(path: string): string[] {
+  return readText(path, "--admin-key-file")
+    .split(/\r?\n/)
+    .map((line) => line.replace(/#.*$/, "").trim())
+    .filter((line) => line !== "");
 }

@@ -5,11 +5,13 @@
  */
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
+import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ReckonError } from "../core/errors.js";
 import type { RunStore } from "../store/sqlite.js";
-import { ApiKeyAuth } from "./auth.js";
+import { AdminAuth, ApiKeyAuth } from "./auth.js";
 import type { ServerConfig } from "./config.js";
 import { HttpError, toHttpError } from "./errors.js";
 import { KeyLimiter } from "./limits.js";
@@ -17,7 +19,10 @@ import { LiveRequests } from "./live.js";
 import { ServerMetrics } from "./metrics.js";
 import { embeddedModel, type ModelSource, upstreamModels } from "./models.js";
 import { openAIRoutes } from "./openai-routes.js";
+import { createRedactor, type Redact } from "./redact.js";
+import { checkServerConfig } from "./startup.js";
 import { dashboardRoutes } from "./ui/routes.js";
+import { ServerVerifiers } from "./verifiers.js";
 
 export interface ReckonServerParts {
   /** Where models come from; default: pools over `config.upstreams`, else the embedded model. */
@@ -29,7 +34,10 @@ export interface ReckonServerParts {
 export interface ReckonServer {
   app: Hono;
   metrics: ServerMetrics;
-  /** Binds `config.host:config.port` (0: any free port) and resolves to the base URL. */
+  /**
+   * Checks the configuration (a default strategy, task or verifier that cannot work is
+   * refused), binds `config.host:config.port` (0: any free port) and resolves to the base URL.
+   */
   listen(): Promise<string>;
   /** Stops accepting, waits up to `config.drainMs` for requests in flight, cancels the rest. */
   close(): Promise<void>;
@@ -37,11 +45,36 @@ export interface ReckonServer {
 
 export function createReckonServer(config: ServerConfig, parts: ReckonServerParts = {}): ReckonServer {
   let source: ModelSource;
-  const metrics = new ServerMetrics(() => source.upstreams?.() ?? []);
+  const redact = serverRedactor(config);
+  const upstreamStatus = () => (source.upstreams?.() ?? []).map((u) => ({ ...u, id: redact(u.id) }));
+  const metrics = new ServerMetrics(() => source.upstreams?.() ?? [], redact);
   source =
     parts.source ??
     (config.upstreams.length > 0 ? upstreamModels(config, metrics.poolEvent) : embeddedModel(config.model));
-  const live = new LiveRequests(config.recentRequests);
+  const live = new LiveRequests(config.recentRequests, config.limits.maxRecordedChars, redact);
+  const verifiers = new ServerVerifiers(config);
+  const admin = new AdminAuth(config.adminKeys, config.apiKeys);
+  /** Every error a client is sent goes through here: redacted, and logged when it is the server's. */
+  const present = (error: unknown, paramOf?: (field: string) => string): HttpError => {
+    const failure = toHttpError(error, paramOf);
+    if (failure.status >= 500 && failure.status !== 504) {
+      const logged =
+        failure.detail ?? (failure.type === "server_error" ? (error as Error)?.stack : undefined);
+      if (logged) console.error(`reckon: ${redact(String(logged))}`);
+    }
+    const message = redact(failure.message);
+    if (message === failure.message) return failure;
+    const shown = new HttpError(
+      failure.status,
+      message,
+      failure.type,
+      failure.param,
+      failure.code,
+      failure.headers,
+    );
+    shown.detail = failure.detail;
+    return shown;
+  };
   const shutdown = new AbortController();
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -70,6 +103,28 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
       (performance.now() - started) / 1000,
     );
   });
+  const guardAdmin: MiddlewareHandler = async (c, next) => {
+    admin.check(c.req.header("authorization"));
+    await next();
+  };
+  app.use("/metrics", guardAdmin);
+  app.use("/ui", guardAdmin);
+  app.use("/ui/*", guardAdmin);
+  app.use("/v1/*", async (c, next) => {
+    // JSON only: a form or text body is a client's mistake, and a browser's cross-site form post.
+    if (
+      c.req.method === "POST" &&
+      !/^application\/([\w.+-]*\+)?json\s*(;|$)/i.test(c.req.header("content-type") ?? "")
+    )
+      throw new HttpError(
+        415,
+        `the request body must be JSON (Content-Type: application/json), not ${c.req.header("content-type") ?? "unspecified"}`,
+        "invalid_request_error",
+        null,
+        "unsupported_media_type",
+      );
+    await next();
+  });
   app.use(
     "/v1/*",
     bodyLimit({
@@ -92,26 +147,54 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
     limiter: new KeyLimiter(config.limits.maxConcurrentRequests),
     metrics,
     live,
+    verifiers,
+    present,
     shutdown: shutdown.signal,
     track,
   });
+  // Liveness: the process answers. Readiness: it can serve (not draining, an upstream answers).
   app.get("/healthz", (c) =>
     c.json({ status: shutdown.signal.aborted || closing ? "draining" : "ok", inFlight }, closing ? 503 : 200),
   );
+  app.get("/readyz", async (c) => {
+    if (closing) return c.json({ status: "draining", inFlight }, 503);
+    const state = (await source.ready?.(c.req.raw.signal)) ?? { ready: true };
+    return state.ready
+      ? c.json({ status: "ready", inFlight }, 200)
+      : c.json({ status: "unavailable", reason: state.reason, inFlight }, 503);
+  });
   app.get("/metrics", async (c) =>
     c.body(await metrics.text(), 200, { "content-type": metrics.contentType }),
   );
   dashboardRoutes(app, {
     runs: parts.runs,
     live: () => live.recent(),
-    upstreams: () => source.upstreams?.() ?? [],
+    upstreams: upstreamStatus,
   });
+  // A known path asked with another method: 405 with the methods it takes.
+  for (const [path, allow] of Object.entries(routeMethods))
+    app.all(path, (c) => {
+      throw new HttpError(
+        405,
+        `${c.req.method} is not allowed on ${path}; use ${allow}`,
+        "invalid_request_error",
+        null,
+        "method_not_allowed",
+        { allow },
+      );
+    });
   app.notFound((c) =>
-    c.json(new HttpError(404, `no route ${c.req.method} ${c.req.path}`, "invalid_request_error").body(), 404),
+    c.json(
+      new HttpError(
+        404,
+        `no route ${c.req.method} ${c.req.path.slice(0, 200)}`,
+        "invalid_request_error",
+      ).body(),
+      404,
+    ),
   );
   app.onError((error, c) => {
-    const failure = toHttpError(error);
-    if (failure.status >= 500 && failure.type === "server_error") console.error(error);
+    const failure = present(error);
     return c.json(failure.body(), failure.status as ContentfulStatusCode, failure.headers);
   });
 
@@ -120,8 +203,9 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
   return {
     app,
     metrics,
-    listen: () =>
-      new Promise((resolve, reject) => {
+    async listen() {
+      await checkServerConfig(config, source.defaultTask, verifiers);
+      return new Promise((resolve, reject) => {
         server = serve(
           { fetch: app.fetch, port: config.port, hostname: config.host },
           (info: AddressInfo) => {
@@ -129,8 +213,9 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
             resolve(`http://${host}:${info.port}`);
           },
         );
-        server.once("error", reject);
-      }),
+        server.once("error", (error: NodeJS.ErrnoException) => reject(listenError(error, config)));
+      });
+    },
     async close() {
       if (closing) return;
       closing = true;
@@ -155,4 +240,46 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
       await source.close();
     },
   };
+}
+
+/** The methods each fixed route takes (answers to others are 405). */
+const routeMethods: Record<string, string> = {
+  "/v1/chat/completions": "POST",
+  "/v1/completions": "POST",
+  "/v1/models": "GET",
+  "/healthz": "GET",
+  "/readyz": "GET",
+  "/metrics": "GET",
+  "/ui": "GET",
+};
+
+/** Redacts every secret of this configuration (and URL passwords) from what the server shows. */
+function serverRedactor(config: ServerConfig): Redact {
+  return createRedactor([
+    config.upstreamApiKey,
+    process.env.OPENAI_API_KEY,
+    ...config.apiKeys.map((k) => k.key),
+    ...config.adminKeys,
+  ]);
+}
+
+/** Why the port could not be bound, in one line with what to do. */
+function listenError(error: NodeJS.ErrnoException, config: ServerConfig): Error {
+  const where = `${config.host}:${config.port}`;
+  if (error.code === "EADDRINUSE")
+    return new ReckonError(
+      `cannot listen on ${where}: the port is in use`,
+      "stop what uses it, or pass --port PORT",
+    );
+  if (error.code === "EACCES")
+    return new ReckonError(
+      `cannot listen on ${where}: permission denied`,
+      "ports below 1024 need privileges; pass --port 8080",
+    );
+  if (error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND")
+    return new ReckonError(
+      `cannot listen on ${where}: no such address here`,
+      "pass --host 127.0.0.1 or 0.0.0.0",
+    );
+  return new ReckonError(`cannot listen on ${where}: ${error.message}`);
 }

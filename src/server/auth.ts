@@ -58,3 +58,53 @@ export class ApiKeyAuth {
 function redact(key: string): string {
   return key.length <= 8 ? "****" : `${key.slice(0, 3)}****${key.slice(-4)}`;
 }
+
+/**
+ * The operator's pages (/metrics, /ui and its API): open only when the server has no keys at
+ * all. With `adminKeys` only those open them; with API keys alone, any API key does. Browsers
+ * reach the dashboard through their own Basic prompt (the key as password), scripts with
+ * `Authorization: Bearer KEY`.
+ */
+export class AdminAuth {
+  private readonly digests: Buffer[];
+
+  constructor(adminKeys: readonly string[], apiKeys: readonly ApiKeyConfig[]) {
+    const keys = adminKeys.length > 0 ? adminKeys : apiKeys.map((k) => k.key);
+    this.digests = keys.map(digest);
+  }
+
+  get enabled(): boolean {
+    return this.digests.length > 0;
+  }
+
+  check(authorization: string | undefined): void {
+    if (!this.enabled) return;
+    const offered = offeredKey(authorization);
+    let found = false;
+    if (offered !== undefined) {
+      const d = digest(offered);
+      for (const entry of this.digests) if (timingSafeEqual(entry, d)) found = true;
+    }
+    if (!found)
+      throw new HttpError(
+        401,
+        "this page needs an admin key: Authorization: Bearer KEY (or the key as a Basic password)",
+        "invalid_request_error",
+        null,
+        "invalid_api_key",
+        { "www-authenticate": 'Basic realm="reckon", charset="UTF-8"' },
+      );
+  }
+}
+
+function offeredKey(authorization: string | undefined): string | undefined {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+  if (bearer) return bearer[1];
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? "");
+  if (!basic) return undefined;
+  const decoded = Buffer.from(basic[1]!, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return decoded;
+  const password = decoded.slice(colon + 1);
+  return password === "" ? decoded.slice(0, colon) : password;
+}

@@ -22,6 +22,11 @@ export const apiKeySchema = z
   .strict();
 export type ApiKeyConfig = z.infer<typeof apiKeySchema>;
 
+/** Verifier names operators give: plain words, never something that looks like a spec or URL. */
+export const verifierNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "a verifier name is letters, digits, '.', '_' and '-'");
+
 export const limitsSchema = z
   .object({
     /** Largest request body. */
@@ -34,6 +39,10 @@ export const limitsSchema = z
     maxTokensPerSample: z.number().int().positive().default(32_768),
     /** Requests in flight at once over all keys; beyond it, 429. */
     maxConcurrentRequests: z.number().int().positive().default(512),
+    /** Longest a request may run, upstream retries included; then it is cancelled (504). */
+    maxRequestMs: z.number().int().positive().default(600_000),
+    /** Characters of a model name, answer or error kept per request for the dashboard. */
+    maxRecordedChars: z.number().int().positive().default(200),
   })
   .strict();
 
@@ -47,8 +56,11 @@ export const serverConfigSchema = z
     upstreamApiKey: z.string().min(1).optional(),
     /** Requests in flight to each upstream at once. */
     upstreamConcurrency: z.number().int().positive().default(256),
-    /** Per attempt; a stalled upstream is left for another after this. */
-    upstreamTimeoutMs: z.number().positive().default(300_000),
+    /**
+     * Longest silence of an upstream per attempt: no answer, or no byte of a streamed one,
+     * for this long and the attempt is given up (another upstream is tried).
+     */
+    upstreamTimeoutMs: z.number().positive().default(60_000),
     pool: z
       .object({
         maxAttempts: z.number().int().positive().optional(),
@@ -67,13 +79,24 @@ export const serverConfigSchema = z
       .default({ name: "single", options: {} }),
     /** How answers are read and grouped; default: math, or arithmetic for the bundled model. */
     task: z.string().min(1).optional(),
-    /** Verifier for strategies that need one, unless a request names its own. */
+    /**
+     * The verifiers clients may choose by name (`reckon.verifier: "NAME"`): name → spec, e.g.
+     * `{ rm: "orm:http://10.0.0.7:8000/v1" }`. Only these (and `default`) reach the network:
+     * a client never names a URL.
+     */
+    verifiers: z.record(verifierNameSchema, z.string().min(1)).default({}),
+    /** The verifier of requests that name none: a name in `verifiers`, or a spec. */
     verifier: z.string().min(1).optional(),
     /** A budget for requests that set none (default: none; `n` and `max_tokens` bound them). */
     budget: budgetSchema.optional(),
     limits: limitsSchema.default(limitsSchema.parse({})),
     /** API keys; none means no authentication (serve on loopback only, then). */
     apiKeys: z.array(apiKeySchema).default([]),
+    /**
+     * Keys for /metrics and /ui (Bearer, or a browser's Basic password). Without them, those
+     * pages take any API key; with neither, they are open like the API.
+     */
+    adminKeys: z.array(z.string().min(8, "an admin key needs at least 8 characters")).default([]),
     /** Limits of keys that set none. */
     keyDefaults: z
       .object({

@@ -22,6 +22,9 @@ export class HttpError extends Error {
     super(message);
   }
 
+  /** What the server's log gets beyond the message (an upstream's own words); never sent. */
+  detail?: string;
+
   body(): OpenAIErrorBody {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
@@ -51,20 +54,57 @@ export function toHttpError(error: unknown, paramOf: (field: string) => string =
   return new HttpError(500, "internal error; see the server log", "server_error");
 }
 
-/** What an upstream failure means to our client: its fault, the upstream's, or a wait. */
+/**
+ * What an upstream failure means to our client: its fault, the upstream's, or a wait. The
+ * upstream's own words (its error body, its URL) are never passed on: they may hold what a
+ * client must not see (a verifier's reply, an address, a credential). They stay in `detail`,
+ * for the server's log.
+ */
 function upstreamError(error: BackendError): HttpError {
-  const message = `upstream: ${error.message.split("\n")[0]}`;
   const { status } = error;
+  const detail = `upstream: ${error.message.split("\n")[0]}`;
+  let failure: HttpError;
   if (status === 404 && /model/i.test(error.message))
-    return new HttpError(404, message, "invalid_request_error", "model", "model_not_found");
-  if (status === 400 || status === 422) return invalidRequest(message);
-  if (status === 429) {
+    failure = new HttpError(
+      404,
+      "the upstream does not serve this model",
+      "invalid_request_error",
+      "model",
+      "model_not_found",
+    );
+  else if (status === 400 || status === 422)
+    failure = invalidRequest(`the upstream refused the request (HTTP ${status})`);
+  else if (status === 429) {
     const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? 1_000) / 1_000));
-    return new HttpError(429, message, "requests", null, "rate_limit_exceeded", {
-      "retry-after": String(seconds),
-    });
-  }
-  if (status === undefined && /did not answer within/.test(error.message))
-    return new HttpError(504, message, "upstream_error", null, "upstream_timeout");
-  return new HttpError(502, message, "upstream_error", null, "upstream_unavailable");
+    failure = new HttpError(
+      429,
+      "the upstream is rate-limiting requests",
+      "requests",
+      null,
+      "rate_limit_exceeded",
+      {
+        "retry-after": String(seconds),
+      },
+    );
+  } else if (/did not answer within|sent nothing more for|no answer within/.test(error.message))
+    // The pool reports the last attempt's timeout with a status of its own: the words decide.
+    failure = new HttpError(
+      504,
+      "the upstream did not answer in time",
+      "upstream_error",
+      null,
+      "upstream_timeout",
+    );
+  else
+    failure = new HttpError(
+      502,
+      status === undefined || status >= 500
+        ? `the upstream failed${status !== undefined && status !== 503 ? ` (HTTP ${status})` : ""}`
+        : "the upstream sent an answer that could not be read",
+      "upstream_error",
+      null,
+      "upstream_unavailable",
+    );
+  failure.detail = detail;
+  return failure;
 }

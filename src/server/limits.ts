@@ -1,7 +1,9 @@
 /**
  * Per-key limits: requests in flight, and tokens per rolling minute. A request that would go
- * over either gets OpenAI's 429 with a Retry-After; one that fits gets a token budget no
- * larger than what the key has left in the window.
+ * over either gets OpenAI's 429 with a Retry-After. Tokens are reserved before the work: a
+ * request of a key with a token limit takes its whole budget out of the key's window when it
+ * is admitted (and that budget is its hard limit), and gives back what it did not spend when
+ * it ends; so requests in flight at once can never spend more than the window holds.
  */
 import { HttpError } from "./errors.js";
 
@@ -12,13 +14,18 @@ export interface KeyLimits {
 
 const windowMs = 60_000;
 
-/** Tokens spent in the last minute, from a list of (time, tokens) entries. */
+/** Tokens spent in the last minute, from a list of (time, tokens) entries, plus those reserved. */
 class TokenWindow {
   private spent: { at: number; tokens: number }[] = [];
+  reserved = 0;
 
   used(now: number): number {
     while (this.spent.length > 0 && this.spent[0]!.at <= now - windowMs) this.spent.shift();
-    return this.spent.reduce((sum, e) => sum + e.tokens, 0);
+    return this.spent.reduce((sum, e) => sum + e.tokens, 0) + this.reserved;
+  }
+
+  get idle(): boolean {
+    return this.spent.length === 0 && this.reserved === 0;
   }
 
   /** When `needed` tokens will have left the window. */
@@ -37,7 +44,9 @@ class TokenWindow {
 }
 
 export interface Admission {
-  /** Tokens the request may still spend (undefined: no token limit on this key). */
+  /**
+   * Tokens reserved for the request, its hard budget (undefined: no token limit on this key).
+   */
   tokenAllowance?: number;
   /** Reports what the request spent and frees its slot; call exactly once. */
   release(tokensSpent: number): void;
@@ -50,8 +59,12 @@ export class KeyLimiter {
 
   constructor(private readonly maxConcurrentRequests: number) {}
 
-  /** Lets a request of `caller` in, or throws a 429 saying which limit and for how long. */
-  admit(caller: string, limits: KeyLimits, now = Date.now()): Admission {
+  /**
+   * Lets a request of `caller` in, or throws a 429 saying which limit and for how long. Under
+   * a token limit it reserves `wanted` tokens (its budget), or what the window has left when
+   * that is less.
+   */
+  admit(caller: string, limits: KeyLimits, wanted = Infinity, now = Date.now()): Admission {
     if (this.total >= this.maxConcurrentRequests)
       throw rateLimited(`the server is at its limit of ${this.maxConcurrentRequests} requests in flight`, 1);
     const running = this.inFlight.get(caller) ?? 0;
@@ -64,7 +77,7 @@ export class KeyLimiter {
     const window = this.windowOf(caller);
     if (limits.tokensPerMinute !== undefined) {
       const used = window.used(now);
-      tokenAllowance = limits.tokensPerMinute - used;
+      tokenAllowance = Math.min(wanted, limits.tokensPerMinute - used);
       if (tokenAllowance <= 0) {
         const seconds = Math.ceil((window.freesAt(used - limits.tokensPerMinute + 1, now) - now) / 1000);
         throw rateLimited(
@@ -76,6 +89,8 @@ export class KeyLimiter {
     }
     this.inFlight.set(caller, running + 1);
     this.total += 1;
+    const reserved = tokenAllowance ?? 0;
+    window.reserved += reserved;
     let released = false;
     return {
       tokenAllowance,
@@ -86,7 +101,9 @@ export class KeyLimiter {
         const left = (this.inFlight.get(caller) ?? 1) - 1;
         if (left === 0) this.inFlight.delete(caller);
         else this.inFlight.set(caller, left);
+        window.reserved -= reserved;
         window.record(tokensSpent, Date.now());
+        if (window.idle) this.windows.delete(caller);
       },
     };
   }

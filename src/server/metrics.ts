@@ -6,6 +6,30 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { PoolEvent, UpstreamStatus } from "../backends/pool.js";
 import type { Usage } from "../core/types.js";
+import { type Redact, truncate } from "./redact.js";
+
+/**
+ * Label values from outside the server's own code (upstream addresses, strategy names) pass
+ * through here: redacted, and bounded in number, so that no series set can grow without end
+ * (a value beyond the first `max` distinct ones is counted as "other").
+ */
+class LabelValues {
+  private readonly seen = new Map<string, string>();
+
+  constructor(
+    private readonly redact: Redact,
+    private readonly max = 64,
+  ) {}
+
+  of(value: string): string {
+    const known = this.seen.get(value);
+    if (known !== undefined) return known;
+    if (this.seen.size >= this.max) return "other";
+    const shown = truncate(this.redact(value), 200);
+    this.seen.set(value, shown);
+    return shown;
+  }
+}
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -73,8 +97,14 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  constructor(upstreams?: () => UpstreamStatus[]) {
+  private readonly upstreamLabel: LabelValues;
+  private readonly strategyLabel: LabelValues;
+
+  constructor(upstreams?: () => UpstreamStatus[], redact: Redact = (text) => text) {
     collectDefaultMetrics({ register: this.registry, prefix: "reckon_" });
+    const upstreamLabel = new LabelValues(redact);
+    this.upstreamLabel = upstreamLabel;
+    this.strategyLabel = new LabelValues(redact);
     if (upstreams) {
       const registry = this.registry;
       new Gauge({
@@ -83,7 +113,8 @@ export class ServerMetrics {
         labelNames: ["upstream"] as const,
         registers: [registry],
         collect() {
-          for (const u of upstreams()) this.set({ upstream: u.id }, u.state === "ejected" ? 0 : 1);
+          for (const u of upstreams())
+            this.set({ upstream: upstreamLabel.of(u.id) }, u.state === "ejected" ? 0 : 1);
         },
       });
       new Gauge({
@@ -92,7 +123,7 @@ export class ServerMetrics {
         labelNames: ["upstream"] as const,
         registers: [registry],
         collect() {
-          for (const u of upstreams()) this.set({ upstream: u.id }, u.outstanding);
+          for (const u of upstreams()) this.set({ upstream: upstreamLabel.of(u.id) }, u.outstanding);
         },
       });
     }
@@ -104,7 +135,7 @@ export class ServerMetrics {
   }
 
   strategyRun(strategy: string, stopReason: string, usage: Usage): void {
-    this.strategyRuns.inc({ strategy, stop_reason: stopReason });
+    this.strategyRuns.inc({ strategy: this.strategyLabel.of(strategy), stop_reason: stopReason });
     this.tokens.inc({ direction: "prompt" }, usage.promptTokens);
     this.tokens.inc({ direction: "completion" }, usage.completionTokens);
     this.tokens.inc({ direction: "cached_prompt" }, usage.cachedPromptTokens ?? 0);
@@ -113,20 +144,21 @@ export class ServerMetrics {
 
   /** Feeds the pool's events (`createOpenAIPool({policy: {onEvent}})`). */
   readonly poolEvent = (event: PoolEvent): void => {
+    const upstream = this.upstreamLabel.of("upstream" in event ? event.upstream : event.from);
     switch (event.kind) {
       case "success":
-        this.upstreamCalls.inc({ upstream: event.upstream, outcome: "success" });
-        this.upstreamLatency.observe({ upstream: event.upstream }, event.latencyMs / 1000);
+        this.upstreamCalls.inc({ upstream, outcome: "success" });
+        this.upstreamLatency.observe({ upstream }, event.latencyMs / 1000);
         break;
       case "failure":
-        this.upstreamCalls.inc({ upstream: event.upstream, outcome: "failure" });
-        this.upstreamErrors.inc({ upstream: event.upstream, status: String(event.status ?? "none") });
+        this.upstreamCalls.inc({ upstream, outcome: "failure" });
+        this.upstreamErrors.inc({ upstream, status: String(event.status ?? "none") });
         break;
       case "retry":
-        this.upstreamRetries.inc({ upstream: event.from });
+        this.upstreamRetries.inc({ upstream });
         break;
       case "ejected":
-        this.ejections.inc({ upstream: event.upstream });
+        this.ejections.inc({ upstream });
         break;
       case "restored":
         break;

@@ -17,13 +17,18 @@ export interface ModelSource {
   /** The task that reads answers when neither request nor config names one. */
   readonly defaultTask: string;
   upstreams?(): UpstreamStatus[];
+  /** Whether requests can be answered now (an upstream answers); for /readyz. */
+  ready?(signal?: AbortSignal): Promise<{ ready: boolean; reason?: string }>;
   close(): Promise<void>;
 }
+
+/** Pools kept at once (one per model and endpoint); the least recently used idle ones go. */
+const maxPools = 32;
 
 const modelNotFound = (model: string) =>
   new HttpError(
     404,
-    `The model \`${model}\` does not exist or you do not have access to it.`,
+    `The model \`${model.length > 100 ? `${model.slice(0, 100)}…` : model}\` does not exist or you do not have access to it.`,
     "invalid_request_error",
     "model",
     "model_not_found",
@@ -33,53 +38,85 @@ const modelNotFound = (model: string) =>
 export function upstreamModels(config: ServerConfig, onEvent?: (event: PoolEvent) => void): ModelSource {
   const pools = new Map<string, PoolBackend>();
   let listed: { at: number; models: string[] } | undefined;
+  let refreshing: Promise<string[]> | undefined;
+  const cached = (): Promise<string[]> => {
+    if (listed && Date.now() - listed.at < 30_000) return Promise.resolve(listed.models);
+    // Requests arriving together share one listing.
+    refreshing ??= refresh().finally(() => {
+      refreshing = undefined;
+    });
+    return refreshing;
+  };
+  async function refresh(signal?: AbortSignal): Promise<string[]> {
+    const models = new Set<string>();
+    let lastError: unknown;
+    for (const url of config.upstreams) {
+      try {
+        const response = await fetch(`${url.replace(/\/+$/, "")}/models`, {
+          headers: config.upstreamApiKey ? { authorization: `Bearer ${config.upstreamApiKey}` } : {},
+          signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(5_000)]) : AbortSignal.timeout(5_000),
+        });
+        const body = (await response.json()) as { data?: { id?: unknown }[] };
+        for (const entry of body.data ?? []) if (typeof entry.id === "string") models.add(entry.id);
+        if (response.ok) break;
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    if (models.size === 0 && lastError)
+      throw new HttpError(
+        502,
+        "no upstream answered GET /models",
+        "upstream_error",
+        null,
+        "upstream_unavailable",
+      );
+    listed = { at: Date.now(), models: [...models] };
+    return listed.models;
+  }
+
+  function evictIdlePools(): void {
+    for (const [key, pool] of pools) {
+      if (pools.size <= maxPools) return;
+      if (pool.upstreams().some((u) => u.outstanding > 0)) continue;
+      pools.delete(key);
+      void pool.close();
+    }
+  }
+
   return {
     defaultTask: "math",
-    async list(signal) {
-      if (listed && Date.now() - listed.at < 30_000) return listed.models;
-      const models = new Set<string>();
-      let lastError: unknown;
-      for (const url of config.upstreams) {
-        try {
-          const response = await fetch(`${url.replace(/\/+$/, "")}/models`, {
-            headers: config.upstreamApiKey ? { authorization: `Bearer ${config.upstreamApiKey}` } : {},
-            signal: signal
-              ? AbortSignal.any([signal, AbortSignal.timeout(5_000)])
-              : AbortSignal.timeout(5_000),
-          });
-          const body = (await response.json()) as { data?: { id?: unknown }[] };
-          for (const entry of body.data ?? []) if (typeof entry.id === "string") models.add(entry.id);
-          if (response.ok) break;
-        } catch (error) {
-          lastError = error;
-        }
+    list: cached,
+    async ready(signal) {
+      try {
+        await refresh(signal);
+        return { ready: true };
+      } catch {
+        return { ready: false, reason: "no upstream answered GET /models" };
       }
-      if (models.size === 0 && lastError)
-        throw new HttpError(
-          502,
-          "no upstream answered GET /models",
-          "upstream_error",
-          null,
-          "upstream_unavailable",
-        );
-      listed = { at: Date.now(), models: [...models] };
-      return listed.models;
     },
     async backendFor(model, endpoint) {
       const key = `${endpoint}\0${model}`;
       let pool = pools.get(key);
-      if (!pool) {
-        pool = createOpenAIPool({
-          upstreams: config.upstreams,
-          apiKey: config.upstreamApiKey,
-          model,
-          mode: endpoint,
-          concurrency: config.upstreamConcurrency,
-          timeoutMs: config.upstreamTimeoutMs,
-          policy: { ...config.pool, onEvent },
-        });
+      if (pool) {
+        // Most recently used last: eviction takes from the front.
+        pools.delete(key);
         pools.set(key, pool);
+        return pool;
       }
+      // Names come from clients: the pools kept are bounded (least recently used idle ones
+      // are closed), and an unknown name costs one upstream 404, not a pool kept forever.
+      pool = createOpenAIPool({
+        upstreams: config.upstreams,
+        apiKey: config.upstreamApiKey,
+        model,
+        mode: endpoint,
+        concurrency: config.upstreamConcurrency,
+        timeoutMs: config.upstreamTimeoutMs,
+        policy: { ...config.pool, onEvent },
+      });
+      pools.set(key, pool);
+      evictIdlePools();
       return pool;
     },
     upstreams() {

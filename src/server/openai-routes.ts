@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Context, Hono } from "hono";
+import type { BudgetLimits } from "../core/budget.js";
 import { collectTrace, type TraceEvent } from "../core/trace.js";
 import { type ChatMessage, type Result, totalTokens } from "../core/types.js";
 import type { Verifier } from "../core/verifier.js";
@@ -12,12 +13,12 @@ import { run } from "../run.js";
 import { listStrategies } from "../strategies/registry.js";
 import { formatArithmeticPrompt } from "../tasks/arithmetic.js";
 import { getTask } from "../tasks/registry.js";
-import { resolveVerifier } from "../verifiers/registry.js";
-import type { ApiKeyAuth } from "./auth.js";
+import type { ApiKeyAuth, Caller } from "./auth.js";
+import { requestCapsMiddleware } from "./caps.js";
 import type { ServerConfig } from "./config.js";
-import { clientClosedStatus, type HttpError, invalidRequest, toHttpError } from "./errors.js";
-import type { KeyLimiter } from "./limits.js";
-import type { LiveRequest, LiveRequests } from "./live.js";
+import { clientClosedStatus, HttpError, invalidRequest } from "./errors.js";
+import type { Admission, KeyLimiter } from "./limits.js";
+import type { LiveRequests } from "./live.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { Endpoint, ModelSource } from "./models.js";
 import {
@@ -42,6 +43,7 @@ import {
   usageChunk,
 } from "./responses.js";
 import { SseStream } from "./stream.js";
+import type { ServerVerifiers } from "./verifiers.js";
 
 export interface RouteDeps {
   config: ServerConfig;
@@ -50,6 +52,10 @@ export interface RouteDeps {
   limiter: KeyLimiter;
   metrics: ServerMetrics;
   live: LiveRequests;
+  /** The verifiers clients may choose, by name. */
+  verifiers: ServerVerifiers;
+  /** What a client is told of an error: redacted, logged when it is the server's fault. */
+  present(error: unknown, paramOf?: (field: string) => string): HttpError;
   /** Aborts every request still running when the server stops draining. */
   shutdown: AbortSignal;
   /** Counts a request as in flight until the returned function is called (shutdown drains them). */
@@ -64,10 +70,14 @@ export function openAIRoutes(app: Hono, deps: RouteDeps): void {
     const models = await deps.source.list(c.req.raw.signal);
     const created = Math.floor(Date.now() / 1000);
     const entry = (id: string, owned_by: string) => ({ id, object: "model", created, owned_by });
-    // Each model, then every strategy as a prefix of it (`self-consistency/<model>`).
+    // Each model, then every strategy that can answer here as a prefix of it
+    // (`self-consistency/<model>`): those needing a verifier only when a default one is set.
+    const usable = listStrategies().filter(
+      (s) => !s.needsVerifier || deps.verifiers.defaultSpec !== undefined,
+    );
     const data = models.flatMap((model) => [
       entry(model, "upstream"),
-      ...listStrategies().map((s) => entry(`${s.name}/${model}`, "reckon")),
+      ...usable.map((s) => entry(`${s.name}/${model}`, "reckon")),
     ]);
     return c.json({ object: "list", data });
   });
@@ -96,31 +106,20 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
   const selection = selectStrategy(body.model, body.reckon, config);
   const sampling = samplingOf(body, config);
   const taskName = selection.task ?? config.task ?? source.defaultTask;
-  const { task, verifier } = await withParams(async () => {
+  const { task, verifier } = await withParams(deps, async () => {
     const task = getTask(taskName);
-    const verifierSpec = selection.verifier ?? config.verifier;
+    // Only a name the server offers: a client never gives a verifier's address.
+    const verifierSpec = deps.verifiers.specFor(selection.verifier);
     let verifier: Verifier | undefined;
     if (selection.strategy.needsVerifier) {
       if (!verifierSpec)
         throw invalidRequest(`strategy "${selection.strategy.name}" needs a verifier`, "reckon.verifier");
-      verifier = await resolveVerifier(verifierSpec, { task: taskName });
+      verifier = await deps.verifiers.resolve(verifierSpec, taskName);
     }
     return { task, verifier };
   });
   const backend = await source.backendFor(selection.model, endpoint);
-  // Keys get their own limits or the defaults; without auth only the server-wide limit applies.
-  const admission = deps.limiter.admit(
-    caller.name,
-    caller.key
-      ? {
-          maxConcurrent: caller.key.maxConcurrent ?? config.keyDefaults.maxConcurrent,
-          tokensPerMinute: caller.key.tokensPerMinute ?? config.keyDefaults.tokensPerMinute,
-        }
-      : {},
-  );
-  const budget = { ...selection.budget };
-  if (admission.tokenAllowance !== undefined)
-    budget.maxTokens = Math.min(budget.maxTokens ?? Infinity, admission.tokenAllowance);
+  const { admission, budget } = admit(deps, caller, selection.budget);
 
   const untrack = deps.track();
   const started = performance.now();
@@ -139,7 +138,10 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
     stream: body.stream === true,
   });
   const cancel = new AbortController();
-  const signal = AbortSignal.any([c.req.raw.signal, cancel.signal, deps.shutdown]);
+  const overtime = AbortSignal.timeout(config.limits.maxRequestMs);
+  const signal = AbortSignal.any([c.req.raw.signal, cancel.signal, deps.shutdown, overtime]);
+  const failureOf = (error: unknown) =>
+    deps.present(overtime.aborted ? requestTimedOut(config) : error, requestParam);
   const trace = collectTrace();
   let finished = false;
   const finish = (status: number, result?: Result, error?: HttpError) => {
@@ -149,8 +151,9 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
     const route = endpoint === "chat" ? "/v1/chat/completions" : "/v1/completions";
     if (body.stream === true) deps.metrics.request(route, status, (performance.now() - started) / 1000);
     if (result) deps.metrics.strategyRun(result.strategy, result.stopReason, result.usage);
-    admission.release(result ? totalTokens(result.usage) : 0);
-    recordLive(live, status, result, error);
+    // The key is charged what `usage` reports to the client: cached prompt tokens included.
+    admission.release(result ? billedTokens(result) : 0);
+    deps.live.end(live, status, result, error?.message);
     untrack();
   };
 
@@ -164,6 +167,13 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
       sampling,
       budget,
       signal,
+      middleware: [
+        requestCapsMiddleware({
+          maxSamples: config.limits.maxSamples,
+          maxTokens: config.limits.maxBudgetTokens,
+          maxTokensPerSample: config.limits.maxTokensPerSample,
+        }),
+      ],
       trace: onTrace
         ? (event) => {
             trace.sink(event);
@@ -191,7 +201,7 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
         "server-timing": `total;dur=${(performance.now() - started).toFixed(2)}, upstream;dur=${result.usage.latencyMs.toFixed(2)}`,
       });
     } catch (error) {
-      const failure = toHttpError(error, requestParam);
+      const failure = failureOf(error);
       finish(
         signal.aborted && failure.status === clientClosedStatus ? clientClosedStatus : failure.status,
         undefined,
@@ -218,8 +228,8 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
       sse.done();
       finish(200, result);
     } catch (error) {
-      const failure = toHttpError(error, requestParam);
-      if (signal.aborted && !deps.shutdown.aborted) {
+      const failure = failureOf(error);
+      if (signal.aborted && !deps.shutdown.aborted && !overtime.aborted) {
         finish(clientClosedStatus, undefined, failure);
         sse.close();
         return;
@@ -233,13 +243,52 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
 }
 
 /** Runs `work`, naming fields in the request's words when it rejects the input. */
-async function withParams<T>(work: () => Promise<T>): Promise<T> {
+async function withParams<T>(deps: RouteDeps, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    throw toHttpError(error, requestParam);
+    throw deps.present(error, requestParam);
   }
 }
+
+/**
+ * Admits the request under its key's limits. Under a token limit the request's budget is
+ * reserved from the key's window before any work (and is its hard limit); without auth only
+ * the server-wide limit applies.
+ */
+function admit(
+  deps: RouteDeps,
+  caller: Caller,
+  requested: BudgetLimits,
+): { admission: Admission; budget: BudgetLimits } {
+  const { config } = deps;
+  const limits = caller.key
+    ? {
+        maxConcurrent: caller.key.maxConcurrent ?? config.keyDefaults.maxConcurrent,
+        tokensPerMinute: caller.key.tokensPerMinute ?? config.keyDefaults.tokensPerMinute,
+      }
+    : {};
+  const wanted = requested.maxTokens ?? config.limits.maxBudgetTokens;
+  const admission = deps.limiter.admit(caller.name, limits, wanted);
+  const budget = { ...requested };
+  if (admission.tokenAllowance !== undefined)
+    budget.maxTokens = Math.min(budget.maxTokens ?? Infinity, admission.tokenAllowance);
+  return { admission, budget };
+}
+
+/** Tokens as the response's `usage.total_tokens` counts them (cached prompt tokens included). */
+function billedTokens(result: Result): number {
+  return totalTokens(result.usage) + (result.usage.cachedPromptTokens ?? 0);
+}
+
+const requestTimedOut = (config: ServerConfig) =>
+  new HttpError(
+    504,
+    `the request ran longer than this server's limit of ${config.limits.maxRequestMs} ms`,
+    "upstream_error",
+    null,
+    "request_timeout",
+  );
 
 /**
  * The prompt in the shape the backend takes: chat messages, or plain text for a completion
@@ -265,18 +314,4 @@ function promptFor(
 function compactEvent(event: TraceEvent): TraceEvent {
   if (event.text === undefined || event.text.length <= 400) return event;
   return { ...event, text: `${event.text.slice(0, 400)}…` };
-}
-
-function recordLive(live: LiveRequest, status: number, result?: Result, error?: HttpError): void {
-  live.status = status;
-  live.latencyMs = Date.now() - Date.parse(live.startedAt);
-  if (result) {
-    live.stopReason = result.stopReason;
-    live.answer = result.answer ?? null;
-    live.promptTokens = result.usage.promptTokens;
-    live.completionTokens = result.usage.completionTokens;
-    live.verifierTokens = result.usage.verifierTokens ?? 0;
-    live.calls = result.usage.calls;
-  }
-  if (error) live.error = error.message;
 }

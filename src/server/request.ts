@@ -146,7 +146,13 @@ export function selectStrategy(model: string, rawReckon: unknown, config: Server
       throw invalidRequest(`strategy "${strategy.name}" takes no sample count`, "model");
     options.n = prefix.n;
   }
-  for (const [key, value] of Object.entries(reckon)) if (!reckonOwnFields.includes(key)) options[key] = value;
+  const fromPrefix = new Set(Object.keys(options));
+  for (const [key, value] of Object.entries(reckon))
+    if (!reckonOwnFields.includes(key)) {
+      // An own property even for `__proto__`: the strategy's schema then refuses it by name.
+      Object.defineProperty(options, key, { value, enumerable: true, writable: true, configurable: true });
+      fromPrefix.delete(key);
+    }
 
   const n = options.n;
   if (typeof n === "number" && n > config.limits.maxSamples)
@@ -157,7 +163,13 @@ export function selectStrategy(model: string, rawReckon: unknown, config: Server
   const parsed = strategy.options.safeParse(options);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const param = `reckon${issue.path.length > 0 ? `.${formatIssuePath(issue.path)}` : ""}`;
+    // An unknown option is named itself (`reckon.depth`), not the object holding it.
+    const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]!] : issue.path;
+    const first = path[0];
+    const param =
+      typeof first === "string" && fromPrefix.has(first)
+        ? "model"
+        : `reckon${path.length > 0 ? `.${formatIssuePath(path)}` : ""}`;
     throw invalidRequest(`Invalid ${param}: ${issue.message}`, param);
   }
 

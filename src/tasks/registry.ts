@@ -34,7 +34,8 @@ const tasks: Record<string, TaskEntry> = {
 export const taskNames = Object.keys(tasks);
 
 export function getTaskEntry(name: string): TaskEntry {
-  const entry = tasks[name];
+  // Own entries only: `__proto__`, `constructor` or `toString` are not tasks.
+  const entry = Object.hasOwn(tasks, name) ? tasks[name] : undefined;
   if (!entry)
     throw new InvalidInputError("task", `unknown task "${name}"`, `one of: ${taskNames.join(", ")}`);
   return entry;

@@ -61,7 +61,7 @@ describe("validation", () => {
     [
       "an option the strategy does not take",
       { model: "test-model", messages, reckon: { strategy: "self-consistency", depth: 3 } },
-      "reckon",
+      "reckon.depth",
     ],
     [
       "a budget over the limit",
