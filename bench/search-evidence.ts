@@ -1,6 +1,7 @@
 /**
  * Does step-level search pay on the bundled model? Per difficulty level of the arithmetic task:
- * majority vote, best-of-N, beam search, DVTS and MCTS, with the exact step checker as the
+ * majority vote, best-of-N, beam search, DVTS, MCTS and particle filtering (n particles, the
+ * same count as beam search's beams), with the exact step checker as the
  * (process) verifier and with a noisy one (each verdict flipped with probability 0.2), at
  * matched actual tokens: beam search runs first, unbudgeted, and every other method gets the
  * tokens beam search actually spent on that problem (`result.usage`) as its token budget, or
@@ -9,7 +10,8 @@
  *   npx tsx bench/search-evidence.ts [--levels 1,2,3,4,5] [--per-level 30] [--seed 1]
  *
  * Prints the accuracy table and, last, beam-search accuracy divided by majority accuracy at
- * equal tokens on the hardest level.
+ * equal tokens on the hardest level, and particle filtering against beam search per verifier
+ * there, with the tokens each spent.
  */
 import { parseArgs } from "node:util";
 import { createDefaultBackend } from "../src/backends/embedded.js";
@@ -64,6 +66,13 @@ const methods: Method[] = [
       label: "mcts",
       strategy: "mcts",
       options: { simulations: Math.max(2, beams / 2), branching: 3 },
+      verifier,
+      matched: false,
+    },
+    {
+      label: "particle-filtering",
+      strategy: "particle-filtering",
+      options: { n: beams },
       verifier,
       matched: false,
     },
@@ -140,3 +149,11 @@ console.log(`\nwall time ${((performance.now() - started) / 1000).toFixed(0)} s`
 console.log(
   `beam-search (exact step checker) / majority accuracy at equal tokens, level ${hardest}: ${(beam * 100).toFixed(1)}% / ${(majority * 100).toFixed(1)}% = ${majority > 0 ? (beam / majority).toFixed(2) : "inf"}x`,
 );
+const tokensOf = (label: string, verifier: string) => {
+  const t = tallies.get(`${hardest}|${label}|${verifier}`)!;
+  return (t.tokens / t.problems).toFixed(0);
+};
+for (const verifier of Object.keys(verifiers))
+  console.log(
+    `particle-filtering / beam-search (${verifier}), level ${hardest}: ${(accuracy("particle-filtering", verifier) * 100).toFixed(1)}% at ${tokensOf("particle-filtering", verifier)} tokens / ${(accuracy("beam-search", verifier) * 100).toFixed(1)}% at ${tokensOf("beam-search", verifier)} tokens`,
+  );
