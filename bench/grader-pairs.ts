@@ -3,7 +3,10 @@
  * equivalence (missed rate), on answer pairs built from MATH-500, AIME24, AMC23 and GSM8K
  * answer forms (`test/tasks/fixtures/math-answer-pairs.jsonl`).
  *
- *   npx tsx bench/grader-pairs.ts [--verbose]
+ * Pairs whose note starts with "form:" are informal forms (number words, units, repeating
+ * decimals, durations, …); `--only form:` grades just those.
+ *
+ *   npx tsx bench/grader-pairs.ts [--verbose] [--only NOTE_PREFIX]
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -64,7 +67,11 @@ function percent(count: number, total: number): string {
 
 function main(): void {
   const verbose = process.argv.includes("--verbose");
-  const grades = gradeAnswerPairs();
+  const only = process.argv[process.argv.indexOf("--only") + 1];
+  const pairs = readAnswerPairs().filter(
+    (pair) => !process.argv.includes("--only") || pair.note.startsWith(only ?? ""),
+  );
+  const grades = gradeAnswerPairs(pairs);
   console.log(`pairs: ${grades.pairs} (${grades.equalPairs} equal, ${grades.differentPairs} different)`);
   console.log(
     `false-equal: ${grades.falseEqual.length}/${grades.differentPairs} = ${percent(grades.falseEqual.length, grades.differentPairs)}`,

@@ -23,6 +23,7 @@ import {
   roundToInteger,
   sub,
   toNumber,
+  toPrecise,
   UndefinedValueError,
 } from "./math-number.js";
 
@@ -66,6 +67,11 @@ function evaluate(expression: Expression, values: ReadonlyMap<string, Complex>):
       return binomial(evaluate(expression.n, values), evaluate(expression.k, values));
     case "round":
       return roundToInteger(evaluate(expression.operand, values), expression.mode);
+    case "extremum":
+      return extremum(
+        expression.items.map((item) => evaluate(item, values)),
+        expression.mode,
+      );
     case "apply":
       return unknownFunction(expression.fn, evaluate(expression.argument, values));
     case "call":
@@ -102,6 +108,15 @@ function evaluate(expression: Expression, values: ReadonlyMap<string, Complex>):
       }
     }
   }
+}
+
+/** The largest or smallest of real values. */
+function extremum(items: Complex[], mode: "max" | "min"): Complex {
+  if (!items.every(isReal)) throw new UndefinedValueError("max of complex numbers");
+  return items.reduce((best, item) => {
+    const order = toPrecise(item.re).cmp(toPrecise(best.re));
+    return (mode === "max" ? order > 0 : order < 0) ? item : best;
+  });
 }
 
 function isNegative(z: Complex): boolean {

@@ -15,7 +15,9 @@ export type Expression =
   | { kind: "binomial"; n: Expression; k: Expression }
   /** `f(x)`: a value of an unknown function, not a product. */
   | { kind: "apply"; fn: string; argument: Expression }
-  | { kind: "round"; mode: "floor" | "ceil"; operand: Expression };
+  | { kind: "round"; mode: "floor" | "ceil"; operand: Expression }
+  /** `\max(3, 5)`, `\min\{a, b\}`. */
+  | { kind: "extremum"; mode: "max" | "min"; items: Expression[] };
 
 export class ExpressionSyntaxError extends Error {}
 
@@ -210,6 +212,8 @@ class Parser {
       token.text in CONSTANTS ||
       FUNCTIONS.has(token.text) ||
       token.text in ROUNDING ||
+      token.text === "max" ||
+      token.text === "min" ||
       GREEK.has(token.text)
     );
   }
@@ -250,6 +254,7 @@ class Parser {
     if (name in CONSTANTS) return CONSTANTS[name]!;
     if (GREEK.has(name)) return { kind: "variable", name };
     if (FUNCTIONS.has(name)) return this.parseFunction(name);
+    if (name === "max" || name === "min") return this.parseExtremum(name);
     const rounding = ROUNDING[name];
     if (rounding)
       return { kind: "round", mode: rounding.mode, operand: this.parseGroupUntil(rounding.close) };
@@ -303,6 +308,20 @@ class Parser {
       };
     }
     return power ? { kind: "binary", op: "^", left: result, right: power } : result;
+  }
+
+  /** `\max(a, b, …)` with parentheses or (escaped) braces around the items. */
+  private parseExtremum(mode: "max" | "min"): Expression {
+    const open = this.next();
+    const close = open.type === "symbol" ? OPEN_TO_CLOSE[open.text] : undefined;
+    if (!close) throw new ExpressionSyntaxError(`expected the items of \\${mode}`);
+    const items = [this.parseSum()];
+    while (this.isSymbol(",")) {
+      this.position++;
+      items.push(this.parseSum());
+    }
+    this.expect(close);
+    return { kind: "extremum", mode, items };
   }
 
   /** A command argument: a braced group, or a single character/command (`\frac12`, `\sqrt3`). */
@@ -375,6 +394,9 @@ export function variablesOf(expression: Expression, into: Set<string> = new Set(
     case "binomial":
       variablesOf(expression.n, into);
       variablesOf(expression.k, into);
+      break;
+    case "extremum":
+      for (const item of expression.items) variablesOf(item, into);
       break;
   }
   return into;

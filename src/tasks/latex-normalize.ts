@@ -4,6 +4,8 @@
  * written differently usually become the same string before any numeric comparison.
  */
 
+import { rewriteInformalForms, rewriteNumberWords } from "./math-forms.js";
+
 /** The content of the braced group that opens at `open` (index of `{`), skipping escaped braces. */
 export function matchBraces(text: string, open: number): { content: string; end: number } | undefined {
   let depth = 0;
@@ -107,6 +109,15 @@ const TEXT_WRAPPERS = [
 /** Spacing commands; a `\\\\` row break is matched first so that `\\\\ ` is not read as `\\ `. */
 const SPACING = /\\\\|\\[,!;:> ]|\\q?quad(?![a-zA-Z])|~/g;
 const GROUPED_NUMBER = /^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
+/** A unit with a slash after a number: `10 m/s`, `9.8 m/s^2`, `60 km/h`. */
+const TRAILING_RATE_UNIT =
+  /(?<=[\d}).\s])\s*(?<![\\a-zA-Z])[a-zA-Z]+(?:\/[a-zA-Z]+)+(?:\s*\^\{?\d\}?)?\s*\.?$/;
+/** A one-letter SI unit after a number and a space (`9 m`, `5 g`); never a variable such as `x`. */
+const TRAILING_LETTER_UNIT = /(?<=\d)\s+[mgsLhNJWVK]\s*\.?$/;
+/** A temperature scale after a degree mark: `25^\circ C`, `25°\text{F}`. */
+const DEGREE_SCALE =
+  /(\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])|°)\s*(?:\\(?:text|mathrm|mbox)\s*\{\s*([CFK])\s*\}|([CFK])(?![a-zA-Z]))/g;
+
 /** A trailing unit word after a number (`5.4 cents`, `864 inches^2`), never a command like `\pi`. */
 const TRAILING_UNIT =
   /(?<=[\d}).\s])\s*(?<![\\a-zA-Z])[a-zA-Z]{2,}(?:\s+[a-zA-Z]{2,})*(?:\s*\^\{?\d\}?)?\s*\.?$/;
@@ -174,10 +185,16 @@ function joinAlternatives(text: string): string {
 
 export function normalizeMathAnswer(answer: string): string {
   let s = stripOuterDelimiters(replaceUnicode(answer));
-  s = rewriteCommand(s, ["boxed", "fbox"], (content) => content);
+  // `\boxed{\boxed{5}}`: boxes inside boxes.
+  for (let before = ""; before !== s; ) {
+    before = s;
+    s = stripOuterDelimiters(rewriteCommand(s, ["boxed", "fbox"], (content) => content));
+  }
   s = s.replace(/\\\$/g, "").replace(/\$/g, "");
+  s = rewriteInformalForms(s);
   s = s.replace(/\\[dt]frac(?![a-zA-Z])/g, "\\frac");
   s = s.replace(/\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|displaystyle)(?![a-zA-Z])/g, "");
+  s = s.replace(DEGREE_SCALE, "$1");
   s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])|\\circ(?![a-zA-Z])|°/g, "");
   s = s.replace(/\\%|%/g, "");
   // `10{,}000`: a braced comma is a thousands separator.
@@ -190,6 +207,7 @@ export function normalizeMathAnswer(answer: string): string {
     "",
   );
   s = rewriteCommand(s, TEXT_WRAPPERS, (content) => ` ${content} `);
+  s = rewriteNumberWords(s.trim());
   s = joinAlternatives(s);
   s = s.replace(/\\mathbb\s*\{?R\}?/g, "(-\\infty,\\infty)");
   s = s.replace(/\\(?:varnothing|emptyset)(?![a-zA-Z])|^\\\{\s*\\\}$|^\{\s*\}$/g, "\\emptyset");
@@ -197,7 +215,10 @@ export function normalizeMathAnswer(answer: string): string {
   s = s.replace(/\\(?:leq|le)(?![a-zA-Z])/g, "\\le").replace(/\\(?:geq|ge)(?![a-zA-Z])/g, "\\ge");
   s = s.trim().replace(/\s*\.$/, "");
   // Units and other words after a number: `5.4 cents`, `15 cm^2`, `\frac{270}{7} degrees`.
-  if (/[\d}]/.test(s)) s = s.replace(TRAILING_UNIT, "").trim();
+  if (/[\d}]/.test(s)) {
+    s = s.replace(TRAILING_RATE_UNIT, "").replace(TRAILING_LETTER_UNIT, "");
+    s = s.replace(TRAILING_UNIT, "").trim();
+  }
   s = removeSpaces(s);
   s = braceCommandArguments(s);
   // A lone variable given a value: `x=5`, `k=\frac{1}{2}`, `x\in[-2,7]`. Equations such as

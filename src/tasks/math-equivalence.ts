@@ -9,25 +9,83 @@ import { seededRandom } from "../core/random.js";
 import { evaluateValue } from "./latex-evaluate.js";
 import { type Expression, parseLatexExpression, variablesOf } from "./latex-expression.js";
 import { normalizeMathAnswer } from "./latex-normalize.js";
-import { type Complex, div, isFiniteValue, real, roundsTo, valuesEqual } from "./math-number.js";
+import { durationsMatch } from "./math-duration.js";
+import {
+  type Complex,
+  div,
+  isExact,
+  isFiniteValue,
+  isReal,
+  real,
+  roundsTo,
+  toNumber,
+  valuesEqual,
+} from "./math-number.js";
 import { NAME, type Structure, structureOf } from "./math-structure.js";
 
 export { splitTopLevel } from "./math-structure.js";
 
-export function mathAnswersEquivalent(a: string, b: string): boolean {
-  if (unitExponentsDiffer(a, b)) return false;
-  const x = normalizeMathAnswer(a);
-  const y = normalizeMathAnswer(b);
-  if (normalizedEquivalent(x, y)) return true;
-  // `50\%` is also `0.5`.
-  const percentA = hasPercent(a);
-  if (percentA !== hasPercent(b)) {
-    return percentA ? normalizedEquivalent(`(${x})/100`, y) : normalizedEquivalent(x, `(${y})/100`);
-  }
-  return false;
+/** How strictly answers are compared. */
+export interface MathGradingOptions {
+  /**
+   * Strict mode: a rounded decimal never equals an exact value (`0.333` ≢ `\frac13`,
+   * `1.414` ≢ `\sqrt2`). By default a decimal with three or more places matches the exact
+   * value it rounds to.
+   */
+  strict?: boolean;
 }
 
-const hasPercent = (text: string) => /\d\s*\\?%\s*\.?\s*\$?$/.test(text);
+export function mathAnswersEquivalent(a: string, b: string, options: MathGradingOptions = {}): boolean {
+  const policy: Policy = { strict: options.strict === true };
+  if (unitExponentsDiffer(a, b) || temperatureScalesDiffer(a, b)) return false;
+  const durations = durationsMatch(a, b, (text) => exactValueOf(normalizeMathAnswer(text)));
+  if (durations !== undefined) return durations;
+  const x = normalizeMathAnswer(collapseSameAlternatives(a, policy));
+  const y = normalizeMathAnswer(collapseSameAlternatives(b, policy));
+  const percentA = hasPercent(a);
+  if (percentA === hasPercent(b)) return normalizedEquivalent(x, y, policy);
+  // `50\%` is `0.5`, and `50` when the sign was dropped; but `0.5\%` is not `0.5`: a bare
+  // number of at most 1 may be the fraction itself, so the sign changes the value.
+  const [percentage, other] = percentA ? [x, y] : [y, x];
+  if (normalizedEquivalent(`(${percentage})/100`, other, policy)) return true;
+  return normalizedEquivalent(percentage, other, policy) && magnitudeAbove(percentage, 1);
+}
+
+interface Policy {
+  strict: boolean;
+}
+
+/** Whether the answer ends with a percent sign (`50\%`, `12.5%.`). */
+export const hasPercent = (text: string) => /\d\s*\\?%\s*\.?\s*\$?$/.test(text);
+
+function magnitudeAbove(text: string, bound: number): boolean {
+  const value = parsed(text)?.value;
+  return value !== undefined && isReal(value) && Math.abs(toNumber(value)) > bound;
+}
+
+/** The exact rational value of a normalized constant answer, if it has one. */
+function exactValueOf(text: string): Fraction | undefined {
+  const value = parsed(text)?.value;
+  return value && isReal(value) && isExact(value.re) ? value.re : undefined;
+}
+
+/** `\frac12 or 0.5`, `x=2 or x=2`: one value written twice is that value; different values stay a list. */
+function collapseSameAlternatives(text: string, policy: Policy): string {
+  const parts = text.split(/\s*,?\s+or\s+|\s*\\text\{\s*or\s*\}\s*/);
+  if (parts.length < 2 || parts.some((part) => part.trim() === "")) return text;
+  const first = normalizeMathAnswer(parts[0]!);
+  const same = parts.slice(1).every((part) => normalizedEquivalent(first, normalizeMathAnswer(part), policy));
+  return same ? parts[0]! : text;
+}
+
+/** `25^\circ C` and `25^\circ F` are different temperatures even though both read as 25. */
+function temperatureScalesDiffer(a: string, b: string): boolean {
+  const scale = (text: string) =>
+    /(?:°|\\circ\s*\}?)\s*(?:\\(?:text|mathrm|mbox)\s*\{\s*)?([CFK])(?![a-zA-Z])/.exec(text)?.[1];
+  const x = scale(a);
+  const y = scale(b);
+  return x !== undefined && y !== undefined && x !== y;
+}
 
 /** `864 \mbox{ inches}^3` and `864 \mbox{ inches}^2` differ even though units are dropped. */
 function unitExponentsDiffer(a: string, b: string): boolean {
@@ -40,38 +98,38 @@ function unitExponentsDiffer(a: string, b: string): boolean {
   return x !== undefined && y !== undefined && x !== y;
 }
 
-function normalizedEquivalent(a: string, b: string): boolean {
+function normalizedEquivalent(a: string, b: string, policy: Policy): boolean {
   if (a === b) return true;
   if (a === "" || b === "") return false;
   const x = structureOf(a);
   const y = structureOf(b);
-  if (x.kind === "scalar" && y.kind === "scalar") return scalarsEquivalent(x.text, y.text);
+  if (x.kind === "scalar" && y.kind === "scalar") return scalarsEquivalent(x.text, y.text, policy);
   if (x.kind === "tuple" && y.kind === "tuple") {
-    return x.open === y.open && x.close === y.close && pairwise(x.items, y.items);
+    return x.open === y.open && x.close === y.close && pairwise(x.items, y.items, policy);
   }
   const itemsOf = (s: Structure) => (s.kind === "unordered" || s.kind === "list" ? s.items : undefined);
   const xs = itemsOf(x);
   const ys = itemsOf(y);
-  if (xs && ys) return sameMultiset(xs, ys);
-  if (x.kind === "union" && y.kind === "union") return sameMultiset(x.parts, y.parts);
+  if (xs && ys) return sameMultiset(xs, ys, policy);
+  if (x.kind === "union" && y.kind === "union") return sameMultiset(x.parts, y.parts, policy);
   if (x.kind === "matrix" && y.kind === "matrix") {
-    return x.rows.length === y.rows.length && x.rows.every((row, i) => pairwise(row, y.rows[i]!));
+    return x.rows.length === y.rows.length && x.rows.every((row, i) => pairwise(row, y.rows[i]!, policy));
   }
-  if (x.kind === "equation" && y.kind === "equation") return equationsEquivalent(x, y);
+  if (x.kind === "equation" && y.kind === "equation") return equationsEquivalent(x, y, policy);
   // `1, 2` is the pair `(1, 2)` written without its parentheses.
   const loosePair = (l: Structure, t: Structure) =>
     l.kind === "list" &&
     t.kind === "tuple" &&
     t.open === "(" &&
     t.close === ")" &&
-    pairwise(l.items, t.items);
+    pairwise(l.items, t.items, policy);
   if (loosePair(x, y) || loosePair(y, x)) return true;
   // `y=2x+3`, `AB=5`, `f(x)=2x` answer with their right-hand side.
   const solvedFor = (e: Structure, other: Structure, otherText: string) =>
     e.kind === "equation" &&
     other.kind !== "equation" &&
     NAME.test(e.left) &&
-    normalizedEquivalent(e.right, otherText);
+    normalizedEquivalent(e.right, otherText, policy);
   if (solvedFor(x, y, b) || solvedFor(y, x, a)) return true;
   // A column vector written as a tuple: `\begin{pmatrix}1\\2\end{pmatrix}` and `(1,2)`.
   const column = (m: Structure, t: Structure) =>
@@ -82,19 +140,20 @@ function normalizedEquivalent(a: string, b: string): boolean {
     pairwise(
       m.rows.map((row) => row[0]!),
       t.items,
+      policy,
     );
   return column(x, y) || column(y, x);
 }
 
-function pairwise(xs: string[], ys: string[]): boolean {
-  return xs.length === ys.length && xs.every((x, i) => normalizedEquivalent(x, ys[i]!));
+function pairwise(xs: string[], ys: string[], policy: Policy): boolean {
+  return xs.length === ys.length && xs.every((x, i) => normalizedEquivalent(x, ys[i]!, policy));
 }
 
-function sameMultiset(xs: string[], ys: string[]): boolean {
+function sameMultiset(xs: string[], ys: string[], policy: Policy): boolean {
   if (xs.length !== ys.length) return false;
   const used = new Array<boolean>(ys.length).fill(false);
   return xs.every((x) => {
-    const match = ys.findIndex((y, i) => !used[i] && normalizedEquivalent(x, y));
+    const match = ys.findIndex((y, i) => !used[i] && normalizedEquivalent(x, y, policy));
     if (match < 0) return false;
     used[match] = true;
     return true;
@@ -105,8 +164,10 @@ function sameMultiset(xs: string[], ys: string[]): boolean {
 function equationsEquivalent(
   x: { left: string; right: string },
   y: { left: string; right: string },
+  policy: Policy,
 ): boolean {
-  if (normalizedEquivalent(x.left, y.left) && normalizedEquivalent(x.right, y.right)) return true;
+  if (normalizedEquivalent(x.left, y.left, policy) && normalizedEquivalent(x.right, y.right, policy))
+    return true;
   return proportional(`(${x.left})-(${x.right})`, `(${y.left})-(${y.right})`);
 }
 
@@ -123,7 +184,7 @@ function choiceLetter(text: string): string | undefined {
   return /^\(([A-Ea-e])\)/.exec(text)?.[1]?.toUpperCase() ?? (/^[A-E]$/.test(text) ? text : undefined);
 }
 
-function scalarsEquivalent(a: string, b: string): boolean {
+function scalarsEquivalent(a: string, b: string, policy: Policy): boolean {
   if (/^[A-E]$/.test(a) || /^[A-E]$/.test(b)) {
     const x = choiceLetter(a);
     if (x !== undefined && x === choiceLetter(b)) return true;
@@ -143,6 +204,7 @@ function scalarsEquivalent(a: string, b: string): boolean {
   if (x.variables.length === 0 && y.variables.length === 0) {
     if (!x.value || !y.value) return false;
     if (valuesEqual(x.value, y.value)) return true;
+    if (policy.strict) return false;
     return (
       (PLAIN_NUMBER.test(a) && !PLAIN_NUMBER.test(b) && roundedDecimalMatches(a, y.value)) ||
       (PLAIN_NUMBER.test(b) && !PLAIN_NUMBER.test(a) && roundedDecimalMatches(b, x.value))

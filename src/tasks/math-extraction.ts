@@ -17,6 +17,8 @@ export function extractBoxedAnswer(text: string): string | undefined {
   let found: string[] = [];
   let previousEnd = -1;
   for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
+    // A box inside the box just read (`\boxed{\boxed{5}}`) is part of it.
+    if (match.index < previousEnd) continue;
     let i = match.index + match[0].length;
     while (text[i] === " ") i++;
     let content: string | undefined;
@@ -30,12 +32,25 @@ export function extractBoxedAnswer(text: string): string | undefined {
       content = /^[^\s$]+/.exec(text.slice(i))?.[0];
       end = i + (content?.length ?? 0);
     }
+    content = unwrapBoxes(content);
     if (content === undefined || content.trim() === "") continue;
     const joined = previousEnd >= 0 && BOX_JOINER.test(text.slice(previousEnd, match.index));
     found = joined ? [...found, content.trim()] : [content.trim()];
     previousEnd = end;
   }
   return found.length > 0 ? found.join(", ") : undefined;
+}
+
+/** `\boxed{5}` inside a box is `5`. */
+function unwrapBoxes(content: string | undefined): string | undefined {
+  let s = content?.trim();
+  for (;;) {
+    const inner = s && /^\\(?:boxed|fbox)\s*\{/.exec(s);
+    if (!s || !inner) return s;
+    const group = matchBraces(s, inner[0].length - 1);
+    if (!group || group.end !== s.length) return s;
+    s = group.content.trim();
+  }
 }
 
 /** The text after `#### ` on its line (GSM8K's reference format). */
@@ -94,8 +109,21 @@ export function extractLastNumber(text: string): string | undefined {
   return matches?.at(-1);
 }
 
-/** The final answer of a worked solution: boxed, `####`, a stated answer, or the last number. */
-export function extractMathAnswer(text: string): string | undefined {
+/**
+ * A few-shot prompted model often goes on to write the next exemplar's question after its
+ * answer (`\nQ: …`, `\nQuestion: …`, `\n\nProblem: …`): the text up to there is its answer.
+ */
+export function truncateAtNextQuestion(text: string): string {
+  const next = /\n[ \t]*(?:Q|Question)[ \t]*:|\n[ \t]*\n[ \t]*Problem[ \t]*:/.exec(text);
+  return next && next.index > 0 ? text.slice(0, next.index) : text;
+}
+
+/**
+ * The final answer of a worked solution: boxed, `####`, a stated answer, or the last number,
+ * read before any next question the model went on to write.
+ */
+export function extractMathAnswer(response: string): string | undefined {
+  const text = truncateAtNextQuestion(response);
   return (
     extractBoxedAnswer(text) ??
     extractHashAnswer(text) ??

@@ -3,21 +3,25 @@ import { referenceTask } from "../core/types.js";
 import { evaluateValue } from "./latex-evaluate.js";
 import { parseLatexExpression, variablesOf } from "./latex-expression.js";
 import { normalizeMathAnswer } from "./latex-normalize.js";
-import { mathAnswersEquivalent } from "./math-equivalence.js";
+import { compoundDuration, durationsMatch } from "./math-duration.js";
+import { hasPercent, type MathGradingOptions, mathAnswersEquivalent } from "./math-equivalence.js";
 import { extractLastNumber, extractMathAnswer } from "./math-extraction.js";
+import { rewriteNumberWords } from "./math-forms.js";
 import { exactDecimal, isExact, isReal, toNumber } from "./math-number.js";
 
 export { evaluateExpression } from "./latex-evaluate.js";
 export { parseLatexExpression } from "./latex-expression.js";
 export { matchBraces, normalizeMathAnswer } from "./latex-normalize.js";
-export { mathAnswersEquivalent } from "./math-equivalence.js";
+export { type MathGradingOptions, mathAnswersEquivalent } from "./math-equivalence.js";
 export {
   extractBoxedAnswer,
   extractHashAnswer,
   extractLastNumber,
   extractMathAnswer,
   extractStatedAnswer,
+  truncateAtNextQuestion,
 } from "./math-extraction.js";
+export { numberFromWords } from "./math-forms.js";
 
 /** A plain decimal number in canonical form (`1,000.50` → `1000.5`), or undefined when the text is not one. */
 export function parsePlainNumber(text: string): string | undefined {
@@ -64,10 +68,20 @@ function constantValue(text: string): string | undefined {
   }
 }
 
+const gsm8kValue = (text: string) => exactDecimal(parsePlainNumber(normalizeGsm8kAnswer(text)) ?? "");
+
 function gsm8kEquivalent(a: string, b: string): boolean {
-  const x = exactDecimal(parsePlainNumber(normalizeGsm8kAnswer(a)) ?? "");
-  const y = exactDecimal(parsePlainNumber(normalizeGsm8kAnswer(b)) ?? "");
-  if (x !== undefined && y !== undefined) return x.equals(y);
+  const durations = durationsMatch(a, b, gsm8kValue);
+  if (durations !== undefined) return durations;
+  const x = gsm8kValue(a);
+  const y = gsm8kValue(b);
+  if (x !== undefined && y !== undefined) {
+    const percentA = hasPercent(a);
+    if (percentA === hasPercent(b)) return x.equals(y);
+    // `5%` is `5` with its sign dropped, or `0.05`; `0.5%` is not `0.5` (see mathAnswersEquivalent).
+    const [percentage, other] = percentA ? [x, y] : [y, x];
+    return percentage.div(100).equals(other) || (percentage.equals(other) && percentage.abs().compare(1) > 0);
+  }
   return mathAnswersEquivalent(a, b);
 }
 
@@ -80,18 +94,32 @@ function leadingNumber(stated: string): string | undefined {
 export const gsm8kTask = referenceTask({
   name: "gsm8k",
   extractAnswer(text) {
-    const raw = extractMathAnswer(text);
-    return raw === undefined ? undefined : normalizeGsm8kAnswer(leadingNumber(raw) ?? raw);
+    const extracted = extractMathAnswer(text);
+    if (extracted === undefined) return undefined;
+    // `7 hours and 30 minutes` is kept whole: its value depends on the unit the reference uses.
+    if (compoundDuration(extracted)) return extracted.trim();
+    const raw = rewriteNumberWords(extracted);
+    return normalizeGsm8kAnswer(leadingNumber(raw) ?? raw);
   },
   equivalent: gsm8kEquivalent,
   isCorrect: gsm8kEquivalent,
 });
 
-export const mathTask = referenceTask({
-  name: "math",
-  extractAnswer(text) {
-    return extractMathAnswer(text);
-  },
-  equivalent: mathAnswersEquivalent,
-  isCorrect: mathAnswersEquivalent,
-});
+/**
+ * The MATH-style task. `strict` rejects rounded decimals for exact values (`0.333` for
+ * `\frac13`); the default accepts a decimal of three or more places that rounds to the value.
+ */
+export function createMathTask(options: MathGradingOptions = {}) {
+  const equivalent = (a: string, b: string) => mathAnswersEquivalent(a, b, options);
+  return referenceTask({
+    name: "math",
+    extractAnswer(text: string) {
+      return extractMathAnswer(text);
+    },
+    equivalent,
+    isCorrect: equivalent,
+  });
+}
+
+export const mathTask = createMathTask();
+export const strictMathTask = createMathTask({ strict: true });
