@@ -23,6 +23,12 @@ export interface Task {
   /** Whether two extracted answers mean the same thing (used to group votes). */
   equivalent(a: string, b: string): boolean;
   /**
+   * Optional: a canonical form of an answer such that `equivalent(a, b)` holds exactly when
+   * `answerKey(a) === answerKey(b)`. It lets n answers be grouped in O(n), each normalised
+   * once; without it, answers are compared pairwise with `equivalent`.
+   */
+  answerKey?(answer: string): string;
+  /**
    * Whether an answer is right for this problem: against `problem.reference`, or by running
    * tests kept in `problem.meta`. Asynchronous because judging may run code.
    */
