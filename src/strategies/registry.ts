@@ -14,6 +14,7 @@ import { lookahead } from "./lookahead.js";
 import { mcts } from "./mcts.js";
 import { particleFiltering } from "./particle-filtering.js";
 import { revisions } from "./revisions.js";
+import { selfCertaintyStrategy } from "./self-certainty.js";
 import { selfConsistency } from "./self-consistency.js";
 import { selfDebug } from "./self-debug.js";
 import { selfRefine } from "./self-refine.js";
@@ -30,6 +31,7 @@ const builtIn = [
   esc,
   adaptiveConsistency,
   deepConf,
+  selfCertaintyStrategy,
   firstFinish,
   beamSearch,
   dvts,
