@@ -55,7 +55,9 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
   const verifiers = new ServerVerifiers(config);
   const admin = new AdminAuth(config.adminKeys, config.apiKeys);
   /** Every error a client is sent goes through here: redacted, and logged when it is the server's. */
+  const presented = new WeakSet<HttpError>();
   const present = (error: unknown, paramOf?: (field: string) => string): HttpError => {
+    if (error instanceof HttpError && presented.has(error)) return error;
     const failure = toHttpError(error, paramOf);
     if (failure.status >= 500 && failure.status !== 504) {
       const logged =
@@ -63,16 +65,12 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
       if (logged) console.error(`reckon: ${redact(String(logged))}`);
     }
     const message = redact(failure.message);
-    if (message === failure.message) return failure;
-    const shown = new HttpError(
-      failure.status,
-      message,
-      failure.type,
-      failure.param,
-      failure.code,
-      failure.headers,
-    );
+    const shown =
+      message === failure.message
+        ? failure
+        : new HttpError(failure.status, message, failure.type, failure.param, failure.code, failure.headers);
     shown.detail = failure.detail;
+    presented.add(shown);
     return shown;
   };
   const shutdown = new AbortController();

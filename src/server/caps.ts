@@ -1,15 +1,16 @@
 /**
  * Per-request caps that hold for every strategy, present and future: a middleware under the
  * strategy counts what it asks the backend for, whatever the strategy's options are called.
- * A call that would draw more samples than `limits.maxSamples`, or start after the request
- * spent `limits.maxBudgetTokens`, is refused before it reaches the upstream; every call's
- * `max_tokens` is held to `limits.maxTokensPerSample`. Refused before anything was drawn, the
+ * A call that would draw more samples than `limits.maxSamples`, or could take the request past
+ * its token cap (`limits.maxBudgetTokens`, or its budget: counted as `usage` counts, prompts
+ * bounded by their size), is refused before it reaches the upstream; every call's
+ * `max_tokens` is held to `limits.maxTokensPerSample` and to what the cap has left. Refused before anything was drawn, the
  * request is a 400 (nothing was spent); later, the strategy stops as on an exhausted budget
  * and answers with what it has.
  */
 import { type BackendMiddleware, forwardBackend } from "../core/backend.js";
 import { AbortedError, BudgetExhaustedError } from "../core/errors.js";
-import { totalTokens } from "../core/types.js";
+import { type ChatMessage, totalTokens, type Usage } from "../core/types.js";
 import { invalidRequest } from "./errors.js";
 
 export interface RequestCaps {
@@ -29,11 +30,11 @@ class RequestCapReached extends BudgetExhaustedError {
 export function requestCapsMiddleware(caps: RequestCaps): BackendMiddleware {
   let samples = 0;
   let tokens = 0;
-  const refuse = (message: string) => {
+  const refuse = (message: string, param: string) => {
     if (samples === 0)
       return invalidRequest(
-        `${message}: this request's strategy options ask for more than this server allows per request`,
-        "reckon",
+        `${message}: this request asks for more than this server allows per request`,
+        param,
         "request_over_limit",
       );
     return new RequestCapReached(message);
@@ -45,20 +46,45 @@ export function requestCapsMiddleware(caps: RequestCaps): BackendMiddleware {
         if (samples + n > caps.maxSamples)
           throw refuse(
             `a call for ${n} more samples after ${samples} would pass the limit of ${caps.maxSamples} samples per request`,
+            "reckon",
           );
-        if (tokens >= caps.maxTokens)
-          throw refuse(`the request has spent its limit of ${caps.maxTokens} tokens`);
+        // Each sample may write at most what is left once the prompt (bounded by its size) is paid.
+        const left = caps.maxTokens - tokens - promptBound(request.prompt, request.continuation);
+        if (left < n)
+          throw refuse(
+            `the request has ${Math.max(0, caps.maxTokens - tokens)} of its ${caps.maxTokens} tokens left, not enough for another call`,
+            "reckon.budget.maxTokens",
+          );
         samples += n;
-        const maxTokens = Math.min(request.maxTokens ?? caps.maxTokensPerSample, caps.maxTokensPerSample);
+        const maxTokens = Math.min(
+          request.maxTokens ?? caps.maxTokensPerSample,
+          caps.maxTokensPerSample,
+          Math.floor(left / n),
+        );
         try {
           const response = await next.generate({ ...request, maxTokens });
-          tokens += totalTokens(response.usage) + (response.usage.cachedPromptTokens ?? 0);
+          tokens += billed(response.usage);
           return response;
         } catch (error) {
-          if (error instanceof AbortedError && error.partial)
-            tokens += totalTokens(error.partial.usage) + (error.partial.usage.cachedPromptTokens ?? 0);
+          if (error instanceof AbortedError && error.partial) tokens += billed(error.partial.usage);
           throw error;
         }
       },
     });
+}
+
+/** Tokens as a client is billed for them: cached prompt tokens included. */
+const billed = (usage: Usage) => totalTokens(usage) + (usage.cachedPromptTokens ?? 0);
+
+/**
+ * More tokens than the prompt can take: a token is at least one byte of text, and a chat
+ * template adds a few per message.
+ */
+export function promptBound(prompt: string | ChatMessage[], continuation = ""): number {
+  const bytes = (text: string) => Buffer.byteLength(text, "utf8");
+  const tokens =
+    typeof prompt === "string"
+      ? bytes(prompt) + 16
+      : prompt.reduce((sum, m) => sum + bytes(m.content) + 16, 16);
+  return tokens + bytes(continuation);
 }

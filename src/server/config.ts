@@ -102,9 +102,14 @@ export const serverConfigSchema = z
       .object({
         maxConcurrent: z.number().int().positive().default(64),
         tokensPerMinute: z.number().int().positive().optional(),
+        /**
+         * Tokens a request of a key with a token limit reserves from the key's window when it
+         * sets no budget of its own; that is then its budget.
+         */
+        requestTokens: z.number().int().positive().default(16_000),
       })
       .strict()
-      .default({ maxConcurrent: 64 }),
+      .default({ maxConcurrent: 64, requestTokens: 16_000 }),
     /** How long shutdown waits for requests in flight before cancelling them. */
     drainMs: z.number().nonnegative().default(30_000),
     /** Requests kept for the dashboard's live view. */

@@ -62,9 +62,10 @@ export class KeyLimiter {
   /**
    * Lets a request of `caller` in, or throws a 429 saying which limit and for how long. Under
    * a token limit it reserves `wanted` tokens (its budget), or what the window has left when
-   * that is less.
+   * that is less; when the window has less than `needed` (the least the request can cost),
+   * it waits.
    */
-  admit(caller: string, limits: KeyLimits, wanted = Infinity, now = Date.now()): Admission {
+  admit(caller: string, limits: KeyLimits, wanted = Infinity, needed = 1, now = Date.now()): Admission {
     if (this.total >= this.maxConcurrentRequests)
       throw rateLimited(`the server is at its limit of ${this.maxConcurrentRequests} requests in flight`, 1);
     const running = this.inFlight.get(caller) ?? 0;
@@ -78,8 +79,8 @@ export class KeyLimiter {
     if (limits.tokensPerMinute !== undefined) {
       const used = window.used(now);
       tokenAllowance = Math.min(wanted, limits.tokensPerMinute - used);
-      if (tokenAllowance <= 0) {
-        const seconds = Math.ceil((window.freesAt(used - limits.tokensPerMinute + 1, now) - now) / 1000);
+      if (tokenAllowance < Math.min(wanted, needed)) {
+        const seconds = Math.ceil((window.freesAt(used + needed - limits.tokensPerMinute, now) - now) / 1000);
         throw rateLimited(
           `Rate limit reached for ${caller} on tokens per min: Limit ${limits.tokensPerMinute}, Used ${used}. Please try again in ${seconds}s.`,
           seconds,

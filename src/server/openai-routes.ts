@@ -14,7 +14,7 @@ import { listStrategies } from "../strategies/registry.js";
 import { formatArithmeticPrompt } from "../tasks/arithmetic.js";
 import { getTask } from "../tasks/registry.js";
 import type { ApiKeyAuth, Caller } from "./auth.js";
-import { requestCapsMiddleware } from "./caps.js";
+import { promptBound, requestCapsMiddleware } from "./caps.js";
 import type { ServerConfig } from "./config.js";
 import { clientClosedStatus, HttpError, invalidRequest } from "./errors.js";
 import type { Admission, KeyLimiter } from "./limits.js";
@@ -119,7 +119,8 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
     return { task, verifier };
   });
   const backend = await source.backendFor(selection.model, endpoint);
-  const { admission, budget } = admit(deps, caller, selection.budget);
+  const prompt = promptFor(endpoint, body, backend.capabilities.chat, taskName);
+  const { admission, budget } = admit(deps, caller, selection.budget, prompt);
 
   const untrack = deps.track();
   const started = performance.now();
@@ -159,7 +160,7 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
 
   const runRequest = (onTrace?: (event: TraceEvent) => void) =>
     run({
-      problem: { id: ids.id, prompt: promptFor(endpoint, body, backend.capabilities.chat, taskName), task },
+      problem: { id: ids.id, prompt, task },
       backend,
       strategy: selection.strategy.name,
       options: selection.options,
@@ -170,7 +171,8 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
       middleware: [
         requestCapsMiddleware({
           maxSamples: config.limits.maxSamples,
-          maxTokens: config.limits.maxBudgetTokens,
+          // Counted as `usage` counts them: the budget holds in the client's terms too.
+          maxTokens: Math.min(config.limits.maxBudgetTokens, budget.maxTokens ?? Infinity),
           maxTokensPerSample: config.limits.maxTokensPerSample,
         }),
       ],
@@ -188,7 +190,10 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
       text: chosen?.text ?? "",
       finish: openAIFinishReason(chosen?.finishReason),
       usage: openAIUsage(result),
-      reckon: reckonSummary(result, selection.options, budget, selection.trace ? trace.events : undefined),
+      reckon: billedSummary(
+        reckonSummary(result, selection.options, budget, selection.trace ? trace.events : undefined),
+        result,
+      ),
     };
   };
 
@@ -260,6 +265,7 @@ function admit(
   deps: RouteDeps,
   caller: Caller,
   requested: BudgetLimits,
+  prompt: string | ChatMessage[],
 ): { admission: Admission; budget: BudgetLimits } {
   const { config } = deps;
   const limits = caller.key
@@ -268,12 +274,26 @@ function admit(
         tokensPerMinute: caller.key.tokensPerMinute ?? config.keyDefaults.tokensPerMinute,
       }
     : {};
-  const wanted = requested.maxTokens ?? config.limits.maxBudgetTokens;
-  const admission = deps.limiter.admit(caller.name, limits, wanted);
+  const wanted = requested.maxTokens ?? config.keyDefaults.requestTokens;
+  // A request the window cannot pay one sample's prompt and first token for waits (429).
+  const admission = deps.limiter.admit(caller.name, limits, wanted, promptBound(prompt) + 1);
   const budget = { ...requested };
   if (admission.tokenAllowance !== undefined)
     budget.maxTokens = Math.min(budget.maxTokens ?? Infinity, admission.tokenAllowance);
   return { admission, budget };
+}
+
+/**
+ * The summary's `budget.spent_tokens` as `usage.total_tokens` counts: a prompt served from the
+ * upstream's prefix cache is still a prompt token the client is billed for (and the key and
+ * the request's caps count it so).
+ */
+function billedSummary<Summary extends { budget: { spent_tokens: number } }>(
+  summary: Summary,
+  result: Result,
+): Summary {
+  summary.budget.spent_tokens = billedTokens(result);
+  return summary;
 }
 
 /** Tokens as the response's `usage.total_tokens` counts them (cached prompt tokens included). */
