@@ -14,6 +14,8 @@ export const verifierNames = [
   "orm:URL",
   "prm:URL[:aggregation]",
   "judge[:logprobs|verdict]",
+  "genselect[:VOTES]",
+  "tournament[:VOTES]",
 ];
 
 /**
@@ -65,6 +67,22 @@ export async function resolveVerifier(spec: string, ctx: VerifierSpecContext): P
           "judge, judge:logprobs or judge:verdict",
         );
       return judgeVerifier(argument ? { mode: argument } : {});
+    }
+    case "genselect":
+    case "tournament": {
+      const samples = argument === undefined ? 1 : Number(argument);
+      if (!Number.isInteger(samples) || samples < 1)
+        throw new InvalidInputError(
+          "verifier",
+          `"${spec}": the number of votes must be a positive integer`,
+          `${name} or ${name}:3`,
+        );
+      if (name === "genselect") {
+        const { genselectVerifier } = await import("./genselect.js");
+        return genselectVerifier({ samples });
+      }
+      const { tournamentVerifier } = await import("./tournament.js");
+      return tournamentVerifier({ samples });
     }
     default:
       throw new InvalidInputError(
