@@ -1,6 +1,7 @@
 import { InvalidInputError } from "../core/errors.js";
 import type { Task } from "../core/types.js";
 import { arithmeticTask, formatArithmeticPrompt } from "./arithmetic.js";
+import { choiceTask } from "./choice.js";
 import { humanEvalJudging } from "./code.js";
 import { gsm8kTask, mathTask } from "./math.js";
 
@@ -12,6 +13,9 @@ interface TaskEntry {
 
 const stepByStep = (question: string) =>
   `${question.trim()}\n\nPlease reason step by step, and put your final answer within \\boxed{}.`;
+
+const pickOption = (question: string) =>
+  `${question.trim()}\n\nReason step by step, then end with "The answer is (X)", where X is the letter of the correct option.`;
 
 const completeFunction = (question: string) =>
   `Complete the following Python function. Reply with the whole function in one \`\`\`python block.\n\n\`\`\`python\n${question}\`\`\``;
@@ -29,6 +33,7 @@ const tasks: Record<string, TaskEntry> = {
   gsm8k: { task: gsm8kTask, prompt: stepByStep },
   arithmetic: { task: arithmeticTask, prompt: formatArithmeticPrompt },
   code: { task: codeTask, prompt: completeFunction },
+  choice: { task: choiceTask, prompt: pickOption },
 };
 
 export const taskNames = Object.keys(tasks);
