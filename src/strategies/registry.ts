@@ -14,6 +14,7 @@ import { lookahead } from "./lookahead.js";
 import { mcts } from "./mcts.js";
 import { particleFiltering } from "./particle-filtering.js";
 import { revisions } from "./revisions.js";
+import { rsa } from "./rsa.js";
 import { selfCertaintyStrategy } from "./self-certainty.js";
 import { selfConsistency } from "./self-consistency.js";
 import { selfDebug } from "./self-debug.js";
@@ -40,6 +41,7 @@ const builtIn = [
   particleFiltering,
   selfRefine,
   revisions,
+  rsa,
   iterativeDeepening,
   selfDebug,
   codet,
