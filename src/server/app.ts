@@ -108,7 +108,7 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
   app.use("/metrics", guardAdmin);
   app.use("/ui", guardAdmin);
   app.use("/ui/*", guardAdmin);
-  app.use("/v1/*", async (c, next) => {
+  const requireJson: MiddlewareHandler = async (c, next) => {
     // JSON only: a form or text body is a client's mistake, and a browser's cross-site form post.
     if (
       c.req.method === "POST" &&
@@ -122,7 +122,9 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
         "unsupported_media_type",
       );
     await next();
-  });
+  };
+  app.use("/v1/chat/completions", requireJson);
+  app.use("/v1/completions", requireJson);
   app.use(
     "/v1/*",
     bodyLimit({

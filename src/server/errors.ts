@@ -3,7 +3,13 @@
  * status, so that every OpenAI client raises its usual exception (BadRequestError,
  * AuthenticationError, RateLimitError...).
  */
-import { AbortedError, BackendError, InvalidInputError, ReckonError } from "../core/errors.js";
+import {
+  AbortedError,
+  BackendError,
+  BudgetExhaustedError,
+  InvalidInputError,
+  ReckonError,
+} from "../core/errors.js";
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -50,6 +56,15 @@ export function toHttpError(error: unknown, paramOf: (field: string) => string =
     return invalidRequest(error.message.replace(`invalid ${error.field}:`, `invalid ${param}:`), param);
   }
   if (error instanceof BackendError) return upstreamError(error);
+  // A strategy that does not answer with what it has when a limit stops it: the request's fault.
+  if (error instanceof BudgetExhaustedError)
+    return new HttpError(
+      400,
+      `the strategy stopped at a limit before it had an answer (${error.message})`,
+      "invalid_request_error",
+      "reckon.budget",
+      "budget_exhausted",
+    );
   if (error instanceof ReckonError) return new HttpError(500, error.message, "server_error");
   return new HttpError(500, "internal error; see the server log", "server_error");
 }

@@ -224,3 +224,30 @@ describe("per-key token limits", () => {
     for (const r of ok) expect(r.json.reckon.budget.spent_tokens).toBe(r.json.usage.total_tokens);
   });
 });
+
+describe("what is kept per request", () => {
+  it("stays small when clients send hundreds of distinct long model names", async () => {
+    const up = await upstream({ models: ["test-model"] });
+    const server = await proxy({ upstreams: [up.url] });
+    await postJson(chat(server), { model: "test-model", messages });
+    const metricsBefore = await (await fetch(`${server.url}/metrics`)).text();
+    const filler = "x".repeat(20_000);
+    for (let batch = 0; batch < 15; batch++)
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const response = await postJson(chat(server), { model: `m-${batch}-${i}-${filler}`, messages });
+          expect(response.status).toBe(404);
+          expect(JSON.stringify(response.json).length).toBeLessThan(2_000);
+        }),
+      );
+    const live = await (await fetch(`${server.url}/ui/api/live`)).text();
+    // 200 requests are kept, each with its model name cut to a few hundred characters.
+    expect(JSON.parse(live).requests.length).toBe(200);
+    expect(live.length).toBeLessThan(200 * 1_500);
+    const page = await (await fetch(`${server.url}/ui`)).text();
+    expect(page.length).toBeLessThan(200 * 2_000);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).not.toContain("xxxxxxxxxx");
+    expect(metrics.length).toBeLessThan(metricsBefore.length + 5_000);
+  });
+});
