@@ -186,6 +186,7 @@ function languageModelBackend(
       promptScoring: false,
       chat: true,
       streaming: false,
+      stopSequences: false,
     },
     rawOf: (text) => raws.get(text),
     async generate(request: GenerateRequest): Promise<GenerateResponse> {

@@ -1,4 +1,11 @@
-import { type Backend, type BackendMiddleware, type SamplingOptions, wrapBackend } from "./core/backend.js";
+import {
+  type Backend,
+  type BackendMiddleware,
+  type SamplingOptions,
+  samplingOptionsSchema,
+  type TokenEvent,
+  wrapBackend,
+} from "./core/backend.js";
 import type { BudgetLimits } from "./core/budget.js";
 import { drawIndexMiddleware } from "./core/draws.js";
 import { type Prices, pricesSchema } from "./core/meter.js";
@@ -28,6 +35,11 @@ export interface RunOptions {
    * is metered as if drawn, so usage is the same whether a sample came from the engine or a store.
    */
   middleware?: readonly BackendMiddleware[];
+  /**
+   * Receives the answer's text as it is decoded, from strategies whose answer is one pass they
+   * can stream (`single`); others answer only at the end.
+   */
+  onAnswerToken?: (event: TokenEvent) => void;
 }
 
 /**
@@ -38,10 +50,13 @@ export async function run(request: RunOptions): Promise<Result> {
   const strategy = getStrategy(request.strategy);
   const prices = request.prices && parseOrThrow(pricesSchema, request.prices, "prices");
   const backend = wrapBackend(request.backend, [drawIndexMiddleware(), ...(request.middleware ?? [])]);
+  // Parsed once here: below this, sampling settings pass through every layer untouched.
+  const sampling = parseOrThrow(samplingOptionsSchema, request.sampling ?? {}, "sampling");
   const ctx = createContext(
     {
       backend,
-      sampling: request.sampling ?? {},
+      sampling,
+      ...(request.onAnswerToken ? { answerStream: request.onAnswerToken } : {}),
       verifier: request.verifier,
       signal: request.signal,
       prices,

@@ -149,6 +149,7 @@ export class LlamaCppBackend implements Backend {
       promptScoring: false,
       chat: mode === "chat",
       streaming: true,
+      stopSequences: true,
     };
     const parameters = model.fileInsights.totalParameters;
     this.parameterCount = Number.isFinite(parameters) && parameters > 0 ? parameters : undefined;

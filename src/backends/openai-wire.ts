@@ -6,20 +6,31 @@ import type { ChatMessage, FinishReason, TokenLogprob } from "../core/types.js";
 /** How a chat server is asked to continue a partial assistant answer. */
 export type ChatPrefill = "assistant-message" | "vllm" | "unsupported";
 
+/** How one request goes on the wire. */
+export interface WireOptions {
+  n: number;
+  seed: number | undefined;
+  /** Ask for server-sent events, with the usage in the last one. */
+  stream: boolean;
+  /** Send the stop strings (false when they are found on this side of the stream). */
+  sendStop: boolean;
+}
+
 /** The sampling fields both endpoints share, in the wire names. */
-function samplingFields(
-  request: GenerateRequest,
-  n: number,
-  seed: number | undefined,
-): Record<string, unknown> {
+function samplingFields(request: GenerateRequest, wire: WireOptions): Record<string, unknown> {
+  const { n, seed } = wire;
   const body: Record<string, unknown> = {};
+  if (wire.stream) {
+    body.stream = true;
+    body.stream_options = { include_usage: true };
+  }
   // Omitting n=1 keeps strict servers that reject the field (some proxies) working for single samples.
   if (n > 1) body.n = n;
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
   if (request.topK !== undefined) body.top_k = request.topK;
   if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
-  if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
+  if (wire.sendStop && request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
   if (seed !== undefined) body.seed = seed;
   return body;
 }
@@ -27,8 +38,7 @@ function samplingFields(
 export function chatRequestBody(
   model: string,
   request: GenerateRequest,
-  n: number,
-  seed: number | undefined,
+  wire: WireOptions,
   prefill: ChatPrefill,
 ): Record<string, unknown> {
   const messages: ChatMessage[] =
@@ -44,7 +54,7 @@ export function chatRequestBody(
       body.add_generation_prompt = false;
     }
   }
-  Object.assign(body, samplingFields(request, n, seed));
+  Object.assign(body, samplingFields(request, wire));
   if (request.logprobs) {
     body.logprobs = true;
     if (request.topLogprobs) body.top_logprobs = request.topLogprobs;
@@ -55,11 +65,10 @@ export function chatRequestBody(
 export function completionRequestBody(
   model: string,
   request: GenerateRequest & { prompt: string },
-  n: number,
-  seed: number | undefined,
+  wire: WireOptions,
 ): Record<string, unknown> {
   const body: Record<string, unknown> = { model, prompt: request.prompt + (request.continuation ?? "") };
-  Object.assign(body, samplingFields(request, n, seed));
+  Object.assign(body, samplingFields(request, wire));
   // The legacy endpoint takes a count of alternatives; 0 still returns the chosen tokens' logprobs.
   if (request.logprobs) body.logprobs = request.topLogprobs ?? 0;
   return body;
@@ -71,6 +80,8 @@ export interface ParsedChoice {
   finishReason: FinishReason;
   stopSequence?: string;
   logprobs?: TokenLogprob[];
+  /** Tokens counted while streaming, for when the server reports no usage. */
+  tokens?: number;
 }
 
 export interface ParsedResponse {

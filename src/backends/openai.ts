@@ -1,17 +1,26 @@
 import { setMaxListeners } from "node:events";
 import { z } from "zod";
-import type { Backend, BackendCapabilities, GenerateRequest, GenerateResponse } from "../core/backend.js";
+import {
+  type Backend,
+  type BackendCapabilities,
+  type GenerateRequest,
+  type GenerateResponse,
+  reportWholeSample,
+} from "../core/backend.js";
 import { AbortedError, BackendError, InvalidInputError, throwIfAborted } from "../core/errors.js";
 import { sampleSeed } from "../core/random.js";
 import type { Completion, Usage } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
-import { type OpenAIHttpClient, postJson, type RetryEvent } from "./openai-http.js";
+import { type OpenAIHttpClient, postJson, postStream, type RetryEvent } from "./openai-http.js";
+import { applyStops, StreamedChoices } from "./openai-stream.js";
 import {
   chatRequestBody,
   completionRequestBody,
   type ParsedChoice,
   type ParsedResponse,
+  parseChatChunk,
   parseChatResponse,
+  parseCompletionChunk,
   parseCompletionResponse,
 } from "./openai-wire.js";
 import { Semaphore } from "./semaphore.js";
@@ -38,6 +47,12 @@ export const openAIBackendOptionsSchema = z
     nParameter: z.enum(["auto", "ignored"]).default("auto"),
     /** Whether the server returns log-probabilities (declared as a capability). */
     logprobs: z.boolean().default(true),
+    /**
+     * `auto` streams when a caller wants text or samples as they come or stop strings must be
+     * found here; `never` for a server that cannot stream (then stop strings cannot be told from
+     * the end of text unless the server names them).
+     */
+    stream: z.enum(["auto", "never"]).default("auto"),
     /** Requests in flight at once, shared by every call on this backend. */
     concurrency: z.number().int().positive().default(4),
     /** Per attempt; local CPU servers can take minutes for long answers. */
@@ -62,6 +77,11 @@ const generateRequestSchema = z.object({
 /**
  * A backend for any OpenAI-compatible HTTP server (vLLM, SGLang, llama.cpp server, Ollama,
  * hosted APIs). `env` is read only here, for the API key default.
+ *
+ * It streams (server-sent events) when a caller wants text or samples as they come, or when
+ * stop strings must be told from the end of text: a server that does not name the stop string
+ * that ended a choice (anything but vLLM's and SGLang's `stop_reason`) is not sent the stop
+ * strings; they are found in the stream here, and that sample's request is closed at once.
  */
 export function createOpenAIBackend(
   options: OpenAIBackendOptions,
@@ -83,38 +103,107 @@ export function createOpenAIBackend(
     onRetry: config.onRetry,
   };
   const chat = config.mode === "chat";
+  const canStream = config.stream !== "never";
   const capabilities: BackendCapabilities = {
     multipleSamples: true,
     logprobs: config.logprobs,
     continuation: !chat || config.chatPrefill !== "unsupported",
     promptScoring: false,
     chat,
-    streaming: false,
+    streaming: canStream,
+    stopSequences: canStream,
   };
-  // Learned from the first n>1 call: whether the server honours `n`.
+  // Learned from answers: whether the server honours `n`, streams, and names stop strings.
   let honoursN: boolean | undefined = config.nParameter === "ignored" ? false : undefined;
+  let streams: boolean | undefined;
+  let namesStops: boolean | undefined;
   const closing = new AbortController();
   // Every queued or in-flight request listens for close(): hundreds at once are normal, not a leak.
   setMaxListeners(0, closing.signal);
+  const path = chat ? "/chat/completions" : "/completions";
 
+  /** How the requests of one generate() call go out. */
+  interface Plan {
+    stream: boolean;
+    /** Stop strings found here instead of by the server. */
+    localStops: readonly string[];
+    topLogprobs: number | undefined;
+  }
+
+  function planFor(request: GenerateRequest): Plan {
+    const stops = request.stop ?? [];
+    const local = stops.length > 0 && namesStops !== true && canStream;
+    const stream =
+      canStream &&
+      streams !== false &&
+      (local || request.onToken !== undefined || request.onSample !== undefined);
+    return {
+      stream,
+      localStops: local ? stops : [],
+      topLogprobs: request.logprobs ? request.topLogprobs : undefined,
+    };
+  }
+
+  function learn(response: { reportsStopReason?: boolean }): void {
+    if (response.reportsStopReason) namesStops = true;
+  }
+
+  /**
+   * One HTTP request for `n` choices numbered from `slot`. A streamed one registers its choices
+   * in `open` while it runs, so a cancellation can return what they had received.
+   */
   async function requestOnce(
     request: GenerateRequest,
+    plan: Plan,
     n: number,
+    slot: number,
     seed: number | undefined,
     signal: AbortSignal,
-  ): Promise<ParsedResponse> {
-    const topLogprobs = request.logprobs ? request.topLogprobs : undefined;
-    if (chat) {
-      const body = chatRequestBody(config.model, request, n, seed, config.chatPrefill);
-      return parseChatResponse(await postJson(http, "/chat/completions", body, signal), topLogprobs);
-    }
-    const body = completionRequestBody(
-      config.model,
-      request as GenerateRequest & { prompt: string },
+    open: Set<StreamedChoices>,
+  ): Promise<{ response: ParsedResponse; reported: boolean }> {
+    const wire = { n, seed, stream: plan.stream, sendStop: plan.localStops.length === 0 };
+    const body = chat
+      ? chatRequestBody(config.model, request, wire, config.chatPrefill)
+      : completionRequestBody(config.model, request as GenerateRequest & { prompt: string }, wire);
+    const parseWhole = (json: unknown): ParsedResponse => {
+      const parsed = chat
+        ? parseChatResponse(json, plan.topLogprobs)
+        : parseCompletionResponse(json, plan.topLogprobs);
+      learn(parsed);
+      return { ...parsed, choices: parsed.choices.map((c) => applyStops(c, plan.localStops)) };
+    };
+    if (!plan.stream)
+      return { response: parseWhole(await postJson(http, path, body, signal)), reported: false };
+
+    const choices = new StreamedChoices({
       n,
-      seed,
+      stops: plan.localStops,
+      wantLogprobs: plan.topLogprobs !== undefined,
+      ...(request.onToken
+        ? { onToken: (event) => request.onToken!({ ...event, index: slot + event.index }) }
+        : {}),
+      ...(request.onSample
+        ? { onChoice: (choice, i) => request.onSample!(toCompletion(choice, choice.tokens ?? 0), slot + i) }
+        : {}),
+    });
+    open.add(choices);
+    const parseChunk = chat ? parseChatChunk : parseCompletionChunk;
+    const answer = await postStream(
+      http,
+      path,
+      body,
+      (event) => choices.consume(parseChunk(event, plan.topLogprobs)),
+      signal,
     );
-    return parseCompletionResponse(await postJson(http, "/completions", body, signal), topLogprobs);
+    open.delete(choices);
+    if ("json" in answer) {
+      // The server answered without streaming: it cannot, so stop asking.
+      streams = false;
+      return { response: parseWhole(answer.json), reported: false };
+    }
+    const response = choices.response();
+    learn(response);
+    return { response, reported: true };
   }
 
   function validate(request: GenerateRequest): void {
@@ -144,21 +233,30 @@ export function createOpenAIBackend(
       throwIfAborted(request.signal);
       const started = performance.now();
       const { n } = request;
+      const plan = planFor(request);
       const offset = request.sampleOffset ?? 0;
       const seedOf = (index: number) =>
         request.seed === undefined ? undefined : sampleSeed(request.seed, offset + index);
       const signal = request.signal ? AbortSignal.any([request.signal, closing.signal]) : closing.signal;
       // Responses in sample order (singles may arrive in any order); each holds its kept choices.
       const arrived: { response: ParsedResponse; choices: ParsedChoice[] }[] = [];
+      // Streams still running, and requests that were cut off before answering.
+      const open = new Set<StreamedChoices>();
       let inFlight = 0;
-      // Requests that were in flight when the caller cancelled: each still cost a call and its prompt.
       let cutOff = 0;
-      const arrive = (slot: number, response: ParsedResponse, kept: ParsedChoice[]) => {
+      const arrive = (
+        slot: number,
+        answer: { response: ParsedResponse; reported: boolean },
+        count: number,
+      ) => {
+        const { response } = answer;
+        const kept = response.choices.slice(0, count);
         arrived[slot] = { response, choices: kept };
+        if (answer.reported) return;
         // The same token counts the returned completions get, so a caller's sums agree with the usage.
         const tokens = tokensPerChoice(response, kept);
         kept.forEach((choice, i) => {
-          request.onSample?.(toCompletion(choice, tokens[i] ?? 0), slot + i);
+          reportWholeSample(request, toCompletion(choice, tokens[i] ?? 0), slot + i);
         });
       };
       const tracked = <T>(work: Promise<T>): Promise<T> => {
@@ -175,45 +273,58 @@ export function createOpenAIBackend(
           },
         );
       };
-      const collect = () => {
+      const collect = (cutShort: ParsedResponse[] = []) => {
         const done = arrived.filter((a) => a !== undefined);
+        // A stream cut off before its first token cost a call but holds no sample.
+        const begun = cutShort.map((r) => ({
+          ...r,
+          choices: r.choices.filter((c) => c.text !== "" || (c.tokens ?? 0) > 0),
+        }));
         return toGenerateResponse(
           request,
-          done.map((a) => a.response),
-          done.flatMap((a) => a.choices),
+          [...done.map((a) => a.response), ...begun],
+          [...done.flatMap((a) => a.choices), ...begun.flatMap((r) => r.choices)],
           performance.now() - started,
         );
       };
 
       try {
         let start = 0;
-        if (n === 1 || honoursN !== false) {
-          const first = await tracked(requestOnce(request, n, seedOf(0), signal)).catch((error: unknown) => {
-            if (n > 1 && honoursN === undefined && rejectsN(error)) return undefined;
-            throw error;
-          });
+        // Stop strings found here end one sample at a time: each sample gets its own request.
+        const together = n === 1 || (honoursN !== false && plan.localStops.length === 0);
+        if (together) {
+          const first = await tracked(requestOnce(request, plan, n, 0, seedOf(0), signal, open)).catch(
+            (error: unknown) => {
+              if (n > 1 && honoursN === undefined && rejectsN(error)) return undefined;
+              throw error;
+            },
+          );
           if (first) {
-            arrive(0, first, first.choices.slice(0, n));
-            start = Math.min(n, first.choices.length);
+            arrive(0, first, n);
+            start = Math.min(n, first.response.choices.length);
           }
-          if (n > 1 && config.nParameter === "auto") honoursN = (first?.choices.length ?? 0) >= n;
+          if (n > 1 && config.nParameter === "auto") honoursN = (first?.response.choices.length ?? 0) >= n;
         }
         if (n - start > 0)
           await inParallel(n - start, signal, async (i, sibling) => {
-            const single = await tracked(requestOnce(request, 1, seedOf(start + i), sibling));
-            if (single.choices.length === 0)
+            const single = await tracked(
+              requestOnce(request, plan, 1, start + i, seedOf(start + i), sibling, open),
+            );
+            if (single.response.choices.length === 0)
               throw new BackendError(
                 `${config.baseURL} returned no choices`,
                 undefined,
                 "check the server logs",
               );
-            arrive(start + i, single, single.choices.slice(0, 1));
+            arrive(start + i, single, 1);
           });
       } catch (error) {
         if (!request.signal?.aborted) throw error;
-        // Cancelled: the finished samples come back; requests cut off still cost their prompt.
-        const partial = collect();
-        const unanswered = inFlight + cutOff;
+        // Cancelled: the finished samples come back, streams with what they had received;
+        // requests cut off before answering still cost their prompt.
+        const streamed = [...open].map((choices) => choices.response());
+        const partial = collect(streamed);
+        const unanswered = Math.max(0, inFlight + cutOff - streamed.length);
         partial.usage.calls += unanswered;
         partial.usage.promptTokens += unanswered * estimateTokens(promptText(request));
         if (unanswered > 0) partial.usage.estimated = true;
@@ -284,6 +395,7 @@ function toGenerateResponse(
   const tokens: number[] = [];
   for (const response of responses) {
     const kept = response.choices.slice(0, Math.max(0, request.n - tokens.length));
+    // A stream closed early (a stop string found here, or a cancellation) has no usage event.
     const counts = tokensPerChoice(response, kept);
     tokens.push(...counts);
     if (response.usage) {
@@ -315,7 +427,7 @@ function toCompletion(choice: ParsedChoice, tokens: number): Completion {
 function tokensPerChoice(response: ParsedResponse, kept: ParsedChoice[]): number[] {
   const total = response.usage?.completionTokens;
   if (total !== undefined && response.choices.length === 1) return kept.map(() => total);
-  if (total === undefined) return kept.map((c) => c.logprobs?.length ?? estimateTokens(c.text));
+  if (total === undefined) return kept.map((c) => c.tokens ?? c.logprobs?.length ?? estimateTokens(c.text));
   const chars = response.choices.reduce((sum, c) => sum + c.text.length, 0);
   return kept.map((c) =>
     c.logprobs

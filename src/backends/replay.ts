@@ -98,6 +98,7 @@ export function createReplayBackend(options: ReplayBackendOptions): ReplayBacken
       promptScoring: false,
       chat: true,
       streaming: false,
+      stopSequences: false,
     },
     rows,
 

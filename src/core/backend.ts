@@ -18,6 +18,11 @@ export interface BackendCapabilities {
    * per sample with its whole text as the sample finishes, so callers need no second path.
    */
   streaming: boolean;
+  /**
+   * A sample ended by one of the request's stop strings says so ("stop-sequence" and which
+   * one), told apart from the model's end of text. Step-by-step search needs it.
+   */
+  stopSequences: boolean;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type Backend, type SamplingOptions, wrapBackend } from "../core/backend.js";
+import { type Backend, type SamplingOptions, type TokenEvent, wrapBackend } from "../core/backend.js";
 import { Budget, type BudgetLimits, budgetSchema } from "../core/budget.js";
 import { InvalidInputError } from "../core/errors.js";
 import { Meter, type Prices } from "../core/meter.js";
@@ -18,6 +18,8 @@ export interface ScopeSettings {
   signal?: AbortSignal;
   prices?: Prices;
   tracer: Tracer;
+  /** The root scope's answer stream (see StrategyContext.answerStream); children get none. */
+  answerStream?: (event: TokenEvent) => void;
 }
 
 /** A scope with its own meter and budget, nested in `parent` when given. */
@@ -53,8 +55,12 @@ export function createContext(
     },
     signal,
     trace: tracer,
+    ...(settings.answerStream ? { answerStream: settings.answerStream } : {}),
     child: ({ label, budget: childLimits }) =>
-      createContext({ ...settings, tracer: tracer.scope(label) }, childLimits, { meter, budget }),
+      createContext({ ...settings, tracer: tracer.scope(label), answerStream: undefined }, childLimits, {
+        meter,
+        budget,
+      }),
     runStrategy: (name, problem, options = {}, scope = {}) =>
       runStrategyIn(
         ctx.child({ label: scope.label ?? name, budget: scope.budget }),

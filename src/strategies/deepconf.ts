@@ -1,10 +1,9 @@
 import { z } from "zod";
-import { BudgetExhaustedError, InvalidInputError } from "../core/errors.js";
-import { defaultMaxTokensUnderBudget } from "../core/metering.js";
-import type { Candidate, Problem, StopReason, TokenLogprob } from "../core/types.js";
+import type { TokenEvent } from "../core/backend.js";
+import { AbortedError, BudgetExhaustedError, InvalidInputError } from "../core/errors.js";
+import type { Candidate, Completion, Problem, StopReason, TokenLogprob } from "../core/types.js";
 import { totalTokens } from "../core/types.js";
 import {
-  groupConfidences,
   keepThreshold,
   tokenConfidence,
   tokenConfidenceSchema,
@@ -47,12 +46,6 @@ export const deepConfOptions = z
       .default(0.95)
       .describe("online: stop when the leading answer holds this share of the weighted vote"),
     parallel: z.number().int().min(1).max(256).default(4).describe("online: traces written at once"),
-    chunkTokens: z
-      .number()
-      .int()
-      .min(1)
-      .optional()
-      .describe("online: tokens per call between checks (default: window)"),
   })
   .strict()
   .refine((o) => o.mode === "offline" || o.warmup <= o.n, { message: "warmup exceeds n", path: ["warmup"] });
@@ -64,18 +57,12 @@ interface ScoredTrace {
   confidence: number;
 }
 
-function requireLogprobs(ctx: StrategyContext, options: DeepConfOptions): void {
+function requireLogprobs(ctx: StrategyContext): void {
   if (!ctx.backend.capabilities.logprobs)
     throw new InvalidInputError(
       "backend",
       `deepconf needs per-token log-probabilities and ${ctx.backend.id} does not return them`,
       "use a backend with logprobs (llamacpp, or an OpenAI-compatible server with logprobs enabled)",
-    );
-  if (options.mode === "online" && !ctx.backend.capabilities.continuation)
-    throw new InvalidInputError(
-      "backend",
-      `deepconf online continues traces chunk by chunk and ${ctx.backend.id} cannot continue a partial answer`,
-      'use mode "offline"',
     );
 }
 
@@ -102,8 +89,8 @@ function vote(problem: Problem, kept: readonly ScoredTrace[], weighted: boolean)
 /**
  * DeepConf (Fu et al. 2025): confidence from per-token log-probabilities. Offline, draw n
  * traces, keep the most confident share and vote weighted by confidence. Online, a warm-up set
- * fixes the confidence threshold; later traces are written a chunk at a time and abandoned as
- * soon as a window of tokens falls below it, and sampling ends once the weighted vote agrees.
+ * fixes the confidence threshold; each later trace is one streamed request, cancelled as soon
+ * as a window of tokens falls below it, and sampling ends once the weighted vote agrees.
  */
 export const deepConf = defineStrategy({
   name: "deepconf",
@@ -112,7 +99,7 @@ export const deepConf = defineStrategy({
   options: deepConfOptions,
   needsVerifier: false,
   async run(problem, ctx, options) {
-    requireLogprobs(ctx, options);
+    requireLogprobs(ctx);
     const spentBefore = ctx.meter.usage;
     const withLogprobs: StrategyContext = {
       ...ctx,
@@ -220,8 +207,10 @@ async function growTraces(
 }
 
 /**
- * Writes one trace a chunk at a time (continuing its own text) and abandons it as soon as a
- * window of tokens falls below the threshold: at most one chunk is spent past that point.
+ * Writes one trace as one streamed request and abandons it the moment a window of tokens falls
+ * below the threshold: the request is cancelled there, so no server needs to continue a
+ * partial answer. (A backend that does not stream reports the trace whole: it is judged the
+ * same way, only without the saving.)
  */
 async function writeTrace(
   problem: Problem,
@@ -229,51 +218,53 @@ async function writeTrace(
   options: DeepConfOptions,
   threshold: number,
 ): Promise<ScoredTrace & { abandoned: boolean }> {
-  const chunk = options.chunkTokens ?? options.window;
-  const limit = ctx.sampling.maxTokens ?? defaultMaxTokensUnderBudget;
-  let text = "";
-  const logprobs: TokenLogprob[] = [];
+  const cancel = new AbortController();
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, cancel.signal]) : cancel.signal;
   const confidences: number[] = [];
-  let tokens = 0;
+  let windowSum = 0;
   let lowest = Number.POSITIVE_INFINITY;
-  for (;;) {
+  const onToken = (event: TokenEvent) => {
+    for (const token of event.logprobs ?? []) {
+      if (cancel.signal.aborted) return;
+      const confidence = tokenConfidence(token, options.confidence);
+      confidences.push(confidence);
+      windowSum += confidence;
+      if (confidences.length > options.window)
+        windowSum -= confidences[confidences.length - 1 - options.window]!;
+      if (confidences.length >= options.window) lowest = Math.min(lowest, windowSum / options.window);
+      if (lowest < threshold) cancel.abort();
+    }
+  };
+  let completion: Completion;
+  try {
     const response = await ctx.backend.generate({
       ...ctx.sampling,
       prompt: problem.prompt,
-      ...(text ? { continuation: text } : {}),
       n: 1,
-      maxTokens: Math.min(chunk, limit - tokens),
-      signal: ctx.signal,
+      signal,
+      onToken,
     });
-    const piece = response.completions[0]!;
-    const from = confidences.length;
-    text += piece.text;
-    tokens += piece.tokens;
-    logprobs.push(...(piece.logprobs ?? []));
-    confidences.push(...confidencesOf(piece.logprobs, options));
-    // Windows that end in the new tokens; earlier ones were checked already.
-    if (confidences.length >= options.window) {
-      const start = Math.max(0, from - options.window + 1);
-      const groups = groupConfidences(confidences.slice(start), options.window);
-      lowest = Math.min(lowest, ...groups);
-    }
-    const finished = piece.finishReason !== "length" || tokens >= limit;
-    if (finished && confidences.length < options.window)
-      lowest = traceConfidence(confidences, options.window, "mean");
-    const candidate = toCandidate(problem, {
-      text,
-      finishReason: finished ? piece.finishReason : "aborted",
-      tokens,
-      logprobs,
-    });
-    if (lowest < threshold) {
-      ctx.trace.emit({ kind: "pruned", text, tokens, score: lowest, data: { threshold } });
-      // An abandoned trace never votes, even if it happened to state an answer.
-      return { candidate: { ...candidate, answer: undefined }, confidence: lowest, abandoned: true };
-    }
-    if (finished) {
-      ctx.trace.emit({ kind: "sample", text, tokens, score: lowest });
-      return { candidate, confidence: lowest, abandoned: false };
-    }
+    completion = response.completions[0]!;
+  } catch (error) {
+    if (!(error instanceof AbortedError && cancel.signal.aborted && !ctx.signal?.aborted)) throw error;
+    completion = error.partial?.completions[0] ?? { text: "", finishReason: "aborted", tokens: 0 };
   }
+  const all = confidencesOf(completion.logprobs, options);
+  const confidence = cancel.signal.aborted
+    ? lowest
+    : traceConfidence(all, options.window, all.length < options.window ? "mean" : "lowest-group");
+  const candidate = toCandidate(problem, completion);
+  if (cancel.signal.aborted || confidence < threshold) {
+    ctx.trace.emit({
+      kind: "pruned",
+      text: completion.text,
+      tokens: completion.tokens,
+      score: confidence,
+      data: { threshold },
+    });
+    // An abandoned trace never votes, even if it happened to state an answer.
+    return { candidate: { ...candidate, answer: undefined }, confidence, abandoned: true };
+  }
+  ctx.trace.emit({ kind: "sample", text: completion.text, tokens: completion.tokens, score: confidence });
+  return { candidate, confidence, abandoned: false };
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { TokenEvent } from "../core/backend.js";
 import { BudgetExhaustedError } from "../core/errors.js";
 import type { Candidate, Completion, Problem, StopReason } from "../core/types.js";
 import { totalTokens } from "../core/types.js";
@@ -32,6 +33,8 @@ export async function drawCandidates(
   ctx: StrategyContext,
   n: number,
   batchSize = n,
+  /** Text of the samples as it is decoded (a strategy streaming its answer). */
+  onToken?: (event: TokenEvent) => void,
 ): Promise<DrawnCandidates> {
   const candidates: Candidate[] = [];
   const spentBefore = totalTokens(ctx.meter.usage);
@@ -52,6 +55,7 @@ export async function drawCandidates(
         prompt: problem.prompt,
         n: count,
         signal: ctx.signal,
+        ...(onToken ? { onToken } : {}),
       });
       const drawn = response.completions.map((c) => toCandidate(problem, c));
       for (const c of drawn) ctx.trace.emit({ kind: "sample", text: c.text, tokens: c.tokens });

@@ -14,7 +14,8 @@ export const single = defineStrategy({
   needsVerifier: false,
   fromPool: { metric: "pass@1", samples: () => 1, select: firstAnswer },
   async run(problem, ctx) {
-    const { candidates, stopReason } = await drawCandidates(problem, ctx, 1);
+    // Its one sample is the answer, so its text can go to the caller as it is decoded.
+    const { candidates, stopReason } = await drawCandidates(problem, ctx, 1, 1, ctx.answerStream);
     return {
       answer: firstAnswer(candidates),
       candidates,

@@ -38,13 +38,22 @@ export function stepDelimiter(problem: Problem, override?: string): string {
   return override ?? (problem.task.name === "arithmetic" ? "\n" : "\n\n");
 }
 
-/** Search continues partial answers: refuse clearly when the backend cannot. */
+/**
+ * Search continues partial answers and must tell a step's end (the delimiter) from the
+ * solution's end: refuse up front, with the reason, when the backend cannot.
+ */
 export function requireContinuation(ctx: StrategyContext, strategy: string): void {
   if (!ctx.backend.capabilities.continuation)
     throw new InvalidInputError(
       "backend",
       `strategy "${strategy}" extends partial solutions step by step, and backend ${ctx.backend.id} cannot continue a partial answer`,
       "use the embedded llamacpp backend, an OpenAI-compatible server in completion mode, or a chat server with --chat-prefill",
+    );
+  if (!ctx.backend.capabilities.stopSequences)
+    throw new InvalidInputError(
+      "backend",
+      `strategy "${strategy}" must tell where a step ends from where the solution ends, and backend ${ctx.backend.id} cannot say which stop string ended a sample`,
+      "let the backend stream (it then finds the step delimiter itself), or use a server that reports stop_reason (vLLM, SGLang)",
     );
 }
 

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { Backend, SamplingOptions } from "../core/backend.js";
+import type { Backend, SamplingOptions, TokenEvent } from "../core/backend.js";
 import type { Budget, BudgetLimits } from "../core/budget.js";
 import type { Meter } from "../core/meter.js";
 import type { Tracer } from "../core/trace.js";
@@ -24,6 +24,12 @@ export interface StrategyContext {
   verifierContext: VerifierContext;
   signal?: AbortSignal;
   trace: Tracer;
+  /**
+   * Receives the answer's text as it is decoded, for a caller that passes it on (the proxy
+   * streams it to its client). A strategy sends here only the text of the pass it will answer
+   * with, so what was sent is never taken back; the root scope alone has it.
+   */
+  answerStream?: (event: TokenEvent) => void;
   /** A nested scope: usage recorded there counts here too; its budget also answers to this one. */
   child(scope: { label: string; budget?: BudgetLimits }): StrategyContext;
   /** Runs a registered strategy in a nested scope; its Result's usage is that scope's alone. */

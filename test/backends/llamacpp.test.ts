@@ -48,6 +48,7 @@ describe("loading", () => {
       promptScoring: false,
       chat: false,
       streaming: true,
+      stopSequences: true,
     });
     expect(backend.parameterCount).toBeGreaterThan(100_000);
     expect(backend.sequenceCount).toBe(8);

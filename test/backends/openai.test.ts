@@ -62,13 +62,15 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 
 describe("openai backend: requests and responses", () => {
   it("sends a string prompt as one user message in chat mode and maps sampling options", async () => {
-    const server = await serve({ respond: () => "four" });
+    const server = await serve({ respond: () => "four\n\nfive" });
     const backend = backendFor(server);
     const response = await backend.generate(
       ask({ temperature: 0.7, topP: 0.9, topK: 20, maxTokens: 64, stop: ["\n\n"], seed: 3 }),
     );
+    // This server names no stop string: the stop is found here, so it is told from the end of text.
     expect(response.completions.map((c) => c.text)).toEqual(["four"]);
-    expect(response.completions[0]!.finishReason).toBe("eos");
+    expect(response.completions[0]!.finishReason).toBe("stop-sequence");
+    expect(response.completions[0]!.stopSequence).toBe("\n\n");
     const body = server.requests[0]!.body;
     expect(server.requests[0]!.path).toBe("/v1/chat/completions");
     expect(body).toMatchObject({
@@ -78,9 +80,10 @@ describe("openai backend: requests and responses", () => {
       top_p: 0.9,
       top_k: 20,
       max_tokens: 64,
-      stop: ["\n\n"],
       seed: 3,
+      stream: true,
     });
+    expect(body.stop).toBeUndefined();
     expect(body.n).toBeUndefined();
     expect(body.logprobs).toBeUndefined();
     expect(backend.id).toBe("openai:test-model");
@@ -90,7 +93,8 @@ describe("openai backend: requests and responses", () => {
       continuation: true,
       promptScoring: false,
       chat: true,
-      streaming: false,
+      streaming: true,
+      stopSequences: true,
     });
   });
 

@@ -1,0 +1,125 @@
+/**
+ * The choices of one streamed answer, assembled as its events arrive: text passed on piece by
+ * piece, each choice reported the moment it ends, and stop strings found here when the server
+ * cannot say which one ended a choice (llama.cpp's server says "stop" for a stop string and
+ * for the end of text alike).
+ */
+import type { TokenEvent } from "../core/backend.js";
+import type { TokenLogprob } from "../core/types.js";
+import type { ParsedChoice, ParsedChunk, ParsedResponse } from "./openai-wire.js";
+import { StopScanner } from "./stop-scanner.js";
+
+interface ChoiceState {
+  text: string;
+  logprobs: TokenLogprob[];
+  /** Decoded tokens seen: logprob entries when sent, else one per event with text. */
+  tokens: number;
+  scanner?: StopScanner;
+  finish?: Pick<ParsedChoice, "finishReason" | "stopSequence">;
+}
+
+export interface StreamedChoicesOptions {
+  /** Choices the request asked for. */
+  n: number;
+  /** Stop strings to find here (the server was not sent them); empty when the server stops. */
+  stops: readonly string[];
+  wantLogprobs: boolean;
+  onToken?: (event: TokenEvent) => void;
+  /** A choice ended (by the server, or at a stop string found here). */
+  onChoice?: (choice: ParsedChoice, index: number) => void;
+}
+
+export class StreamedChoices {
+  private readonly choices: ChoiceState[];
+  private usage: ParsedResponse["usage"];
+  private reportsStopReason = false;
+
+  constructor(private readonly options: StreamedChoicesOptions) {
+    this.choices = Array.from({ length: options.n }, () => ({
+      text: "",
+      logprobs: [],
+      tokens: 0,
+      ...(options.stops.length > 0 ? { scanner: new StopScanner(options.stops) } : {}),
+    }));
+  }
+
+  /** Takes one event; "enough" once every choice has ended here and the server need not go on. */
+  consume(chunk: ParsedChunk): "more" | "enough" {
+    if (chunk.reportsStopReason) this.reportsStopReason = true;
+    if (chunk.usage) this.usage = chunk.usage;
+    for (const piece of chunk.choices) {
+      const choice = this.choices[piece.index];
+      if (!choice || choice.finish) continue;
+      const tokens = piece.logprobs ? piece.logprobs.length : piece.text === "" ? 0 : 1;
+      choice.tokens += tokens;
+      if (piece.logprobs) choice.logprobs.push(...piece.logprobs);
+      let text = piece.text;
+      let stoppedHere: string | undefined;
+      if (choice.scanner) {
+        const scanned = choice.scanner.push(text);
+        text = scanned.release;
+        stoppedHere = scanned.stop;
+        if (stoppedHere === undefined && piece.finish) text += choice.scanner.flush();
+      }
+      this.emit(piece.index, text, tokens, piece.logprobs);
+      if (stoppedHere !== undefined)
+        this.end(piece.index, { finishReason: "stop-sequence", stopSequence: stoppedHere });
+      else if (piece.finish) this.end(piece.index, piece.finish);
+    }
+    // Choices stopped here are still being written by the server: closing the stream ends them.
+    const allEnded = this.choices.every((c) => c.finish);
+    const stoppedHere = this.choices.some((c) => c.finish?.finishReason === "stop-sequence" && c.scanner);
+    return allEnded && stoppedHere ? "enough" : "more";
+  }
+
+  /**
+   * Everything received: ended choices as they ended, the others cut off ("aborted"). A choice
+   * that an answer without a stream delivered whole (`whole`) is scanned for stop strings here.
+   */
+  response(): ParsedResponse {
+    return {
+      choices: this.choices.map((choice) => this.parsed(choice)),
+      ...(this.usage ? { usage: this.usage } : {}),
+      reportsStopReason: this.reportsStopReason,
+    };
+  }
+
+  /** Whether every choice has ended. */
+  get complete(): boolean {
+    return this.choices.every((c) => c.finish);
+  }
+
+  private parsed(choice: ChoiceState): ParsedChoice {
+    return {
+      text: choice.text,
+      ...(choice.finish ?? { finishReason: "aborted" as const }),
+      tokens: choice.tokens,
+      ...(this.options.wantLogprobs ? { logprobs: choice.logprobs } : {}),
+    };
+  }
+
+  private emit(index: number, text: string, tokens: number, logprobs: TokenLogprob[] | undefined): void {
+    const choice = this.choices[index]!;
+    choice.text += text;
+    if (text === "" && tokens === 0) return;
+    this.options.onToken?.({ index, text, tokens, ...(logprobs?.length ? { logprobs } : {}) });
+  }
+
+  private end(index: number, finish: Pick<ParsedChoice, "finishReason" | "stopSequence">): void {
+    const choice = this.choices[index]!;
+    choice.finish = finish;
+    this.options.onChoice?.(this.parsed(choice), index);
+  }
+}
+
+/**
+ * Applies stop strings to a whole answer, for a server that would not stream: the text is cut
+ * at the first stop string and the choice marked as ended by it.
+ */
+export function applyStops(choice: ParsedChoice, stops: readonly string[]): ParsedChoice {
+  if (stops.length === 0) return choice;
+  const scanner = new StopScanner(stops);
+  const { release, stop } = scanner.push(choice.text);
+  if (stop === undefined) return choice;
+  return { ...choice, text: release, finishReason: "stop-sequence", stopSequence: stop };
+}
