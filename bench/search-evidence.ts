@@ -7,7 +7,8 @@
  * tokens beam search actually spent on that problem (`result.usage`) as its token budget, or
  * (DVTS, MCTS) a configuration of about the same cost; the table shows what each really spent.
  *
- *   npx tsx bench/search-evidence.ts [--levels 1,2,3,4,5] [--per-level 30] [--seed 1]
+ *   npx tsx bench/search-evidence.ts [--levels 1,2,3,4,5] [--per-level 30] [--seed 1] [--beams 8]
+ *     [--methods majority,beam-search,particle-filtering]   (default: every method)
  *
  * Prints the accuracy table and, last, beam-search accuracy divided by majority accuracy at
  * equal tokens on the hardest level, and particle filtering against beam search per verifier
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     "per-level": { type: "string", default: "30" },
     seed: { type: "string", default: "1" },
     beams: { type: "string", default: "8" },
+    methods: { type: "string" },
   },
 });
 const levels = values.levels.split(",").map(Number);
@@ -79,6 +81,10 @@ const methods: Method[] = [
   ]),
 ];
 
+// Beam search always runs: the others are budgeted to its tokens.
+const only = values.methods?.split(",");
+const chosen = only ? methods.filter((m) => m.strategy === "beam-search" || only.includes(m.label)) : methods;
+
 interface Tally {
   right: number;
   tokens: number;
@@ -93,7 +99,7 @@ for (const level of levels) {
   for (const [i, problem] of problems.entries()) {
     // Beam search's spend on this problem, per verifier; majority matches the exact one's.
     const beamTokens = new Map<string, number>();
-    const order = [...methods].sort((a, b) => Number(a.matched) - Number(b.matched));
+    const order = [...chosen].sort((a, b) => Number(a.matched) - Number(b.matched));
     for (const method of order) {
       const reference = beamTokens.get(method.verifier ?? "exact");
       const budget: BudgetLimits | undefined =
@@ -123,7 +129,7 @@ await backend.close();
 
 const rows: string[][] = [["level", "method", "verifier", "accuracy", "tokens/problem"]];
 for (const level of levels)
-  for (const method of methods) {
+  for (const method of chosen) {
     const t = tallies.get(key(level, method))!;
     rows.push([
       String(level),
@@ -139,21 +145,30 @@ console.log(
 );
 console.log(rows.map((r) => r.map((cell, c) => cell.padStart(widths[c]!)).join("  ")).join("\n"));
 const hardest = Math.max(...levels);
-const accuracy = (label: string, verifier?: string) => {
-  const t = tallies.get(`${hardest}|${label}|${verifier ?? "-"}`)!;
-  return t.right / t.problems;
-};
-const majority = accuracy("majority");
-const beam = accuracy("beam-search", "exact");
-console.log(`\nwall time ${((performance.now() - started) / 1000).toFixed(0)} s`);
-console.log(
-  `beam-search (exact step checker) / majority accuracy at equal tokens, level ${hardest}: ${(beam * 100).toFixed(1)}% / ${(majority * 100).toFixed(1)}% = ${majority > 0 ? (beam / majority).toFixed(2) : "inf"}x`,
-);
-const tokensOf = (label: string, verifier: string) => {
-  const t = tallies.get(`${hardest}|${label}|${verifier}`)!;
-  return (t.tokens / t.problems).toFixed(0);
-};
-for (const verifier of Object.keys(verifiers))
-  console.log(
-    `particle-filtering / beam-search (${verifier}), level ${hardest}: ${(accuracy("particle-filtering", verifier) * 100).toFixed(1)}% at ${tokensOf("particle-filtering", verifier)} tokens / ${(accuracy("beam-search", verifier) * 100).toFixed(1)}% at ${tokensOf("beam-search", verifier)} tokens`,
+const ran = (label: string) => chosen.some((m) => m.label === label);
+/** Accuracy and mean tokens of a method at one level, or over every level when none is given. */
+const summary = (label: string, verifier: string | undefined, level?: number) => {
+  const parts = (level === undefined ? levels : [level]).map(
+    (l) => tallies.get(`${l}|${label}|${verifier ?? "-"}`)!,
   );
+  const problems = parts.reduce((sum, t) => sum + t.problems, 0);
+  const right = parts.reduce((sum, t) => sum + t.right, 0);
+  const tokens = parts.reduce((sum, t) => sum + t.tokens, 0);
+  return { accuracy: right / problems, right, problems, tokens: tokens / problems };
+};
+const show = (s: ReturnType<typeof summary>) =>
+  `${(s.accuracy * 100).toFixed(1)}% (${s.right}/${s.problems}) at ${s.tokens.toFixed(0)} tokens`;
+console.log(`\nwall time ${((performance.now() - started) / 1000).toFixed(0)} s`);
+if (ran("majority")) {
+  const majority = summary("majority", undefined, hardest).accuracy;
+  const beam = summary("beam-search", "exact", hardest).accuracy;
+  console.log(
+    `beam-search (exact step checker) / majority accuracy at equal tokens, level ${hardest}: ${(beam * 100).toFixed(1)}% / ${(majority * 100).toFixed(1)}% = ${majority > 0 ? (beam / majority).toFixed(2) : "inf"}x`,
+  );
+}
+if (ran("particle-filtering"))
+  for (const verifier of Object.keys(verifiers))
+    for (const level of [hardest, undefined])
+      console.log(
+        `particle-filtering / beam-search (${verifier}), ${level === undefined ? "all levels" : `level ${level}`}: ${show(summary("particle-filtering", verifier, level))} / ${show(summary("beam-search", verifier, level))}`,
+      );
