@@ -14,6 +14,11 @@ export interface BackendCapabilities {
   /** Chat messages as prompt. */
   chat: boolean;
   /**
+   * Honours `GenerateRequest.model`: answers with the model it names (an OpenAI-compatible
+   * server's `model` field, a pool whose upstreams serve several). Absent: one model only.
+   */
+  modelChoice?: boolean;
+  /**
    * Text reaches `onToken` as it is decoded. Without it a backend still calls `onToken`, once
    * per sample with its whole text as the sample finishes, so callers need no second path.
    */
@@ -62,6 +67,11 @@ export interface GenerateRequest extends SamplingOptions {
   prompt: string | ChatMessage[];
   /** Text the answer already starts with; the completion continues it (not repeated in the output). */
   continuation?: string;
+  /**
+   * The model to answer with, by the name its server knows it by, when the backend declares
+   * `capabilities.modelChoice` (mixture of agents); absent, the backend's own model.
+   */
+  model?: string;
   n: number;
   /**
    * Index of the first requested sample among all samples of this exact request, e.g. 12 when

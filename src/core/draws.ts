@@ -1,9 +1,10 @@
 /**
  * Which draw a sample is. A request is identified by a digest of everything that shapes its
- * samples (prompt, continuation, sampling settings, seed), and each sample by its index among
- * the samples of that digest within one run. Sample i is seeded by `sampleSeed(seed, i)` in
- * every backend, so the same run gives the same samples in the library and the bench, and a
- * store keyed by (problem, digest, index) can serve a draw again instead of redrawing it.
+ * samples (prompt, continuation, sampling settings, seed, the model when one is named), and
+ * each sample by its index among the samples of that digest within one run. Sample i is
+ * seeded by `sampleSeed(seed, i)` in every backend, so the same run gives the same samples in
+ * the library and the bench, and a store keyed by (problem, digest, index) can serve a draw
+ * again instead of redrawing it.
  */
 import { createHash } from "node:crypto";
 import { type BackendMiddleware, forwardBackend, type GenerateRequest } from "./backend.js";
@@ -21,6 +22,8 @@ export function requestDigest(request: GenerateRequest): string {
     seed: request.seed ?? null,
     logprobs: request.logprobs ?? false,
     topLogprobs: request.topLogprobs ?? null,
+    // Only when named, so that digests of requests without a model stay what they were.
+    ...(request.model !== undefined ? { model: request.model } : {}),
   };
   return createHash("sha256").update(JSON.stringify(shape)).digest("hex").slice(0, 32);
 }
