@@ -7,11 +7,16 @@ import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
 import { parseJsonLine } from "../core/jsonl.js";
 import type { ReferenceComparison } from "../core/types.js";
-import { gsm8kTask, mathTask } from "../tasks/math.js";
+import { choiceOf, choiceOptionsOf, choiceTask } from "../tasks/choice.js";
+import { gsm8kTask, mathTask, strictMathTask } from "../tasks/math.js";
 
-const gradingTasks: Record<string, ReferenceComparison> = { gsm8k: gsm8kTask, math: mathTask };
+const TASK_NAMES = ["gsm8k", "math", "choice"] as const;
 
-const flagsSchema = z.object({ task: z.enum(["gsm8k", "math"]) });
+const flagsSchema = z.object({
+  task: z.enum(TASK_NAMES),
+  strict: z.boolean().optional(),
+  skipInvalid: z.boolean().optional(),
+});
 
 /** A row to grade; other fields are kept and written back unchanged. */
 const rowSchema = z.looseObject({
@@ -19,39 +24,106 @@ const rowSchema = z.looseObject({
   // References in datasets are sometimes numbers (`"answer": 27.0`).
   reference: z.union([z.string(), z.number()]),
 });
+type Row = z.output<typeof rowSchema>;
 
 export interface GradedRow extends Record<string, unknown> {
   extracted: string | null;
   correct: boolean;
 }
 
-/** Grades one validated row, keeping its other fields. */
-export function gradeRow(task: ReferenceComparison, row: z.output<typeof rowSchema>): GradedRow {
-  const extracted = task.extractAnswer(row.response);
-  return {
-    ...row,
-    extracted: extracted ?? null,
-    correct: extracted !== undefined && task.isCorrect(extracted, String(row.reference)),
+/** How one row's answer is read and judged. */
+export type RowGrader = (row: Row) => { extracted: string | undefined; correct: boolean };
+
+/** A grader from a task judged against the row's reference. */
+export function referenceGrader(task: ReferenceComparison): RowGrader {
+  return (row) => {
+    const extracted = task.extractAnswer(row.response);
+    return {
+      extracted,
+      correct: extracted !== undefined && task.isCorrect(extracted, String(row.reference)),
+    };
   };
 }
 
-/** Reads JSONL from `input` and writes each graded row as one JSON line to `output`. */
+/**
+ * Multiple choice: the options come from the row's `options` (`["A)21", …]` or `{"A": "21"}`),
+ * else from its `prompt` or `question` text, so that an answer given as an option's text counts.
+ */
+const choiceGrader: RowGrader = (row) => {
+  const extracted = choiceTask.extractAnswer(row.response);
+  const prompt =
+    typeof row.prompt === "string" ? row.prompt : typeof row.question === "string" ? row.question : "";
+  const options = choiceOptionsOf({
+    prompt,
+    meta: row.options === undefined ? undefined : { options: row.options },
+  });
+  const reference = choiceOf(String(row.reference), options);
+  const correct =
+    extracted !== undefined &&
+    (reference !== undefined
+      ? choiceOf(extracted, options) === reference
+      : choiceTask.equivalent(extracted, String(row.reference)));
+  return { extracted, correct };
+};
+
+/** The grader of a task name; `strict` rejects rounded decimals for exact values (math). */
+export function rowGrader(task: (typeof TASK_NAMES)[number], options: { strict?: boolean } = {}): RowGrader {
+  if (task === "choice") return choiceGrader;
+  if (task === "gsm8k") return referenceGrader(gsm8kTask);
+  return referenceGrader(options.strict ? strictMathTask : mathTask);
+}
+
+/** Grades one validated row, keeping its other fields. */
+export function gradeRow(grader: RowGrader | ReferenceComparison, row: Row): GradedRow {
+  const grade = typeof grader === "function" ? grader(row) : referenceGrader(grader)(row);
+  return { ...row, extracted: grade.extracted ?? null, correct: grade.correct };
+}
+
+export interface GradeSummary {
+  graded: number;
+  correct: number;
+  /** Rows skipped as invalid (only with `skipInvalid`). */
+  invalid: number;
+}
+
+/** "14/15 correct", with the invalid rows skipped when there were any. */
+export function formatGradeSummary(summary: GradeSummary): string {
+  const skipped =
+    summary.invalid > 0 ? `, ${summary.invalid} invalid row${summary.invalid === 1 ? "" : "s"} skipped` : "";
+  return `${summary.correct}/${summary.graded} correct${skipped}`;
+}
+
+/**
+ * Reads JSONL from `input` and writes each graded row as one JSON line to `output`. An invalid
+ * row stops grading with an error naming its line, or, with `skipInvalid`, is reported through
+ * `onInvalid` and counted.
+ */
 export async function gradeJsonl(
-  task: ReferenceComparison,
+  grader: RowGrader | ReferenceComparison,
   input: Readable,
   output: NodeJS.WritableStream,
-): Promise<number> {
+  options: { skipInvalid?: boolean; onInvalid?: (error: InvalidInputError) => void } = {},
+): Promise<GradeSummary> {
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let lineNumber = 0;
-  let graded = 0;
+  const summary: GradeSummary = { graded: 0, correct: 0, invalid: 0 };
   for await (const line of lines) {
     lineNumber++;
     if (line.trim() === "") continue;
-    const row = gradeRow(task, parseJsonLine(rowSchema, line, `line ${lineNumber}`));
+    let row: GradedRow;
+    try {
+      row = gradeRow(grader, parseJsonLine(rowSchema, line, `line ${lineNumber}`));
+    } catch (error) {
+      if (!(options.skipInvalid && error instanceof InvalidInputError)) throw error;
+      summary.invalid++;
+      options.onInvalid?.(error);
+      continue;
+    }
     if (!output.write(`${JSON.stringify(row)}\n`)) await once(output, "drain");
-    graded++;
+    summary.graded++;
+    if (row.correct) summary.correct++;
   }
-  return graded;
+  return summary;
 }
 
 function openInput(file: string): Promise<Readable> {
@@ -75,7 +147,9 @@ export function gradeCommand(): Command {
     .description(
       'Grade JSONL rows {"response", "reference"}: write each row back with the extracted answer and whether it is correct.',
     )
-    .requiredOption("--task <name>", "how answers are read and compared: gsm8k or math")
+    .requiredOption("--task <name>", "how answers are read and compared: gsm8k, math or choice")
+    .option("--strict", "math: a rounded decimal never equals an exact value (0.333 is not 1/3)")
+    .option("--skip-invalid", "skip rows that are not valid JSON or lack a field, and count them")
     .argument("[file]", "JSONL file, or - for standard input", "-")
     .exitOverride()
     .action(async (file: string, rawFlags: Record<string, unknown>) => {
@@ -84,10 +158,25 @@ export function gradeCommand(): Command {
         throw new InvalidInputError(
           "--task",
           `unknown task "${String(rawFlags.task)}"`,
-          "one of: gsm8k, math",
+          `one of: ${TASK_NAMES.join(", ")}`,
         );
       }
+      if (flags.data.strict && flags.data.task !== "math")
+        throw new InvalidInputError(
+          "--strict",
+          `the ${flags.data.task} task has no strict mode`,
+          "use it with --task math",
+        );
       const input = await openInput(file);
-      await gradeJsonl(gradingTasks[flags.data.task]!, input, process.stdout);
+      const summary = await gradeJsonl(
+        rowGrader(flags.data.task, { strict: flags.data.strict }),
+        input,
+        process.stdout,
+        {
+          skipInvalid: flags.data.skipInvalid,
+          onInvalid: (error) => process.stderr.write(`skipped ${error.message}\n`),
+        },
+      );
+      process.stderr.write(`${formatGradeSummary(summary)}\n`);
     });
 }

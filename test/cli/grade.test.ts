@@ -30,7 +30,7 @@ describe("reckon grade", () => {
         .concat("\n\n"),
     );
     const run = await reckon(["grade", "--task", "math", file]);
-    expect(run.stderr).toBe("");
+    expect(run.stderr).toBe("2/4 correct\n");
     expect(run.code).toBe(0);
     expect(parseLines(run.stdout)).toEqual([
       {
@@ -79,6 +79,68 @@ describe("reckon grade", () => {
     expect(graded).toHaveLength(20);
     expect(graded[0]!.reference).toBe(rows[0]!.reference);
     expect(graded.map((row) => row.correct)).toEqual(rows.map((_, i) => i % 2 === 0));
+    expect(run.stderr).toBe("10/20 correct\n");
+  });
+
+  it("with --skip-invalid, skips and counts bad rows, naming each, and grades the rest", async () => {
+    const input = [
+      JSON.stringify({ id: 1, response: "The answer is 4.", reference: "4" }),
+      JSON.stringify({ id: 2, response: "4" }),
+      "{not json}",
+      JSON.stringify({ id: 4, response: "The answer is 5.", reference: "4" }),
+      JSON.stringify({ id: 5, response: "\\boxed{twelve}", reference: 12 }),
+    ].join("\n");
+    const run = await reckon(["grade", "--task", "math", "--skip-invalid"], { stdin: input });
+    expect(run.code).toBe(0);
+    expect(parseLines(run.stdout).map((row) => [row.id, row.correct])).toEqual([
+      [1, true],
+      [4, false],
+      [5, true],
+    ]);
+    const messages = run.stderr.trim().split("\n");
+    expect(messages).toHaveLength(3);
+    expect(messages[0]).toContain('line 2, field "reference"');
+    expect(messages[1]).toContain("line 3: not valid JSON");
+    expect(messages[2]).toBe("2/3 correct, 2 invalid rows skipped");
+  });
+
+  it("--strict rejects rounded decimals for exact values, which math accepts by default", async () => {
+    const input = [
+      JSON.stringify({ response: "So $x \\approx \\boxed{0.333}$", reference: "\\frac{1}{3}" }),
+      JSON.stringify({ response: "So $x = \\boxed{0.5}$", reference: "\\frac{1}{2}" }),
+    ].join("\n");
+    const lenient = await reckon(["grade", "--task", "math", "-"], { stdin: input });
+    const strict = await reckon(["grade", "--task", "math", "--strict", "-"], { stdin: input });
+    expect(parseLines(lenient.stdout).map((row) => row.correct)).toEqual([true, true]);
+    expect(parseLines(strict.stdout).map((row) => row.correct)).toEqual([false, true]);
+    expect(strict.stderr).toBe("1/2 correct\n");
+  });
+
+  it("grades multiple-choice answers, by letter or by the text of an option", async () => {
+    const prompt = "What is 43/2?\nAnswer Choices:\n(a) 21\n(b) 21.5\n(c) 22\n(d) 22.5\n(e) 23";
+    const input = [
+      { response: "43/2 = 21.5. So the answer is (b).", reference: "(b)", prompt },
+      { response: "Answer: C", reference: "(b)", prompt },
+      { response: "So the answer is 21.5.", reference: "(b)", prompt },
+      {
+        response: "The answer is 22.5",
+        reference: "B",
+        options: ["A)21", "B)21.5", "C)22", "D)22.5", "E)23"],
+      },
+      { response: "B)", reference: "b" },
+    ]
+      .map((row) => JSON.stringify(row))
+      .join("\n");
+    const run = await reckon(["grade", "--task", "choice", "-"], { stdin: input });
+    expect(run.code).toBe(0);
+    expect(parseLines(run.stdout).map((row) => [row.extracted, row.correct])).toEqual([
+      ["B", true],
+      ["C", false],
+      ["21.5", true],
+      ["22.5", false],
+      ["B", true],
+    ]);
+    expect(run.stderr).toBe("3/5 correct\n");
   });
 
   it("names the line and field of an invalid row and exits with 2", async () => {
@@ -104,5 +166,8 @@ describe("reckon grade", () => {
     const noFile = await reckon(["grade", "--task", "math", join(scratch, "absent.jsonl")]);
     expect(noFile.code).toBe(2);
     expect(noFile.stderr).toContain("cannot read");
+    const strictChoice = await reckon(["grade", "--task", "choice", "--strict", "-"]);
+    expect(strictChoice.code).toBe(2);
+    expect(strictChoice.stderr).toContain("--strict");
   });
 });
