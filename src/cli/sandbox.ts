@@ -12,6 +12,7 @@ const runFlagsSchema = z.object({
   lang: z.enum(sandboxLanguages),
   timeoutMs: z.coerce.number().int().positive().max(3_600_000).optional(),
   memoryMb: z.coerce.number().int().positive().max(1_048_576).optional(),
+  unsafeNoIsolation: z.boolean().optional(),
 });
 
 function doctorCommand(): Command {
@@ -35,6 +36,10 @@ function runCommand(): Command {
     .requiredOption("--lang <language>", `the program's language: ${sandboxLanguages.join(" or ")}`)
     .option("--timeout-ms <ms>", "wall-clock limit (default 10000)")
     .option("--memory-mb <mb>", "memory limit of the whole process tree (default 512)")
+    .option(
+      "--unsafe-no-isolation",
+      "run even without filesystem isolation (no bubblewrap): the program can then read and write this machine's files",
+    )
     .argument("<file>", "the program")
     .exitOverride()
     .action(async (file: string, rawFlags: Record<string, unknown>) => {
@@ -46,6 +51,7 @@ function runCommand(): Command {
         throw new InvalidInputError("FILE", `cannot read ${file}: ${(error as NodeJS.ErrnoException).code}`);
       }
       const sandbox = await createSandbox({
+        unsafeNoIsolation: flags.unsafeNoIsolation,
         onWarning: (message) => process.stderr.write(`reckon: warning: ${message}\n`),
       });
       const controller = new AbortController();

@@ -4,6 +4,7 @@ import { mkdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { type CgroupController, type CgroupPlace, locateCgroup } from "./cgroup.js";
 import { findExecutable } from "./runtime.js";
+import { seccompFilter, seccompSupported } from "./seccomp.js";
 
 /** The uid programs run as when reckon runs as root: `nobody`, which owns nothing. */
 export const unprivilegedUid = 65534;
@@ -17,16 +18,27 @@ export interface Isolation {
   setpriv?: string;
   prlimit?: string;
   cgroups: CgroupPlace[];
+  /** bwrap installs reckon's syscall filter (`--seccomp`): no new user namespaces, no mounts, … */
+  seccomp?: boolean;
+  /** bwrap's `--disable-userns`: the sandbox's own user namespace cannot nest another. */
+  disableUserns?: boolean;
   /** Why each missing piece is missing, for the report. */
-  missing: Partial<Record<"bwrap" | "unshare" | "setpriv" | "prlimit" | CgroupController, string>>;
+  missing: Partial<
+    Record<"bwrap" | "unshare" | "setpriv" | "prlimit" | "seccomp" | "userns" | CgroupController, string>
+  >;
   root: boolean;
 }
 
 /** Directories searched for the isolation tools, whatever PATH says. */
 const toolPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-function works(command: string, args: string[]): string | undefined {
-  const result = spawnSync(command, args, { env: { PATH: toolPath }, timeout: 10_000, encoding: "utf8" });
+function works(command: string, args: string[], input?: Buffer): string | undefined {
+  const result = spawnSync(command, args, {
+    env: { PATH: toolPath },
+    timeout: 10_000,
+    encoding: "utf8",
+    input,
+  });
   if (result.status === 0) return undefined;
   return (result.stderr || result.error?.message || `exit ${result.status}`).trim().split("\n")[0];
 }
@@ -70,6 +82,25 @@ export function detectIsolation(): Isolation {
     ]);
     if (failure) missing.bwrap = `bubblewrap is installed but cannot create namespaces: ${failure}`;
     else isolation.bwrap = bwrap;
+  }
+  if (isolation.bwrap) {
+    const base = [...(root ? [] : ["--unshare-user"]), "--unshare-pid", "--ro-bind", "/", "/"];
+    if (!seccompSupported()) missing.seccomp = `no syscall filter for the ${process.arch} architecture`;
+    else {
+      // The filter is read from the probe's standard input.
+      const failure = works(isolation.bwrap, [...base, "--seccomp", "0", "--", truePath], seccompFilter());
+      if (failure) missing.seccomp = `bubblewrap refused the syscall filter: ${failure}`;
+      else isolation.seccomp = true;
+    }
+    if (!root) {
+      const failure = works(isolation.bwrap, [...base, "--disable-userns", "--", truePath]);
+      if (failure)
+        missing.userns = `bubblewrap cannot disable user namespaces (0.8 or newer can): ${failure}`;
+      else isolation.disableUserns = true;
+    }
+  } else {
+    missing.seccomp = "needs bubblewrap";
+    missing.userns = "needs bubblewrap";
   }
 
   const unshare = findExecutable("unshare", toolPath);

@@ -33,6 +33,26 @@ export function describeProtections(isolation: Isolation): Protection[] {
           : `the program sees this machine's files with the rights of its user (${missing.bwrap ?? "bubblewrap is not used"})`,
     },
     {
+      name: "no user namespaces",
+      active: isolation.seccomp === true || isolation.disableUserns === true,
+      detail:
+        isolation.seccomp || isolation.disableUserns
+          ? `a program cannot make a user namespace of its own (${[
+              isolation.seccomp ? "syscall filter: unshare, setns and clone with CLONE_NEWUSER refused" : "",
+              isolation.disableUserns ? "bubblewrap --disable-userns" : "",
+            ]
+              .filter(Boolean)
+              .join("; ")}), so it cannot become root in one and mount`
+          : `a program can make a user namespace, become uid 0 in it and mount (${missing.seccomp ?? missing.userns})`,
+    },
+    {
+      name: "syscall filter",
+      active: isolation.seccomp === true,
+      detail: isolation.seccomp
+        ? "seccomp: mounts, namespaces, keyrings, ptrace, bpf, perf, userfaultfd, io_uring, modules, kexec, reboot and clock setting refused; other ABIs refused"
+        : `every syscall the kernel allows a user is open (${missing.seccomp})`,
+    },
+    {
       name: "unprivileged user",
       active: !isolation.root || dropsUid,
       detail: !isolation.root

@@ -27,6 +27,7 @@ import {
   type SandboxStatus,
   sandboxRequestSchema,
 } from "./sandbox.js";
+import { seccompFilter } from "./seccomp.js";
 
 export interface SandboxOptions {
   /** The Python interpreter: a command on PATH or a path (default `python3`). */
@@ -41,7 +42,16 @@ export interface SandboxOptions {
   tempRoot?: string;
   /** Mechanisms to use, for tests and diagnosis (default: what this machine offers). */
   isolation?: Isolation;
+  /**
+   * Run programs even without filesystem isolation (no bubblewrap): they then read every file
+   * reckon's user can read, write through symlinks and reach host sockets. Refused unless set
+   * here, or by `RECKON_UNSAFE_NO_ISOLATION=1` in the environment (`--unsafe-no-isolation`).
+   */
+  unsafeNoIsolation?: boolean;
 }
+
+/** The environment variable that accepts running untrusted code without filesystem isolation. */
+export const unsafeNoIsolationVariable = "RECKON_UNSAFE_NO_ISOLATION";
 
 /** The work directory as the program sees it under bubblewrap. */
 const sandboxWorkDir = "/work";
@@ -58,6 +68,12 @@ const etcFiles = [
 export async function createSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const isolation = options.isolation ?? isolationOfThisMachine();
   const protections = describeProtections(isolation);
+  const accepted = options.unsafeNoIsolation === true || process.env[unsafeNoIsolationVariable] === "1";
+  if (isolation.kind !== "bwrap" && !accepted)
+    throw new ReckonError(
+      `the sandbox cannot isolate the filesystem here (${isolation.missing.bwrap ?? "bubblewrap is not used"}), and will not run model-written code without it`,
+      `install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap), or accept the risk with --unsafe-no-isolation (${unsafeNoIsolationVariable}=1): programs would then read and write this machine's files as reckon's user`,
+    );
   const missing = protections.filter((protection) => !protection.active);
   if (missing.length > 0) {
     const message = `sandbox protections missing on this machine: ${missing
@@ -111,7 +127,8 @@ async function runInSandbox(
         maxProcesses: limits.maxProcesses,
       });
     const argv = commandLine(isolation, runtime, limits, hostDir, cgroups);
-    const outcome = await execute(argv, hostDir, stdin, limits, isolation.kind === "bwrap", signal);
+    const filter = isolation.kind === "bwrap" && isolation.seccomp ? seccompFilter() : undefined;
+    const outcome = await execute(argv, hostDir, stdin, limits, isolation.kind === "bwrap", signal, filter);
     const oomKills = (await cgroups?.oomKills()) ?? 0;
     if (outcome.setupFailure) throw new ReckonError(`sandbox setup failed: ${outcome.setupFailure}`);
     if (outcome.stopReason === "aborted") throw new AbortedError();
@@ -214,6 +231,10 @@ function bwrapArguments(
   const args = [
     isolation.bwrap!,
     ...(isolation.root ? [] : ["--unshare-user"]),
+    // The program's namespace cannot nest a user namespace of its own (uid 0 there can mount).
+    ...(!isolation.root && isolation.disableUserns ? ["--disable-userns"] : []),
+    // The syscall filter, read from fd 4 (see execute).
+    ...(isolation.seccomp ? ["--seccomp", String(seccompFd)] : []),
     "--unshare-pid",
     "--unshare-net",
     "--unshare-ipc",
@@ -255,6 +276,9 @@ function bwrapArguments(
   return args;
 }
 
+/** The descriptor bubblewrap reads the syscall filter from. */
+const seccompFd = 4;
+
 /** `/a/b/c` → `/a`, `/a/b`. */
 function ancestorsOf(path: string): string[] {
   const parts = path.split("/").filter(Boolean);
@@ -282,13 +306,20 @@ function execute(
   limits: ResolvedSandboxLimits,
   bwrap: boolean,
   signal: AbortSignal | undefined,
+  filter?: Buffer,
 ): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child: ChildProcess = spawn(argv[0]!, argv.slice(1), {
       cwd: hostDir,
       env: { PATH: programPath, HOME: hostDir },
-      stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe", bwrap ? "pipe" : "ignore"],
+      stdio: [
+        stdin === undefined ? "ignore" : "pipe",
+        "pipe",
+        "pipe",
+        bwrap ? "pipe" : "ignore",
+        filter ? "pipe" : "ignore",
+      ],
       // Its own process group, so that the launcher chain can be killed as one.
       detached: true,
     });
@@ -317,6 +348,11 @@ function execute(
     });
     child.stdin?.on("error", () => {});
     child.stdin?.end(stdin);
+    const filterPipe = child.stdio[seccompFd] as NodeJS.WritableStream | null | undefined;
+    if (filter && filterPipe) {
+      filterPipe.on("error", () => {});
+      filterPipe.end(filter);
+    }
     let exit: { code: number | null; signal: NodeJS.Signals | null; at: number } | undefined;
     child.on("exit", (code, exitSignal) => {
       exit = { code, signal: exitSignal, at: performance.now() };

@@ -289,6 +289,42 @@ describe("hostile programs", () => {
     });
   });
 
+  it("user namespaces, mounts and other kernel surfaces are refused", async () => {
+    const result = await contained({
+      language: "python",
+      code: [
+        "import ctypes, os, subprocess",
+        "libc = ctypes.CDLL(None, use_errno=True)",
+        "def errno_of(value):",
+        "    return 'ok' if value == 0 else os.strerror(ctypes.get_errno())",
+        "print('unshare', errno_of(libc.unshare(0x10000000)))",
+        "print('mount', errno_of(libc.mount(b'none', b'/tmp', b'tmpfs', 0, None)))",
+        "print('setns', errno_of(libc.setns(0, 0)))",
+        "print('ptrace', errno_of(libc.ptrace(16, 1, None, None)))",
+        "tool = subprocess.run(['unshare', '-r', 'id', '-u'], capture_output=True, text=True)",
+        "print('unshare -r', tool.returncode != 0, tool.stdout.strip() != '0')",
+        // Ordinary work still runs: processes, threads, files.
+        "print('fork', subprocess.run(['true']).returncode)",
+        "import threading; t = threading.Thread(target=print, args=('thread',)); t.start(); t.join()",
+      ].join("\n"),
+    });
+    expect(result.status).toBe("ok");
+    expect(result.stdout).toBe(
+      [
+        "unshare Operation not permitted",
+        "mount Operation not permitted",
+        "setns Operation not permitted",
+        "ptrace Operation not permitted",
+        "unshare -r True True",
+        "fork 0",
+        "thread",
+        "",
+      ].join("\n"),
+    );
+    expect(sandbox.protections.find((p) => p.name === "no user namespaces")?.active).toBe(true);
+    expect(sandbox.protections.find((p) => p.name === "syscall filter")?.active).toBe(true);
+  });
+
   it("flooding stdout or stderr: cut at the output limit, marked, and killed", async () => {
     const result = await contained({
       language: "python",
@@ -323,10 +359,23 @@ describe("hostile programs", () => {
 });
 
 describe("fallbacks on machines with fewer protections", () => {
+  it("refuses to run anything without filesystem isolation unless the risk is accepted", async () => {
+    for (const kind of ["unshare", "none"] as const) {
+      const attempt = createSandbox({
+        tempRoot: workRoot,
+        isolation: { ...isolationOfThisMachine(), kind, missing: { bwrap: "bubblewrap not found" } },
+        onWarning: () => {},
+      });
+      await expect(attempt).rejects.toThrow(/cannot isolate the filesystem[\s\S]*--unsafe-no-isolation/);
+    }
+    expect(readdirSync(workRoot)).toEqual([]);
+  });
+
   it("without bubblewrap (unshare): escaped children still die and the network is still cut", async () => {
     const fallback = await createSandbox({
       tempRoot: workRoot,
       isolation: { ...isolationOfThisMachine(), kind: "unshare" },
+      unsafeNoIsolation: true,
       onWarning: () => {},
     });
     expect(fallback.protections.find((p) => p.name === "filesystem isolation")?.active).toBe(false);
