@@ -12,6 +12,7 @@ import { firstFinish } from "./first-finish.js";
 import { iterativeDeepening } from "./iterative-deepening.js";
 import { lookahead } from "./lookahead.js";
 import { mcts } from "./mcts.js";
+import { mixtureOfAgents } from "./mixture-of-agents.js";
 import { particleFiltering } from "./particle-filtering.js";
 import { revisions } from "./revisions.js";
 import { rsa } from "./rsa.js";
@@ -42,6 +43,7 @@ const builtIn = [
   selfRefine,
   revisions,
   rsa,
+  mixtureOfAgents,
   iterativeDeepening,
   selfDebug,
   codet,
