@@ -135,7 +135,7 @@ describe("API keys and limits", () => {
         [
           "# team keys",
           "sk-alice-0123456789 name=alice concurrency=1",
-          "sk-bob-0123456789 name=bob tokens-per-minute=25",
+          "sk-bob-0123456789 name=bob tokens-per-minute=100",
           "sk-carol-0123456789",
         ].join("\n"),
       ),
@@ -191,28 +191,30 @@ describe("API keys and limits", () => {
     expect(other.map((r) => r.status)).toEqual([200, 200]);
   });
 
-  it("limits a key's tokens per minute, capping each budget at what the window has left", async () => {
-    // Each sample costs 3 prompt + 8 completion tokens; the key may spend 25 a minute.
-    const first = await postJson(
-      chat(proxy.url),
-      { model: "self-consistency-4/test-model", messages },
-      as("sk-bob-0123456789"),
-    );
-    expect(first.status).toBe(200);
-    expect(first.json.reckon.budget.limits.maxTokens).toBe(25);
-    expect(first.json.reckon.stop_reason).toBe("budget");
-    expect(first.json.usage.total_tokens).toBe(22);
-    const second = await postJson(
-      chat(proxy.url),
-      { model: "test-model", messages },
-      as("sk-bob-0123456789"),
-    );
-    expect(second.status).toBe(200);
-    expect(second.json.reckon.budget.limits.maxTokens).toBe(3);
-    const third = await postJson(chat(proxy.url), { model: "test-model", messages }, as("sk-bob-0123456789"));
-    expect(third.status).toBe(429);
-    expect(third.json.error.type).toBe("tokens");
-    expect(Number(third.headers.get("retry-after"))).toBeGreaterThan(30);
+  it("reserves each request's budget from its key's window before the work, and makes the rest wait", async () => {
+    // bob may spend 100 tokens a minute; a sample costs 3 prompt and 8 completion tokens, and a
+    // request needs the window to hold at least its prompt's bound (44 tokens here) to start.
+    const bob = as("sk-bob-0123456789");
+    const ask = (reckon: Record<string, unknown>) =>
+      postJson(chat(proxy.url), { model: "test-model", messages, reckon }, bob);
+    const pair = await Promise.all([ask({ budget: { maxTokens: 60 } }), ask({ budget: { maxTokens: 60 } })]);
+    // The first reserved 60 while it ran: the 40 left could not pay the second's prompt.
+    expect(pair.map((r) => r.status).sort()).toEqual([200, 429]);
+    const [served, waited] = pair[0]!.status === 200 ? pair : [pair[1]!, pair[0]!];
+    expect(waited!.json.error.type).toBe("tokens");
+    expect(served!.json.reckon.budget.limits.maxTokens).toBe(60);
+    expect(served!.json.usage.total_tokens).toBeLessThanOrEqual(60);
+    // Its unspent reservation went back: the next request may reserve all the rest.
+    const next = await ask({});
+    expect(next.status).toBe(200);
+    expect(next.json.reckon.budget.limits.maxTokens).toBe(100 - served!.json.usage.total_tokens);
+    // What was spent stays in the window for a minute: once too little is left, requests wait.
+    let last = next;
+    for (let i = 0; i < 5 && last.status === 200; i++)
+      last = await ask({ strategy: "self-consistency", n: 4 });
+    expect(last.status).toBe(429);
+    expect(last.json.error.type).toBe("tokens");
+    expect(Number(last.headers.get("retry-after"))).toBeGreaterThan(30);
   });
 
   it("rejects a key file with an unknown field, naming the line", () => {
