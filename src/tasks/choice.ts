@@ -40,7 +40,7 @@ function leadingLetter(span: string): string | undefined {
     /^([A-Ja-j])\)/.exec(s) ??
     // An uppercase letter on its own; `A` before a lowercase word is the article ("A total of 5").
     /^([B-J])(?![A-Za-z0-9])/.exec(s) ??
-    /^(A)(?![A-Za-z0-9])(?!\s+[a-z])/.exec(s) ??
+    /^(A)(?![A-Za-z0-9])(?!\s+(?!(?:because|since|as|which|with)\b)[a-z])/.exec(s) ??
     // A lowercase letter only when punctuation or the end follows: "the answer is c."
     /^([a-j])(?=\s*[.,;:!]?\s*$|\s*[.,;:]\s)/.exec(s);
   return match?.[1]?.toUpperCase();
@@ -82,7 +82,7 @@ export function extractChoiceAnswer(response: string): string | undefined {
   const letters = new Set(
     [...last.matchAll(/(?<![A-Za-z0-9])\(([A-Ja-j])\)/g)].map((m) => m[1]!.toUpperCase()),
   );
-  return letters.size === 1 && /\([A-Ja-j]\)[^()]{0,20}$/.test(last) ? [...letters][0] : undefined;
+  return letters.size === 1 && /\([A-Ja-j]\)[^()]{0,30}$/.test(last) ? [...letters][0] : undefined;
 }
 
 /** Option texts by upper-case letter. */

@@ -39,6 +39,9 @@ describe("extractChoiceAnswer", () => {
     ["The answer is (b).\nQ: A shop sells pens. What is the answer? The answer is (d).", "B"],
     ["The answer is (a). Hence the correct answer is (d).", "D"],
     ["The answer is c.", "C"],
+    ["The answer is A because 300/4 = 75.", "A"],
+    ["**Answer: C**", "C"],
+    ["Option (C) is correct.", "C"],
   ])("%j → %s", (response, letter) => {
     expect(extractChoiceAnswer(response)).toBe(letter);
   });
