@@ -55,5 +55,7 @@ export {
 export { extractCode, judgeCode } from "./tasks/code.js";
 export { extractMathAnswer, gsm8kTask, mathAnswersEquivalent, mathTask } from "./tasks/math.js";
 export { getTask, renderPrompt } from "./tasks/registry.js";
+export { genselectVerifier } from "./verifiers/genselect.js";
 export { resolveVerifier } from "./verifiers/registry.js";
 export { checkArithmeticSolution, stepCheckerVerifier } from "./verifiers/step-checker.js";
+export { tournamentVerifier } from "./verifiers/tournament.js";
