@@ -130,16 +130,19 @@ function repeatingDecimals(text: string): string {
 const TRIG = "sin|cos|tan|cot|sec|csc";
 const DEGREE = "(?:\\^\\s*\\{\\s*\\\\circ\\s*\\}|\\^\\s*\\\\circ(?![a-zA-Z])|°)";
 const ANGLE_IN_DEGREES = new RegExp(
-  `\\\\(${TRIG})\\s*(\\(\\s*)?(-?\\d+(?:\\.\\d+)?)\\s*${DEGREE}\\s*(\\))?`,
+  `\\\\(${TRIG})(\\^\\s*(?:\\{\\s*\\d+\\s*\\}|\\d))?\\s*([({]\\s*)?(-?\\d+(?:\\.\\d+)?)\\s*${DEGREE}\\s*([)}])?`,
   "g",
 );
 
-/** `\sin 30^\circ` → `\sin(30\pi/180)`: an angle in degrees as radians, inside a function only. */
+/**
+ * `\sin 30^\circ` → `\sin(30\pi/180)`, `\cos^2{45°}` → `\cos^2(45\pi/180)`: an angle in
+ * degrees as radians, inside a function only.
+ */
 function anglesInDegrees(text: string): string {
   return text.replace(
     ANGLE_IN_DEGREES,
-    (match, fn: string, open: string | undefined, degrees: string, close: string | undefined) =>
-      !!open === !!close ? `\\${fn}(${degrees}\\pi/180)` : match,
+    (match, fn: string, power = "", open?: string, degrees = "", close?: string) =>
+      !!open === !!close ? `\\${fn}${power}(${degrees}\\pi/180)` : match,
   );
 }
 

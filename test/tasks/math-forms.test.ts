@@ -57,6 +57,8 @@ const FORMS: [string, string, string, string][] = [
   ["cosine of a fraction of pi", "\\cos(\\pi/3)", "\\frac{1}{2}", "\\frac{\\sqrt3}{2}"],
   ["tangent with a degree sign", "\\tan 45°", "1", "\\sqrt3"],
   ["plain sine of degrees", "sin(30°)", "1/2", "\\frac{\\sqrt{2}}{2}"],
+  ["square of a sine of degrees", "\\sin^2 45^\\circ", "\\frac12", "1"],
+  ["braced degrees", "\\cos{60^\\circ}", "0.5", "\\frac{\\sqrt3}{2}"],
   ["max of numbers", "\\max(3, 5)", "5", "3"],
   ["min of numbers in braces", "\\min\\{2, \\frac{7}{2}\\}", "2", "\\frac72"],
   ["scientific notation with x", "1.04 x 10^2", "104", "1.04"],
