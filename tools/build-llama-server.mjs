@@ -59,7 +59,7 @@ function build(bin) {
   try {
     const source = join(work, "src");
     say(`cloning ${bundle}`);
-    run("git", ["clone", "--quiet", bundle, source]);
+    run("git", ["-c", "advice.detachedHead=false", "clone", "--quiet", bundle, source]);
     run("git", ["-C", source, "checkout", "--quiet", bundleCommit()]);
     // Static, CPU-only, no downloads: the web UI, curl and OpenSSL stay out.
     const flags = [

@@ -1,14 +1,25 @@
 #!/usr/bin/env node
-// Run by `npm test` first. The tests use two programs from Debian that npm cannot install:
-// Chromium (/usr/bin/chromium, driven by playwright-core, renders reports and the dashboard)
-// and bubblewrap (/usr/bin/bwrap, the sandbox that runs generated code). Installs the missing
-// ones with apt-get (as root, or through sudo), and otherwise says exactly what to do.
+// Run by `npm test` first. The tests use programs from Debian that npm cannot install:
+// Chromium (/usr/bin/chromium, driven by playwright-core, renders reports and the dashboard),
+// bubblewrap (/usr/bin/bwrap, the sandbox that runs generated code), and cmake and g++ (which
+// build llama.cpp's own server, see build-llama-server.mjs). Installs the missing ones with
+// apt-get (as root, or through sudo), and otherwise says exactly what to do.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
 const needed = [
   { file: "/usr/bin/chromium", pkg: "chromium", why: "the report and dashboard tests render pages in it" },
   { file: "/usr/bin/bwrap", pkg: "bubblewrap", why: "the sandbox isolates generated programs with it" },
+  {
+    file: "/usr/bin/cmake",
+    pkg: "cmake",
+    why: "llama.cpp's server, which the HTTP tests run, is built with it",
+  },
+  {
+    file: "/usr/bin/g++",
+    pkg: "g++",
+    why: "llama.cpp's server, which the HTTP tests run, is compiled with it",
+  },
 ];
 const missing = needed.filter((n) => !existsSync(n.file));
 if (missing.length === 0) process.exit(0);

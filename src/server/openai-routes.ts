@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Context, Hono } from "hono";
+import type { TokenEvent } from "../core/backend.js";
 import type { BudgetLimits } from "../core/budget.js";
 import { collectTrace, type TraceEvent } from "../core/trace.js";
 import { type ChatMessage, type Result, totalTokens } from "../core/types.js";
@@ -28,6 +29,7 @@ import {
   chatMessages,
   completionBodySchema,
   parseBody,
+  refuseUnhonoured,
   requestParam,
   samplingOf,
   selectStrategy,
@@ -41,6 +43,7 @@ import {
   type ResponseIds,
   reckonSummary,
   usageChunk,
+  wireLogprobs,
 } from "./responses.js";
 import { SseStream } from "./stream.js";
 import type { ServerVerifiers } from "./verifiers.js";
@@ -104,6 +107,7 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
       ? parseBody(chatBodySchema, raw)
       : (parseBody(completionBodySchema, raw) as CompletionBody);
   const selection = selectStrategy(body.model, body.reckon, config);
+  refuseUnhonoured(body, selection.strategy.name);
   const sampling = samplingOf(body, config);
   const taskName = selection.task ?? config.task ?? source.defaultTask;
   const { task, verifier } = await withParams(deps, async () => {
@@ -158,8 +162,9 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
     untrack();
   };
 
-  const runRequest = (onTrace?: (event: TraceEvent) => void) =>
+  const runRequest = (onTrace?: (event: TraceEvent) => void, onAnswerToken?: (event: TokenEvent) => void) =>
     run({
+      ...(onAnswerToken ? { onAnswerToken } : {}),
       problem: { id: ids.id, prompt, task },
       backend,
       strategy: selection.strategy.name,
@@ -188,6 +193,7 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
     const chosen = chosenCandidate(result, task);
     return {
       text: chosen?.text ?? "",
+      logprobs: sampling.logprobs ? wireLogprobs(endpoint, chosen?.logprobs) : null,
       finish: openAIFinishReason(chosen?.finishReason),
       usage: openAIUsage(result),
       reckon: billedSummary(
@@ -200,9 +206,9 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
   if (body.stream !== true) {
     try {
       const result = await runRequest();
-      const { text, finish: reason, usage, reckon } = summarize(result);
+      const { text, logprobs, finish: reason, usage, reckon } = summarize(result);
       finish(200, result);
-      return c.json(completionResponse(endpoint, ids, text, reason, usage, reckon), 200, {
+      return c.json(completionResponse(endpoint, ids, text, reason, usage, reckon, logprobs), 200, {
         "server-timing": `total;dur=${(performance.now() - started).toFixed(2)}, upstream;dur=${result.usage.latencyMs.toFixed(2)}`,
       });
     } catch (error) {
@@ -220,14 +226,25 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
   const usageField = includeUsage ? { usage: null } : {};
   const sse = new SseStream(() => cancel.abort());
   sse.data(chunk(endpoint, ids, { role: "assistant", content: "" }, null, usageField));
+  // Text a strategy streams as it is decoded (single) goes out at once; the rest of the answer
+  // goes out the moment the strategy has decided.
+  let streamed = "";
+  const onAnswerToken = (event: TokenEvent) => {
+    if (event.text === "") return;
+    streamed += event.text;
+    sse.data(
+      chunk(endpoint, ids, { content: event.text }, null, usageField, wireLogprobs(endpoint, event.logprobs)),
+    );
+  };
   void (async () => {
     try {
-      const result = await runRequest((event) =>
-        sse.comment(`reckon ${JSON.stringify(compactEvent(event))}`),
+      const result = await runRequest(
+        (event) => sse.comment(`reckon ${JSON.stringify(compactEvent(event))}`),
+        onAnswerToken,
       );
       const { text, finish: reason, usage, reckon } = summarize(result);
-      // The answer goes out the moment the strategy has decided.
-      if (text !== "") sse.data(chunk(endpoint, ids, { content: text }, null, usageField));
+      const rest = text.startsWith(streamed) ? text.slice(streamed.length) : "";
+      if (rest !== "") sse.data(chunk(endpoint, ids, { content: rest }, null, usageField));
       sse.data(chunk(endpoint, ids, {}, reason, { ...usageField, reckon }));
       if (includeUsage) sse.data(usageChunk(endpoint, ids, usage));
       sse.done();

@@ -43,12 +43,59 @@ const samplingShape = {
 export const chatBodySchema = z.looseObject({
   ...samplingShape,
   messages: z.array(messageSchema).min(1, "must hold at least one message"),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
 });
 
 export const completionBodySchema = z.looseObject({
   ...samplingShape,
   prompt: z.union([z.string(), z.array(z.string()).length(1, "reckon takes one prompt per request")]),
+  logprobs: z.number().int().min(0).max(20).nullish(),
 });
+
+/**
+ * Fields that change what an answer is and that the proxy cannot honour: refused by name,
+ * never dropped in silence. (Fields that only label a request, such as `user`, pass.)
+ */
+const unhonoured: Record<string, string> = {
+  tools: "tool calls are not supported",
+  tool_choice: "tool calls are not supported",
+  functions: "function calls are not supported",
+  function_call: "function calls are not supported",
+  response_format: "structured output is not supported",
+  logit_bias: "logit_bias is not supported",
+  echo: "echo is not supported",
+  suffix: "suffix is not supported",
+  audio: "audio output is not supported",
+  prediction: "predicted outputs are not supported",
+};
+
+/** The 400 for a field this proxy cannot honour with the chosen strategy, if any. */
+export function refuseUnhonoured(body: Record<string, unknown>, strategy: string): void {
+  for (const [field, why] of Object.entries(unhonoured)) {
+    const value = body[field];
+    if (value === undefined || value === null || value === false) continue;
+    if (field === "tool_choice" && value === "none") continue;
+    throw invalidRequest(`${field}: ${why} by this proxy`, field);
+  }
+  for (const field of ["presence_penalty", "frequency_penalty"]) {
+    const value = body[field];
+    if (typeof value === "number" && value !== 0)
+      throw invalidRequest(`${field}: penalties are not supported by this proxy`, field);
+  }
+  const best = body.best_of;
+  if (typeof best === "number" && best !== 1)
+    throw invalidRequest("best_of: ask the strategy for samples with reckon.n", "best_of");
+  const wantsLogprobs =
+    (body.logprobs !== undefined && body.logprobs !== null && body.logprobs !== false) ||
+    (typeof body.top_logprobs === "number" && body.top_logprobs > 0);
+  // Only a strategy whose answer is one sample has token log-probabilities to give.
+  if (wantsLogprobs && strategy !== "single")
+    throw invalidRequest(
+      `logprobs: strategy "${strategy}" chooses among samples and has no log-probabilities of one answer; use strategy "single"`,
+      "logprobs",
+    );
+}
 
 export type ChatBody = z.infer<typeof chatBodySchema>;
 export type CompletionBody = z.infer<typeof completionBodySchema>;
@@ -99,6 +146,15 @@ export function samplingOf(body: ChatBody | CompletionBody, config: ServerConfig
   if (maxTokens !== undefined) sampling.maxTokens = maxTokens;
   if (body.stop != null) sampling.stop = typeof body.stop === "string" ? [body.stop] : body.stop;
   if (body.seed != null) sampling.seed = body.seed;
+  // Chat asks with a flag (and top_logprobs); the completions endpoint with a count of alternatives.
+  if (typeof body.logprobs === "number") {
+    sampling.logprobs = true;
+    sampling.topLogprobs = body.logprobs;
+  } else if (body.logprobs === true) {
+    sampling.logprobs = true;
+    if ("top_logprobs" in body && typeof body.top_logprobs === "number")
+      sampling.topLogprobs = body.top_logprobs;
+  }
   return sampling;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { BudgetLimits } from "../core/budget.js";
 import type { TraceEvent } from "../core/trace.js";
-import type { Candidate, FinishReason, Result, Task } from "../core/types.js";
+import type { Candidate, FinishReason, Result, Task, TokenLogprob } from "../core/types.js";
 import { totalTokens } from "../core/types.js";
 import type { Endpoint } from "./models.js";
 
@@ -113,16 +113,17 @@ export function completionResponse(
   finish: "stop" | "length",
   usage: OpenAIUsage,
   reckon: ReckonSummary,
+  logprobs: unknown = null,
 ): Record<string, unknown> {
   const choice =
     endpoint === "chat"
       ? {
           index: 0,
           message: { role: "assistant", content: text, refusal: null },
-          logprobs: null,
+          logprobs,
           finish_reason: finish,
         }
-      : { index: 0, text, logprobs: null, finish_reason: finish };
+      : { index: 0, text, logprobs, finish_reason: finish };
   return {
     id: ids.id,
     object: endpoint === "chat" ? "chat.completion" : "text_completion",
@@ -134,6 +135,30 @@ export function completionResponse(
   };
 }
 
+/**
+ * Token log-probabilities in the endpoint's wire shape (chat: `content` entries with
+ * `top_logprobs`; completions: the legacy parallel arrays), or null when there are none.
+ */
+export function wireLogprobs(endpoint: Endpoint, logprobs: readonly TokenLogprob[] | undefined): unknown {
+  if (!logprobs || logprobs.length === 0) return null;
+  if (endpoint === "chat")
+    return {
+      content: logprobs.map((t) => ({
+        token: t.token,
+        logprob: t.logprob,
+        bytes: null,
+        top_logprobs: (t.top ?? []).map((alt) => ({ token: alt.token, logprob: alt.logprob, bytes: null })),
+      })),
+    };
+  return {
+    tokens: logprobs.map((t) => t.token),
+    token_logprobs: logprobs.map((t) => t.logprob),
+    top_logprobs: logprobs.map((t) =>
+      Object.fromEntries((t.top ?? []).map((alt) => [alt.token, alt.logprob])),
+    ),
+  };
+}
+
 /** One streamed chunk: a delta of text (or the role), or the end with its finish reason. */
 export function chunk(
   endpoint: Endpoint,
@@ -141,11 +166,12 @@ export function chunk(
   delta: { role?: "assistant"; content?: string },
   finish: "stop" | "length" | null,
   extra: Record<string, unknown> = {},
+  logprobs: unknown = null,
 ): Record<string, unknown> {
   const choice =
     endpoint === "chat"
-      ? { index: 0, delta, logprobs: null, finish_reason: finish }
-      : { index: 0, text: delta.content ?? "", logprobs: null, finish_reason: finish };
+      ? { index: 0, delta, logprobs, finish_reason: finish }
+      : { index: 0, text: delta.content ?? "", logprobs, finish_reason: finish };
   return {
     id: ids.id,
     object: endpoint === "chat" ? "chat.completion.chunk" : "text_completion",
