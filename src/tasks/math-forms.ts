@@ -146,13 +146,16 @@ function anglesInDegrees(text: string): string {
   );
 }
 
-/** Function names written without a backslash (`sqrt(2)`, `sin 30°`, `max(3,5)`). */
+/**
+ * Function names written without a backslash (`sqrt(2)`, `sin 30°`, `max(3,5)`); `max` and
+ * `min` only before their brackets, so that `45 min` stays minutes.
+ */
 const PLAIN_FUNCTION =
-  /(?<![\\a-zA-Z])(sqrt|sin|cos|tan|cot|sec|csc|arcsin|arccos|arctan|ln|log|max|min)(?=\s*[\d(.{\\])/g;
+  /(?<![\\a-zA-Z])(?:(sqrt|sin|cos|tan|cot|sec|csc|arcsin|arccos|arctan|ln|log)(?=\s*[\d({])|(max|min)(?=\s*(?:[({]|\\\{)))/g;
 
 /** Rewrites informal forms into the LaTeX the grader parses; applied before normalization. */
 export function rewriteInformalForms(text: string): string {
-  let s = text.replace(PLAIN_FUNCTION, "\\$1");
+  let s = text.replace(PLAIN_FUNCTION, (_match, fn?: string, extremum?: string) => `\\${fn ?? extremum}`);
   s = s.replace(/\\cfrac(?:\s*\[[lr]\])?/g, "\\frac");
   // `1.04 x 10^2`, `2.5 X 10^{-3}`: scientific notation with a letter for the product.
   s = s.replace(/(\d)\s*[xX]\s*(?=10\s*\^)/g, "$1\\times ");

@@ -76,6 +76,13 @@ describe("informal forms (math)", () => {
     expectEquivalent(answer, other, false);
   });
 
+  it("min after a number is minutes, not the function", () => {
+    expectEquivalent("45 min.", "45", true);
+    expectEquivalent("45 min", "46", false);
+    expectGsm8k("5 min 30 s", "330", true);
+    expectGsm8k("5 min 30 s", "5.3", false);
+  });
+
   it("an angle without a degree mark is in radians", () => {
     expectEquivalent("\\sin 30", "\\frac12", false);
     expectEquivalent("\\sin(\\pi/6)", "\\frac12", true);
