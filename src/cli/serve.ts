@@ -89,7 +89,7 @@ export function serveCommand(): Command {
       if (config.upstreams.length > 0 && config.model !== undefined)
         throw new InvalidInputError("--model", "serve either upstreams or an embedded model, not both");
       const dbPath = config.db ?? (existsSync(defaultDbPath) ? defaultDbPath : undefined);
-      const store = dbPath ? openStore(dbPath, { create: false }) : undefined;
+      const store = dbPath ? openStore(dbPath, { create: false, readonly: true }) : undefined;
       const server = createReckonServer(config, { runs: store });
       const url = await server.listen().catch((error) => {
         store?.close();

@@ -24,7 +24,7 @@ export function uiCommand(): Command {
     .option("--host <host>", "address to bind", "127.0.0.1")
     .action(async (rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(uiFlagsSchema, rawFlags);
-      const store = openStore(flags.db, { create: false });
+      const store = openStore(flags.db, { create: false, readonly: true });
       const app = new Hono();
       dashboardRoutes(app, { runs: store });
       app.get("/", (c) => c.redirect("/ui"));

@@ -1,4 +1,4 @@
-import { mkdirSync, type Stats, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, type Stats, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { ReckonError } from "../core/errors.js";
@@ -62,13 +62,27 @@ export interface MetricRecord {
 
 export class StoreError extends ReckonError {}
 
+export interface OpenStoreOptions {
+  /** Create the file when it is missing (default true); readers pass false. */
+  create?: boolean;
+  /**
+   * Open for reading only: nothing is written, not even the schema's migrations, so a
+   * database in a read-only folder (or on a read-only disk) can be read. A database opened
+   * with `create: false` where it cannot be written is opened so as well.
+   */
+  readonly?: boolean;
+}
+
 /**
  * Opens a reckon database and brings its schema up to date. `create: false` (for commands that
  * only read runs) refuses a missing file instead of silently creating an empty database.
- * Mistakes with the path (a folder, a file that is not SQLite) are StoreErrors naming it.
+ * Mistakes with the path (a folder, a file that is not SQLite), a damaged file, a full disk
+ * and a read-only folder are StoreErrors in one line that say what to do, here and on every
+ * statement afterwards.
  */
-export function openStore(path: string = defaultDbPath, options: { create?: boolean } = {}): RunStore {
+export function openStore(path: string = defaultDbPath, options: OpenStoreOptions = {}): RunStore {
   const create = options.create ?? true;
+  let readonly = options.readonly ?? false;
   if (path !== ":memory:") {
     let found: Stats | undefined;
     try {
@@ -80,7 +94,7 @@ export function openStore(path: string = defaultDbPath, options: { create?: bool
     }
     if (found?.isDirectory())
       throw new StoreError(`${path} is a folder, not a database`, "pass the database file with --db FILE");
-    if (!found && !create)
+    if (!found && (!create || readonly))
       throw new StoreError(
         `database ${path} does not exist`,
         `\`reckon bench\` creates it; pass another with --db FILE`,
@@ -89,29 +103,202 @@ export function openStore(path: string = defaultDbPath, options: { create?: bool
       try {
         mkdirSync(dirname(path), { recursive: true });
       } catch (error) {
-        throw new StoreError(`cannot create database ${path}: ${(error as Error).message}`);
+        throw new StoreError(
+          `cannot create database ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+          "pass --db with a file in a folder you can write to",
+        );
       }
     }
+    // Reading needs no write access: where the file or its folder cannot be written, a reader
+    // opens it read-only rather than failing on SQLite's lock files.
+    if (found && !create && !readonly && !writable(path)) readonly = true;
   }
+  if (readonly) return openReadOnly(path);
   let db: Database.Database | undefined;
   try {
-    db = new Database(path);
+    db = guardDatabase(new Database(path), path);
     // WAL: readers (`reckon report` while a bench runs) never block the writer, and a killed
     // process loses at most the transaction in flight.
     db.pragma("busy_timeout = 5000");
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
+    // A damaged file is refused before a run is started in it, not halfway through.
+    checkIntegrity(db, path);
     migrate(db, migrations);
     return new RunStore(db);
   } catch (error) {
     db?.close();
-    if (error instanceof ReckonError) throw error;
-    throw new StoreError(
-      `cannot open database ${path}: ${(error as Error).message}`,
-      "--db names the SQLite file that `reckon bench` writes",
-    );
+    throw storeErrorOf(error, path);
   }
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    accessSync(dirname(path), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A read-only connection. A WAL database whose `-shm` file is gone (it was closed cleanly) and
+ * whose folder cannot be written cannot be opened by SQLite itself: its bytes are then read
+ * into memory, marked as a rollback-journal database, and read from there.
+ */
+function openReadOnly(path: string): RunStore {
+  let db: Database.Database | undefined;
+  try {
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+      db.prepare("SELECT 1 FROM sqlite_master LIMIT 1").all();
+    } catch (error) {
+      db?.close();
+      db = undefined;
+      if ((error as { code?: string }).code !== "SQLITE_CANTOPEN" || existsSync(`${path}-wal`)) throw error;
+      const bytes = readFileSync(path);
+      if (bytes.length > 19 && bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
+      db = new Database(bytes, { readonly: true });
+    }
+    db = guardDatabase(db, path);
+    checkIntegrity(db, path);
+    checkSchemaReadable(db, path);
+    return new RunStore(db);
+  } catch (error) {
+    db?.close();
+    throw storeErrorOf(error, path);
+  }
+}
+
+/** A database read without migrating must already have this reckon's schema. */
+function checkSchemaReadable(db: Database.Database, path: string): void {
+  const newest = Math.max(0, ...migrations.map((m) => m.version));
+  const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'").get();
+  const version = hasTable
+    ? ((db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get() as { v: number | null }).v ?? 0)
+    : 0;
+  if (version > newest)
+    throw new StoreError(
+      `database schema version ${version} is newer than this reckon knows (${newest})`,
+      "upgrade reckon, or pass --db with another file",
+    );
+  if (version < newest)
+    throw new StoreError(
+      `database ${path} was written by an older reckon and cannot be upgraded here (it is read-only)`,
+      "open it once where it can be written (e.g. `reckon runs` on a writable copy) to upgrade it",
+    );
+}
+
+function checkIntegrity(db: Database.Database, path: string): void {
+  const rows = db.pragma("quick_check(1)") as { quick_check: string }[];
+  const verdict = rows[0]?.quick_check ?? "ok";
+  if (verdict !== "ok") throw damaged(path, verdict);
+}
+
+const damaged = (path: string, what: string) =>
+  new StoreError(
+    `database ${path} is damaged (${what.split("\n")[0]})`,
+    `move it aside and start afresh with --db FILE, or try to save its rows with \`sqlite3 ${path} .recover\``,
+  );
+
+/**
+ * What went wrong with the database, in one line with what to do: SQLite's own codes for a
+ * damaged file, a full disk, a read-only file or folder, a lock held too long. Anything else
+ * is passed on as it is.
+ */
+export function storeErrorOf(error: unknown, path: string): unknown {
+  if (error instanceof ReckonError) return error;
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== "string") return error;
+  const message = (error as Error).message;
+  if (code === "SQLITE_CORRUPT" || code.startsWith("SQLITE_CORRUPT_") || code === "SQLITE_NOTADB")
+    return code === "SQLITE_NOTADB"
+      ? new StoreError(
+          `cannot open database ${path}: ${message}`,
+          "--db names the SQLite file that `reckon bench` writes",
+        )
+      : damaged(path, message);
+  if (code === "SQLITE_FULL" || code === "ENOSPC")
+    return new StoreError(
+      `the disk holding ${path} is full: ${message}`,
+      "free some space, then continue with `reckon bench --resume RUN_ID`",
+    );
+  if (
+    code.startsWith("SQLITE_READONLY") ||
+    code === "SQLITE_CANTOPEN" ||
+    code === "EROFS" ||
+    code === "EACCES"
+  )
+    return new StoreError(
+      `database ${path} cannot be written here (a read-only file, folder or disk): ${message}`,
+      "reading commands (runs, report, export) work as they are; to write, pass --db with a file in a writable folder",
+    );
+  if (code === "SQLITE_BUSY" || code.startsWith("SQLITE_BUSY_") || code === "SQLITE_LOCKED")
+    return new StoreError(
+      `database ${path} is locked by another process: ${message}`,
+      "wait for it to finish, or pass --db with another file",
+    );
+  if (code.startsWith("SQLITE_IOERR"))
+    return new StoreError(
+      `reading or writing ${path} failed (${code}): ${message}`,
+      "check the disk (space, errors); then continue with `reckon bench --resume RUN_ID`",
+    );
+  return error;
+}
+
+/**
+ * The connection every store method uses: statements, transactions, pragmas and exec whose
+ * SQLite errors become StoreErrors (one place, whatever table module runs the statement).
+ */
+function guardDatabase(db: Database.Database, path: string): Database.Database {
+  const guard =
+    <F extends (...args: never[]) => unknown>(call: F, self: unknown, back?: unknown) =>
+    (...args: Parameters<F>) => {
+      try {
+        const value = call.apply(self, args);
+        return value === self && back !== undefined ? back : value;
+      } catch (error) {
+        throw storeErrorOf(error, path);
+      }
+    };
+  const wrapStatement = (statement: Database.Statement): Database.Statement => {
+    const proxy: Database.Statement = new Proxy(statement, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        return typeof value === "function" ? guard(value as never, target, proxy) : value;
+      },
+    });
+    return proxy;
+  };
+  const wrapTransaction = (transaction: Record<string, unknown> & ((...args: never[]) => unknown)) => {
+    const wrapped = guard(transaction, undefined) as unknown as Record<string, unknown>;
+    for (const mode of ["deferred", "immediate", "exclusive"])
+      if (typeof transaction[mode] === "function")
+        wrapped[mode] = guard(transaction[mode] as never, undefined);
+    return wrapped;
+  };
+  return new Proxy(db, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (typeof value !== "function") return value;
+      if (key === "prepare")
+        return (...args: Parameters<Database.Database["prepare"]>) => {
+          try {
+            return wrapStatement(target.prepare(...args));
+          } catch (error) {
+            throw storeErrorOf(error, path);
+          }
+        };
+      if (key === "transaction")
+        return (fn: (...args: never[]) => unknown) =>
+          wrapTransaction(
+            target.transaction(fn) as unknown as Record<string, unknown> & ((...args: never[]) => unknown),
+          );
+      return guard(value as never, target);
+    },
+  });
 }
 
 /**

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -432,5 +433,113 @@ describe("RunStore", () => {
     expect(() => openStore(join(text, "db.sqlite"))).toThrow(
       /cannot create database .*notes\.txt.db\.sqlite/,
     );
+  });
+});
+
+/**
+ * A store that fails safe: a damaged file, a full disk and a read-only folder give one-line
+ * StoreErrors that say what to do, and reading needs no write access. The disk and the folder
+ * are real: a small tmpfs and a read-only bind mount, in a mount namespace of their own.
+ */
+describe("store faults", () => {
+  const oneLine = (error: unknown) => {
+    expect(error).toBeInstanceOf(StoreError);
+    const [first, ...rest] = (error as Error).message.split("\n");
+    expect(first).not.toMatch(/^\s+at /);
+    expect(rest.every((line) => line.startsWith("  hint: "))).toBe(true);
+    return (error as Error).message;
+  };
+  const thrown = (work: () => unknown): unknown => {
+    try {
+      work();
+    } catch (error) {
+      return error;
+    }
+    throw new Error("expected an error");
+  };
+
+  /** A database of one run with enough draws to span many pages. */
+  const filled = (path: string) => {
+    const store = openStore(path);
+    store.createRun({ id: "r1", recipe: { name: "x" }, seed: 0, problems });
+    for (let i = 0; i < 400; i++) store.draws.add("r1", [draw("p1", `d${i}`, 0)]);
+    store.setRunStatus("r1", "completed");
+    store.close();
+  };
+
+  it("refuses a file damaged mid-file before any run starts in it, in one line", () => {
+    const path = join(dir, "damaged.sqlite");
+    filled(path);
+    const bytes = readFileSync(path);
+    // Overwrite pages in the middle of the file, past the header and the schema.
+    bytes.fill(0x5a, Math.floor(bytes.length / 2), Math.floor(bytes.length / 2) + 8192);
+    writeFileSync(path, bytes);
+    for (const options of [{}, { create: false }, { readonly: true }]) {
+      const message = oneLine(thrown(() => openStore(path, options)));
+      expect(message).toMatch(/is damaged[\s\S]*\.recover/);
+    }
+  });
+
+  const root = process.getuid?.() === 0 && existsSync("/usr/bin/unshare");
+  /** Runs `script` (TypeScript, given the folder) with `setup` done in a private mount namespace. */
+  const inMountNamespace = (setup: string, script: string): { status: number | null; out: string } => {
+    const file = join(dir, "script.ts");
+    writeFileSync(file, script);
+    const tsx = join(process.cwd(), "node_modules/.bin/tsx");
+    const result = spawnSync(
+      "/usr/bin/unshare",
+      ["--mount", "--propagation", "private", "sh", "-c", `${setup} && exec "${tsx}" "${file}"`],
+      { encoding: "utf8", timeout: 60_000, cwd: process.cwd() },
+    );
+    return { status: result.status, out: `${result.stdout}${result.stderr}` };
+  };
+  const storeModule = join(process.cwd(), "src/store/sqlite.ts");
+
+  it.skipIf(!root)("reads a database in a read-only folder, and refuses to write there in one line", () => {
+    const folder = join(dir, "ro");
+    mkdirSync(folder);
+    filled(join(folder, "reckon.sqlite"));
+    const { status, out } = inMountNamespace(
+      `mount --bind "${folder}" "${folder}" && mount -o remount,ro,bind "${folder}"`,
+      `import { openStore } from ${JSON.stringify(storeModule)};
+const path = ${JSON.stringify(join(folder, "reckon.sqlite"))};
+for (const options of [{ create: false }, { readonly: true }]) {
+  const store = openStore(path, options);
+  console.log("runs", store.listRuns().map((r) => r.id + ":" + r.status).join(","), store.draws.count("r1"));
+  store.close();
+}
+try { openStore(path); } catch (error) { console.log("write:", (error as Error).name, (error as Error).message.split("\\n")[0]); }
+`,
+    );
+    expect(out).toContain("runs r1:completed 400\nruns r1:completed 400\n");
+    expect(out).toMatch(/write: StoreError database .* cannot be written here/);
+    expect(out).not.toMatch(/^\s+at /m);
+    expect(status).toBe(0);
+  });
+
+  it.skipIf(!root)("says in one line that the disk is full, and keeps what was written", () => {
+    const folder = join(dir, "small");
+    mkdirSync(folder);
+    const { status, out } = inMountNamespace(
+      `mount -t tmpfs -o size=400k tmpfs "${folder}"`,
+      `import { openStore } from ${JSON.stringify(storeModule)};
+const path = ${JSON.stringify(join(folder, "reckon.sqlite"))};
+const store = openStore(path);
+store.createRun({ id: "r1", recipe: {}, seed: 0, problems: [{ problemId: "p", position: 0, question: "q", prompt: "q", reference: "1" }] });
+let added = 0;
+try {
+  for (; added < 100000; added++)
+    store.draws.add("r1", [{ problemId: "p", digest: "d" + added, index: 0, completion: { text: "x".repeat(2000), finishReason: "eos", tokens: 1 }, usage: { promptTokens: 1, completionTokens: 1, calls: 1, latencyMs: 1, estimated: false } }]);
+} catch (error) {
+  console.log("full:", (error as Error).name, (error as Error).message.split("\\n")[0]);
+  console.log("hint:", (error as Error).message.split("\\n")[1] ?? "");
+}
+console.log("kept", added > 0);
+`,
+    );
+    expect(out).toMatch(/full: StoreError the disk holding .* is full/);
+    expect(out).toMatch(/hint: .*--resume/);
+    expect(out).toContain("kept true");
+    expect(status).toBe(0);
   });
 });
