@@ -9,6 +9,7 @@
  *
  *   npx tsx bench/search-evidence.ts [--levels 1,2,3,4,5] [--per-level 30] [--seed 1] [--beams 8]
  *     [--methods majority,beam-search,particle-filtering]   (default: every method)
+ *     [--pf-options '{"weighting": "softmax", "temperature": 0.72}']   (particle filtering's options)
  *
  * Prints the accuracy table and, last, beam-search accuracy divided by majority accuracy at
  * equal tokens on the hardest level, and particle filtering against beam search per verifier
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: "1" },
     beams: { type: "string", default: "8" },
     methods: { type: "string" },
+    "pf-options": { type: "string", default: "{}" },
   },
 });
 const levels = values.levels.split(",").map(Number);
@@ -74,7 +76,7 @@ const methods: Method[] = [
     {
       label: "particle-filtering",
       strategy: "particle-filtering",
-      options: { n: beams },
+      options: { n: beams, ...JSON.parse(values["pf-options"]) },
       verifier,
       matched: false,
     },
@@ -141,7 +143,7 @@ for (const level of levels)
   }
 const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
 console.log(
-  `${perLevel} problems per level (seed ${seed}), temperature 1, beam search n=${beams} beamWidth=2; majority and best-of-n budgeted to beam search's actual tokens per problem:\n`,
+  `${perLevel} problems per level (seed ${seed}), temperature 1, beam search n=${beams} beamWidth=2, particle filtering n=${beams} ${values["pf-options"]}; majority and best-of-n budgeted to beam search's actual tokens per problem:\n`,
 );
 console.log(rows.map((r) => r.map((cell, c) => cell.padStart(widths[c]!)).join("  ")).join("\n"));
 const hardest = Math.max(...levels);
