@@ -5,9 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOpenAIBackend } from "../../src/backends/openai.js";
+import { createReplayBackend } from "../../src/backends/replay.js";
 import type { Backend } from "../../src/core/backend.js";
 import { seededRandom } from "../../src/core/random.js";
 import { collectTrace, type TraceEvent } from "../../src/core/trace.js";
+import { totalTokens } from "../../src/core/types.js";
 import { createDefaultBackend, run, stepCheckerVerifier } from "../../src/index.js";
 import { resampleIndices, resamplingProbabilities } from "../../src/strategies/particle-filtering.js";
 import {
@@ -208,5 +210,34 @@ describe("particle filtering on the bundled model", () => {
       expect(result.stopReason).toBe("completed");
     }
     if (noise === 0) expect(right).toBeGreaterThanOrEqual(2);
+  });
+
+  it("stops at the token budget with the particles it has", async () => {
+    const result = await run({
+      problem: problems[0]!,
+      backend: model,
+      strategy: "particle-filtering",
+      options: { n: 8 },
+      verifier: stepCheckerVerifier(),
+      sampling: { temperature: 1, maxTokens: 96, seed: 1 },
+      budget: { maxTokens: 150 },
+    });
+    expect(result.stopReason).toBe("budget");
+    expect(totalTokens(result.usage)).toBeLessThan(150 + 60);
+    expect(result.candidates.length).toBeGreaterThan(0);
+  });
+
+  it("refuses a backend that cannot continue a partial answer", async () => {
+    const p = problems[0]!;
+    const replay = createReplayBackend({
+      rows: [{ id: p.id, prompt: p.prompt as string, samples: [{ text: "A: 1" }] }],
+    });
+    const attempt = run({
+      problem: p,
+      backend: replay,
+      strategy: "particle-filtering",
+      verifier: stepCheckerVerifier(),
+    });
+    await expect(attempt).rejects.toThrow(/strategy "particle-filtering" extends partial solutions/);
   });
 });
