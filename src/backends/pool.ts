@@ -148,6 +148,27 @@ export function createPoolBackend(
     let lastError: BackendError | undefined;
     let rounds = 0;
     let waitedMs = 0;
+    // Once text or samples went to the caller, another upstream would repeat them: no failover.
+    let relayed = false;
+    const forwarded: GenerateRequest = {
+      ...request,
+      ...(request.onToken
+        ? {
+            onToken: (event) => {
+              relayed = true;
+              request.onToken!(event);
+            },
+          }
+        : {}),
+      ...(request.onSample
+        ? {
+            onSample: (completion, index) => {
+              relayed = true;
+              request.onSample!(completion, index);
+            },
+          }
+        : {}),
+    };
     for (let attempt = 1; attempt <= policy.maxAttempts; ) {
       throwIfAborted(request.signal);
       const chosen = choose(key, tried);
@@ -170,13 +191,13 @@ export function createPoolBackend(
       member.outstanding += 1;
       const started = performance.now();
       try {
-        const response = await member.backend.generate(request);
+        const response = await member.backend.generate(forwarded);
         succeeded(member, performance.now() - started);
         return response;
       } catch (error) {
         if (error instanceof AbortedError || request.signal?.aborted) throw error;
         if (!(error instanceof BackendError)) throw error;
-        const retry = isRetryable(error);
+        const retry = isRetryable(error) && !relayed;
         emit({
           kind: "failure",
           upstream: member.id,
