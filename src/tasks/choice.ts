@@ -6,6 +6,7 @@
  * that an answer given as an option's text grades as that option's letter.
  */
 import type { ChatMessage, Problem, Task } from "../core/types.js";
+import { normalizeMathAnswer } from "./latex-normalize.js";
 import { mathAnswersEquivalent } from "./math-equivalence.js";
 import { extractBoxedAnswer, truncateAtNextQuestion } from "./math-extraction.js";
 
@@ -165,17 +166,23 @@ export function choiceOf(answer: string, options: ChoiceOptions): string | undef
   return matches.length === 1 ? matches[0]![0] : undefined;
 }
 
-function choicesEquivalent(a: string, b: string): boolean {
-  const x = choiceLetter(a);
-  const y = choiceLetter(b);
-  if (x !== undefined || y !== undefined) return x === y;
-  return plainText(a) === plainText(b) || mathAnswersEquivalent(a, b);
+/**
+ * The canonical form votes are grouped by: the option letter, or for an answer stated without
+ * one its normalized text (`21.50` and `21.5` group; `1/2` and `0.5` do not, as they may be
+ * different options' texts only the problem can tell apart).
+ */
+function choiceKey(answer: string): string {
+  const letter = choiceLetter(answer);
+  return letter ?? `text:${normalizeMathAnswer(answer).toLowerCase()}`;
 }
+
+const choicesEquivalent = (a: string, b: string) => choiceKey(a) === choiceKey(b);
 
 export const choiceTask: Task = {
   name: "choice",
   extractAnswer: extractChoiceAnswer,
   equivalent: choicesEquivalent,
+  answerKey: choiceKey,
   async grade(answer, problem) {
     if (answer === undefined || problem.reference === undefined) return { correct: false };
     const options = choiceOptionsOf(problem);

@@ -123,6 +123,16 @@ describe("choiceTask.grade", () => {
     expect(await grade("The answer is (a).", "75 km/h")).toBe(false);
   });
 
+  it("groups answers by a key: the letter, or the normalized text", () => {
+    const key = (text: string) => choiceTask.answerKey!(choiceTask.extractAnswer(text)!);
+    expect(key("The answer is (b).")).toBe(key("B)"));
+    expect(key("The answer is 21.50")).toBe(key("the answer is 21.5"));
+    expect(key("The answer is (b).")).not.toBe(key("The answer is (c)."));
+    expect(key("The answer is 21.5")).not.toBe(key("The answer is (b)."));
+    expect(choiceTask.equivalent("B", "(b)")).toBe(true);
+    expect(choiceTask.equivalent("21.5", "22")).toBe(false);
+  });
+
   it("groups votes by letter", () => {
     const candidates = ["The answer is (b).", "B", "answer: C", "So the answer is (b) 75."].map((text) => ({
       text,
