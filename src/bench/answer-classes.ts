@@ -8,7 +8,7 @@
  * (not even transitivity), so a strategy's own selection rule run on the memoised task answers
  * exactly as on the task itself.
  */
-import type { Task } from "../core/types.js";
+import type { Grade, GradeContext, Problem, Task } from "../core/types.js";
 
 /** The distinct answers of one problem and the task's equivalence between them, each decided once. */
 export class AnswerClasses {
@@ -53,12 +53,14 @@ export class AnswerClasses {
 }
 
 /**
- * The task for one problem's work in the bench: answers read from a text once per text, and
- * compared once per pair of distinct answers (see AnswerClasses). Everything else (grading, a
- * task's own fields) is the task's: the result is the task with two memoised methods on top.
+ * The task for ONE problem's work in the bench: answers read from a text once per text,
+ * compared once per pair of distinct answers (see AnswerClasses), and graded once per answer
+ * (so it must not be shared between problems). Everything else (a task's own fields) is the
+ * task's: the result is the task with memoised methods on top.
  */
 export function memoizedTask(task: Task, classes: AnswerClasses = new AnswerClasses(task)): Task {
   const extracted = new Map<string, string | undefined>();
+  const grades = new Map<string, Promise<Grade>>();
   const memo = Object.create(task) as Task;
   Object.defineProperties(memo, {
     extractAnswer: {
@@ -70,6 +72,19 @@ export function memoizedTask(task: Task, classes: AnswerClasses = new AnswerClas
       },
     },
     equivalent: { value: (a: string, b: string): boolean => classes.equivalent(a, b) },
+    grade: {
+      value(answer: string | undefined, problem: Problem, ctx?: GradeContext): Promise<Grade> {
+        if (answer === undefined) return task.grade(answer, problem, ctx);
+        let graded = grades.get(answer);
+        if (!graded) {
+          graded = task.grade(answer, problem, ctx);
+          // A grading cut short (an abort) is not a grade: the next call tries again.
+          graded.catch(() => grades.delete(answer));
+          grades.set(answer, graded);
+        }
+        return graded;
+      },
+    },
   });
   return memo;
 }

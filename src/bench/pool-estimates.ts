@@ -4,7 +4,7 @@
  * yields the whole curve. pass@k has a closed form; a strategy's own selection rule is
  * averaged over the subsets themselves (every one when there are few, seeded ones otherwise).
  */
-import { type Random, randomSubset } from "../core/random.js";
+import type { Random } from "../core/random.js";
 import type { Candidate, Task } from "../core/types.js";
 
 /** C(a, k) / C(n, k) computed as a product, stable where the binomials themselves overflow. */
@@ -50,9 +50,23 @@ export function* combinations(n: number, k: number): Generator<number[]> {
 export const maxEnumeratedSubsets = 2000;
 
 /**
+ * Seeded subsets per problem when a run has `problems` problems: enough that the Monte Carlo
+ * noise of the run's mean stays far below the spread between problems (`subsetsPerRun` over
+ * the run: a standard error under 0.5 / sqrt(100,000) ≈ 0.16 points, against bootstrap
+ * intervals of several points), at least 50 per problem, and at most `maxEnumeratedSubsets`
+ * (what a run of up to 50 problems gets). The estimate stays unbiased.
+ */
+export const subsetsPerRun = 100_000;
+export function subsetsPerProblem(problems: number): number {
+  return Math.min(maxEnumeratedSubsets, Math.max(50, Math.ceil(subsetsPerRun / Math.max(1, problems))));
+}
+
+/**
  * The expected correctness of `select` (a strategy's selection rule) on a k-subset of `pool`,
  * the subset kept in draw order as the strategy would have seen it. Exact when C(n, k) is at
- * most `maxEnumeratedSubsets`, else a Monte Carlo mean over that many seeded subsets.
+ * most `subsets` (default `maxEnumeratedSubsets`), else a Monte Carlo mean over that many
+ * seeded subsets. `task` is whatever the rule groups answers with: the bench passes the task
+ * with its equivalence decided once per pair of the problem's answers (`memoizedTask`).
  */
 export function expectedSelection(
   pool: readonly Candidate[],
@@ -61,17 +75,19 @@ export function expectedSelection(
   task: Task,
   isCorrect: (answer: string) => boolean,
   random: Random,
+  subsets: number = maxEnumeratedSubsets,
 ): number {
   const n = pool.length;
   if (k > n) throw new RangeError(`k=${k} exceeds n=${n}`);
-  const score = (indices: number[]) => {
+  // Subsets come sorted: the rule sees its candidates in draw order.
+  const score = (indices: readonly number[]) => {
     const answer = select(
-      indices.sort((a, b) => a - b).map((i) => pool[i]!),
+      indices.map((i) => pool[i]!),
       task,
     );
     return answer !== undefined && isCorrect(answer) ? 1 : 0;
   };
-  if (binomial(n, k) <= maxEnumeratedSubsets) {
+  if (binomial(n, k) <= subsets) {
     let sum = 0;
     let count = 0;
     for (const subset of combinations(n, k)) {
@@ -80,7 +96,25 @@ export function expectedSelection(
     }
     return sum / count;
   }
+  const draw = subsetSampler(n, k, random);
   let sum = 0;
-  for (let i = 0; i < maxEnumeratedSubsets; i++) sum += score(randomSubset(n, k, random));
-  return sum / maxEnumeratedSubsets;
+  for (let i = 0; i < subsets; i++) sum += score(draw());
+  return sum / subsets;
+}
+
+/**
+ * Uniform random k-subsets of 0..n-1 (a partial Fisher-Yates shuffle of one reused
+ * permutation, so each subset costs O(k), not O(n) and an allocation of n).
+ */
+function subsetSampler(n: number, k: number, random: Random): () => number[] {
+  const permutation = Int32Array.from({ length: n }, (_, i) => i);
+  return () => {
+    for (let i = 0; i < k; i++) {
+      const j = i + Math.floor(random() * (n - i));
+      const t = permutation[i]!;
+      permutation[i] = permutation[j]!;
+      permutation[j] = t;
+    }
+    return Array.from(permutation.slice(0, k).sort());
+  };
 }

@@ -97,7 +97,7 @@ export function createProgressDisplay(
     {
       stream,
       format:
-        "bench {bar} {percentage}% | problems {problemsDone}/{problems} | results {value}/{total} | {rate} tok/s | accuracy {accuracy} | ETA {eta_formatted}",
+        "{phase} {bar} {percentage}% | {detail} | {rate} tok/s | accuracy {accuracy} | ETA {eta_formatted}",
       hideCursor: true,
       etaBuffer: 50,
       fps: 5,
@@ -105,37 +105,70 @@ export function createProgressDisplay(
     cliProgress.Presets.shades_classic,
   );
   const startedAt = Date.now();
-  let started = false;
+  let phase: BenchProgress["phase"] | undefined;
   return {
     update(p) {
       const payload = {
-        problemsDone: p.problemsDone,
-        problems: p.problems,
+        phase: p.phase === "results" ? "bench  " : "metrics",
+        detail: detailOf(p),
         rate: tokenRate(p, Date.now() - startedAt),
         accuracy: p.accuracy.toFixed(3),
       };
-      if (!started) {
-        bar.start(p.results, p.resultsDone, payload);
-        started = true;
-      } else bar.update(p.resultsDone, payload);
+      const [done, total] =
+        p.phase === "results" ? [p.resultsDone, p.results] : [p.metricsDone ?? 0, p.problems];
+      if (phase === undefined) bar.start(total, done, payload);
+      else if (phase !== p.phase) {
+        bar.setTotal(total);
+        bar.update(done, payload);
+      } else bar.update(done, payload);
+      phase = p.phase;
     },
     stop() {
-      if (started) bar.stop();
+      if (phase !== undefined) bar.stop();
     },
   };
 }
+
+/** What the current phase has done: results while running, problems while computing figures. */
+const detailOf = (p: BenchProgress) =>
+  p.phase === "results"
+    ? `problems ${p.problemsDone}/${p.problems} | results ${p.resultsDone}/${p.results}`
+    : `coverage, pass@k and pool estimates: problems ${p.metricsDone ?? 0}/${p.problems}`;
 
 const tokenRate = (p: BenchProgress, elapsedMs: number) =>
   (p.newTokens / Math.max(0.001, elapsedMs / 1000)).toFixed(1);
 
 function benchLines(stream: NodeJS.WritableStream, intervalMs: number): ProgressDisplay {
-  const fraction = (p: BenchProgress) => (p.results === 0 ? 1 : p.resultsDone / p.results);
-  return createProgressLines<BenchProgress>({
-    stream,
-    intervalMs,
-    announce: true,
-    fraction,
-    format: (p, elapsedMs) =>
-      `bench: ${Math.floor(100 * fraction(p))}% | problems ${p.problemsDone}/${p.problems} | results ${p.resultsDone}/${p.results} | ${tokenRate(p, elapsedMs)} tok/s | accuracy ${p.accuracy.toFixed(3)} | ${Math.round(elapsedMs / 1000)} s`,
-  });
+  const fraction = (p: BenchProgress) =>
+    p.phase === "results"
+      ? p.results === 0
+        ? 1
+        : p.resultsDone / p.results
+      : p.problems === 0
+        ? 1
+        : (p.metricsDone ?? 0) / p.problems;
+  // Each phase counts its own tenths, and announces itself when it begins.
+  const phases = new Map<BenchProgress["phase"], ReturnType<typeof createProgressLines<BenchProgress>>>();
+  const linesOf = (phase: BenchProgress["phase"]) => {
+    let lines = phases.get(phase);
+    if (!lines) {
+      for (const other of phases.values()) other.stop();
+      lines = createProgressLines<BenchProgress>({
+        stream,
+        intervalMs,
+        announce: true,
+        fraction,
+        format: (p, elapsedMs) =>
+          `${p.phase === "results" ? "bench" : "metrics"}: ${Math.floor(100 * fraction(p))}% | ${detailOf(p)} | ${p.phase === "results" ? `${tokenRate(p, elapsedMs)} tok/s | ` : ""}accuracy ${p.accuracy.toFixed(3)} | ${Math.round(elapsedMs / 1000)} s`,
+      });
+      phases.set(phase, lines);
+    }
+    return lines;
+  };
+  return {
+    update: (p) => linesOf(p.phase).update(p),
+    stop: () => {
+      for (const lines of phases.values()) lines.stop();
+    },
+  };
 }

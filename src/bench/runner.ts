@@ -13,15 +13,18 @@ import type { Verifier } from "../core/verifier.js";
 import { run } from "../run.js";
 import { resultKey } from "../store/results.js";
 import { sampleCacheMiddleware } from "../store/sample-cache.js";
-import type { MetricRecord } from "../store/sqlite.js";
+import type { DrawRecord, MetricRecord } from "../store/sqlite.js";
 import { type RunRecord, type RunStore, StoreError } from "../store/sqlite.js";
 import { getTask } from "../tasks/registry.js";
 import { resolveVerifier } from "../verifiers/registry.js";
+import { memoizedTask } from "./answer-classes.js";
 import { loadProblemSet, problemOf, samplingOf } from "./problem-set.js";
 import { type BenchConfig, benchConfigs, parseRecipe, type RecipeInput } from "./recipe.js";
 import { computeRunMetrics } from "./result-metrics.js";
 
 export interface BenchProgress {
+  /** Running the configurations and storing results, then computing the run's figures. */
+  phase: "results" | "metrics";
   /** Problems whose every configuration is done. */
   problemsDone: number;
   problems: number;
@@ -34,6 +37,8 @@ export interface BenchProgress {
   newTokens: number;
   /** Fraction of stored results that are correct. */
   accuracy: number;
+  /** In the metrics phase: problems whose figures (coverage, pass@k, pool estimates) are done. */
+  metricsDone?: number;
 }
 
 export interface BenchOptions {
@@ -108,8 +113,8 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
   beat.unref();
 
   const done = store.results.keys(runId);
-  const stored = store.getResults(runId);
   const progress: BenchProgress = {
+    phase: "results",
     problemsDone: problems.filter((p) => configs.every((c) => done.has(resultKey(p.problemId, c.config))))
       .length,
     problems: problems.length,
@@ -119,7 +124,7 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
     newTokens: 0,
     accuracy: 0,
   };
-  let correct = stored.filter((r) => r.correct).length;
+  let correct = store.results.correctCount(runId);
   const report = () => {
     progress.accuracy = progress.resultsDone === 0 ? 0 : correct / progress.resultsDone;
     options.onProgress?.({ ...progress });
@@ -145,7 +150,12 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
   if (signal?.aborted) stop.abort();
   try {
     await forEachConcurrently(problems, recipe.concurrency, stop, async (record) => {
-      const problem = problemOf(record, task);
+      // The problem's answers are read once per text and compared once per pair, whatever
+      // number of configurations vote on them.
+      const problem = problemOf(record, memoizedTask(task));
+      // The draws served for this problem, by text, so that a candidate that is a draw (same
+      // text, tokens and end) is stored as a reference to it rather than a copy of its text.
+      const drawIds = new Map<string, DrawRecord[]>();
       const cache = sampleCacheMiddleware(store.draws, {
         runId,
         problemId: record.problemId,
@@ -153,6 +163,13 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
           progress.newSamples += draws.length;
           progress.newTokens += draws.reduce((sum, d) => sum + d.completion.tokens, 0);
           report();
+        },
+        onServed: (draws) => {
+          for (const d of draws) {
+            const same = drawIds.get(d.completion.text);
+            if (!same) drawIds.set(d.completion.text, [d]);
+            else if (!same.includes(d)) same.push(d);
+          }
         },
       });
       const missing = configs.filter((c) => !done.has(resultKey(record.problemId, c.config)));
@@ -183,13 +200,21 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
           correct: grade.correct,
           stopReason: result.stopReason,
           usage: result.usage,
-          candidates: result.candidates.map(({ text, answer, score, tokens, finishReason }) => ({
-            text,
-            ...(answer === undefined ? {} : { answer }),
-            ...(score === undefined ? {} : { score }),
-            tokens,
-            finishReason,
-          })),
+          candidates: result.candidates.map((c) => {
+            const draw = drawIds
+              .get(c.text)
+              ?.find(
+                (d) => d.completion.tokens === c.tokens && d.completion.finishReason === c.finishReason,
+              )?.id;
+            return {
+              text: c.text,
+              ...(c.answer === undefined ? {} : { answer: c.answer }),
+              ...(c.score === undefined ? {} : { score: c.score }),
+              tokens: c.tokens,
+              finishReason: c.finishReason,
+              ...(draw === undefined ? {} : { draw }),
+            };
+          }),
           trace: trace.events,
           // Why the grader judged so (a failing test), beside the strategy's own figures.
           ...(result.detail || grade.detail
@@ -202,7 +227,17 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
         report();
       }
     });
-    const metrics = await computeRunMetrics(store, runId, recipe, options.onNote);
+    progress.phase = "metrics";
+    progress.metricsDone = 0;
+    report();
+    const metrics = await computeRunMetrics(store, runId, recipe, {
+      onNote: options.onNote,
+      signal: stop.signal,
+      onProgress: (doneProblems) => {
+        progress.metricsDone = doneProblems;
+        report();
+      },
+    });
     store.replaceMetrics(runId, metrics);
     store.setRunStatus(runId, "completed");
     return { run: store.getRun(runId), metrics };

@@ -1,5 +1,6 @@
 /** What a finished (or partial) run amounts to: accuracy per strategy and budget, for people and for scripts. */
 import { deriveSeed } from "../core/random.js";
+import type { ResultFacts } from "../store/results.js";
 import type { MetricRecord, RunRecord, RunStore } from "../store/sqlite.js";
 import { benchConfigs, parseRecipe } from "./recipe.js";
 import { pairedDifference } from "./result-metrics.js";
@@ -21,6 +22,11 @@ export interface BudgetResult {
   meanSamples?: number;
   /** The pool estimate of the same configuration (mean over k-subsets), where the strategy has one. */
   poolEstimate?: { metric: string; value: number; ciLow: number; ciHigh: number };
+  /**
+   * Coverage: the fraction of problems where any candidate the configuration saw was right,
+   * the ceiling of its own selection.
+   */
+  coverage?: { value: number; ciLow: number; ciHigh: number };
 }
 
 export interface Comparison {
@@ -52,7 +58,7 @@ export interface RunSummary {
   comparisons: Comparison[];
 }
 
-function toBudget(m: MetricRecord, estimate?: MetricRecord): BudgetResult {
+function toBudget(m: MetricRecord, estimate?: MetricRecord, coverage?: MetricRecord): BudgetResult {
   return {
     config: m.strategy,
     n: m.k,
@@ -72,6 +78,9 @@ function toBudget(m: MetricRecord, estimate?: MetricRecord): BudgetResult {
           },
         }
       : {}),
+    ...(coverage
+      ? { coverage: { value: coverage.value, ciLow: coverage.ciLow, ciHigh: coverage.ciHigh } }
+      : {}),
   };
 }
 
@@ -86,16 +95,23 @@ export function summarizeRun(
   const run = store.getRun(runId);
   const strategies: RunSummary["strategies"] = {};
   const byLevel: RunSummary["byLevel"] = {};
-  const estimates = metrics.filter((m) => !isAccuracy(m));
-  const results = store.getResults(runId);
-  const levelOf = new Map(store.getProblems(runId).map((p) => [p.problemId, p.level]));
+  const estimates = metrics.filter((m) => !isAccuracy(m) && m.metric !== "coverage");
+  const coverages = metrics.filter((m) => m.metric === "coverage");
+  const results = store.results.facts(runId);
+  const problems = store.getProblems(runId);
+  const levelOf = new Map(problems.map((p) => [p.problemId, p.level]));
+  // Samples per problem, summed per configuration and level in one pass over the results.
+  const samples = new Map<string, { sum: number; count: number }>();
+  for (const r of results)
+    for (const key of [`${r.config}\u0000`, `${r.config}\u0000${levelOf.get(r.problemId)}`]) {
+      const entry = samples.get(key) ?? { sum: 0, count: 0 };
+      entry.sum += r.samples;
+      entry.count += 1;
+      samples.set(key, entry);
+    }
   const samplesUsed = (m: MetricRecord) => {
-    const own = results.filter(
-      (r) => r.config === m.strategy && (m.level === undefined || levelOf.get(r.problemId) === m.level),
-    );
-    return own.length === 0
-      ? {}
-      : { meanSamples: own.reduce((sum, r) => sum + r.candidates.length, 0) / own.length };
+    const entry = samples.get(`${m.strategy}\u0000${m.level ?? ""}`);
+    return entry ? { meanSamples: entry.sum / entry.count } : {};
   };
   for (const m of metrics.filter(isAccuracy)) {
     const level = String(m.level);
@@ -103,12 +119,12 @@ export function summarizeRun(
     const target = m.level === undefined ? strategies : byLevel[level]!;
     const series = m.series ?? m.strategy;
     if (!target[series]) target[series] = [];
-    const estimate = estimates.find((e) => e.strategy === m.strategy && e.level === m.level);
-    target[series]!.push({ ...toBudget(m, estimate), ...samplesUsed(m) });
+    const same = (e: MetricRecord) => e.strategy === m.strategy && e.level === m.level;
+    target[series]!.push({ ...toBudget(m, estimates.find(same), coverages.find(same)), ...samplesUsed(m) });
   }
   for (const rows of [strategies, ...Object.values(byLevel)])
     for (const list of Object.values(rows)) list.sort((a, b) => a.n - b.n);
-  const draws = store.draws.list(runId);
+  const drawn = store.draws.totals(runId);
   return {
     runId,
     status: run.status,
@@ -116,22 +132,22 @@ export function summarizeRun(
     backend: run.backend,
     createdAt: run.createdAt,
     finishedAt: run.finishedAt,
-    problems: store.getProblems(runId).length,
-    samples: draws.length,
-    completionTokens: draws.reduce((sum, d) => sum + d.completion.tokens, 0),
+    problems: problems.length,
+    samples: drawn.draws,
+    completionTokens: drawn.completionTokens,
     strategies,
     byLevel,
-    comparisons: compareWithBaseline(store, runId, strategies, run.seed),
+    comparisons: compareWithBaseline(store, runId, results, strategies, run.seed),
   };
 }
 
 function compareWithBaseline(
   store: RunStore,
   runId: string,
+  results: readonly ResultFacts[],
   strategies: RunSummary["strategies"],
   seed: number,
 ): Comparison[] {
-  const results = store.getResults(runId);
   // The recipe's first configuration (often `single`), whatever order the results were stored in.
   const baseline = benchConfigs(parseRecipe(store.getRun(runId).recipe)).find((c) =>
     results.some((r) => r.config === c.config),

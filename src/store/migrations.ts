@@ -1,3 +1,6 @@
+import type Database from "better-sqlite3";
+import { compactResultRow } from "./results.js";
+
 /**
  * Schema changes, applied in order and recorded in `schema_migrations`. Never edit a shipped
  * migration: append a new one so that existing databases upgrade in place.
@@ -6,6 +9,8 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Data changes SQL cannot express, run after `sql` in the same transaction. */
+  apply?(db: Database.Database): void;
 }
 
 export const migrations: readonly Migration[] = [
@@ -123,4 +128,72 @@ export const migrations: readonly Migration[] = [
       CREATE UNIQUE INDEX metrics_row ON metrics (run_id, strategy, metric, k, IFNULL(level, -1));
     `,
   },
+  {
+    version: 3,
+    name: "draws with ids; results reference draws instead of copying their text",
+    sql: `
+      -- An explicit integer key: results reference draws by it, and VACUUM keeps it.
+      CREATE TABLE draws_by_id (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        problem_id TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        sample_index INTEGER NOT NULL CHECK (sample_index >= 0),
+        text TEXT NOT NULL,
+        tokens INTEGER NOT NULL,
+        finish_reason TEXT NOT NULL,
+        stop_sequence TEXT,
+        logprobs TEXT,
+        usage TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (run_id, problem_id, digest, sample_index),
+        FOREIGN KEY (run_id, problem_id) REFERENCES problems(run_id, problem_id) ON DELETE CASCADE
+      );
+      INSERT INTO draws_by_id (id, run_id, problem_id, digest, sample_index, text, tokens, finish_reason,
+        stop_sequence, logprobs, usage, created_at)
+        SELECT rowid, run_id, problem_id, digest, sample_index, text, tokens, finish_reason,
+          stop_sequence, logprobs, usage, created_at FROM draws;
+      DROP TABLE draws;
+      ALTER TABLE draws_by_id RENAME TO draws;
+    `,
+    apply: referenceDrawsInResults,
+  },
 ];
+
+/**
+ * Rewrites stored results so that candidates and trace events whose text is one of the
+ * problem's draws name that draw instead of holding a copy of its text.
+ */
+function referenceDrawsInResults(db: Database.Database): void {
+  const problems = db.prepare("SELECT DISTINCT run_id, problem_id FROM results").all() as {
+    run_id: string;
+    problem_id: string;
+  }[];
+  const drawsOf = db.prepare(
+    "SELECT id, text, tokens, finish_reason FROM draws WHERE run_id = ? AND problem_id = ? ORDER BY id",
+  );
+  const resultsOf = db.prepare(
+    "SELECT rowid, candidates, trace FROM results WHERE run_id = ? AND problem_id = ?",
+  );
+  const update = db.prepare("UPDATE results SET candidates = ?, trace = ? WHERE rowid = ?");
+  for (const { run_id, problem_id } of problems) {
+    const byText = new Map<string, { id: number; tokens: number; finishReason: string }>();
+    for (const d of drawsOf.all(run_id, problem_id) as {
+      id: number;
+      text: string;
+      tokens: number;
+      finish_reason: string;
+    }[])
+      if (!byText.has(d.text))
+        byText.set(d.text, { id: d.id, tokens: d.tokens, finishReason: d.finish_reason });
+    if (byText.size === 0) continue;
+    for (const row of resultsOf.all(run_id, problem_id) as {
+      rowid: number;
+      candidates: string;
+      trace: string;
+    }[]) {
+      const compact = compactResultRow(row.candidates, row.trace, byText);
+      if (compact) update.run(compact.candidates, compact.trace, row.rowid);
+    }
+  }
+}

@@ -1,4 +1,9 @@
-/** The `results` table: what each strategy configuration answered for each problem, and what it spent. */
+/**
+ * The `results` table: what each strategy configuration answered for each problem, and what it
+ * spent. A candidate that is one of the run's draws is stored as a reference to it (its id,
+ * answer and score), never as a second copy of its text; the trace events that repeat a
+ * referenced text name the draw too. Reading a result puts the texts back.
+ */
 import type Database from "better-sqlite3";
 import type { TraceEvent } from "../core/trace.js";
 import type { FinishReason, StopReason, Usage } from "../core/types.js";
@@ -10,6 +15,8 @@ export interface StoredCandidate {
   score?: number;
   tokens: number;
   finishReason: FinishReason;
+  /** The draw this candidate is (same text, tokens and finish reason): stored by reference. */
+  draw?: number;
 }
 
 export interface ResultRecord {
@@ -31,6 +38,28 @@ export interface ResultRecord {
   detail?: Record<string, unknown>;
 }
 
+/** A result without its candidates' texts and trace: what metrics and summaries need. */
+export interface ResultFacts {
+  problemId: string;
+  config: string;
+  strategy: string;
+  series: string;
+  budget: number;
+  answer?: string;
+  correct: boolean;
+  stopReason: StopReason;
+  usage: Usage;
+  /** Candidates the configuration saw. */
+  samples: number;
+}
+
+/** A candidate's answer and score, without its text. */
+export interface CandidateAnswer {
+  answer?: string;
+  score?: number;
+  draw?: number;
+}
+
 interface ResultRow {
   problem_id: string;
   config: string;
@@ -47,75 +76,196 @@ interface ResultRow {
   detail: string | null;
 }
 
-function toResult(row: ResultRow): ResultRecord {
-  const record: ResultRecord = {
-    problemId: row.problem_id,
-    config: row.config,
-    strategy: row.strategy,
-    series: row.series,
-    budget: row.budget,
-    options: JSON.parse(row.options) as Record<string, unknown>,
-    correct: row.correct === 1,
-    stopReason: row.stop_reason,
-    usage: JSON.parse(row.usage) as Usage,
-    candidates: JSON.parse(row.candidates) as StoredCandidate[],
-    trace: JSON.parse(row.trace) as TraceEvent[],
-  };
-  if (row.answer !== null) record.answer = row.answer;
-  if (row.detail !== null) record.detail = JSON.parse(row.detail) as Record<string, unknown>;
-  return record;
+/** A candidate as stored: a reference to a draw, or (not a draw) the candidate itself. */
+type StoredForm = { draw: number; answer?: string; score?: number } | Omit<StoredCandidate, "draw">;
+/** A trace event as stored: its text may be the text of a referenced draw. */
+type StoredEvent = TraceEvent & { draw?: number };
+
+function storedCandidates(candidates: readonly StoredCandidate[]): {
+  forms: StoredForm[];
+  byText: Map<string, number>;
+} {
+  const byText = new Map<string, number>();
+  const forms = candidates.map(({ draw, text, answer, score, tokens, finishReason }): StoredForm => {
+    const scored = { ...(answer === undefined ? {} : { answer }), ...(score === undefined ? {} : { score }) };
+    if (draw === undefined) return { text, ...scored, tokens, finishReason };
+    byText.set(text, draw);
+    return { draw, ...scored };
+  });
+  return { forms, byText };
 }
 
+function storedTrace(trace: readonly TraceEvent[], byText: ReadonlyMap<string, number>): StoredEvent[] {
+  return trace.map((event) => {
+    const draw = event.text === undefined ? undefined : byText.get(event.text);
+    if (draw === undefined) return event;
+    const { text: _text, ...rest } = event;
+    return { ...rest, draw };
+  });
+}
+
+/**
+ * A stored result's candidates and trace with the texts of the problem's draws replaced by
+ * references (`byText`: a draw of the problem by its text); undefined when nothing changes.
+ * Used to upgrade databases written before results referenced draws.
+ */
+export function compactResultRow(
+  candidatesJson: string,
+  traceJson: string,
+  byText: ReadonlyMap<string, { id: number; tokens: number; finishReason: string }>,
+): { candidates: string; trace: string } | undefined {
+  const candidates = JSON.parse(candidatesJson) as (StoredForm & Partial<StoredCandidate>)[];
+  let changed = false;
+  const withDraws = candidates.map((c): StoredCandidate => {
+    if ("draw" in c && c.draw !== undefined) return c as StoredCandidate;
+    const draw = byText.get(c.text!);
+    if (draw && draw.tokens === c.tokens && draw.finishReason === c.finishReason) {
+      changed = true;
+      return { ...(c as StoredCandidate), draw: draw.id };
+    }
+    return c as StoredCandidate;
+  });
+  if (!changed) return undefined;
+  const { forms, byText: referenced } = storedCandidates(withDraws);
+  return {
+    candidates: JSON.stringify(forms),
+    trace: JSON.stringify(storedTrace(JSON.parse(traceJson) as TraceEvent[], referenced)),
+  };
+}
+
+const answersOf = (candidates: string): CandidateAnswer[] =>
+  (JSON.parse(candidates) as StoredForm[]).map((c) => ({
+    ...(c.answer === undefined ? {} : { answer: c.answer }),
+    ...(c.score === undefined ? {} : { score: c.score }),
+    ...("draw" in c ? { draw: c.draw } : {}),
+  }));
+
 export class ResultTable {
+  private readonly statements = new Map<string, Database.Statement>();
   constructor(private readonly db: Database.Database) {}
 
-  add(runId: string, r: ResultRecord): void {
-    this.db
-      .prepare(
-        `INSERT INTO results (run_id, problem_id, config, strategy, series, budget, options, answer, correct,
-           stop_reason, usage, candidates, trace, detail, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        runId,
-        r.problemId,
-        r.config,
-        r.strategy,
-        r.series,
-        r.budget,
-        JSON.stringify(r.options),
-        r.answer ?? null,
-        r.correct ? 1 : 0,
-        r.stopReason,
-        JSON.stringify(r.usage),
-        JSON.stringify(r.candidates),
-        JSON.stringify(r.trace),
-        r.detail === undefined ? null : JSON.stringify(r.detail),
-        new Date().toISOString(),
-      );
+  /** A prepared statement, prepared once: a large run makes the same queries many times. */
+  private statement(sql: string): Database.Statement {
+    let found = this.statements.get(sql);
+    if (!found) {
+      found = this.db.prepare(sql);
+      this.statements.set(sql, found);
+    }
+    return found;
   }
 
-  /** Results by problem position, then in the order they were stored. */
+  add(runId: string, r: ResultRecord): void {
+    const { forms, byText } = storedCandidates(r.candidates);
+    this.statement(
+      `INSERT INTO results (run_id, problem_id, config, strategy, series, budget, options, answer, correct,
+           stop_reason, usage, candidates, trace, detail, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      runId,
+      r.problemId,
+      r.config,
+      r.strategy,
+      r.series,
+      r.budget,
+      JSON.stringify(r.options),
+      r.answer ?? null,
+      r.correct ? 1 : 0,
+      r.stopReason,
+      JSON.stringify(r.usage),
+      JSON.stringify(forms),
+      JSON.stringify(storedTrace(r.trace, byText)),
+      r.detail === undefined ? null : JSON.stringify(r.detail),
+      new Date().toISOString(),
+    );
+  }
+
+  /** Results by problem position, then in the order they were stored, with every text in place. */
   list(runId: string, filter: { problemId?: string; config?: string } = {}): ResultRecord[] {
-    const rows = this.db
-      .prepare(
-        `SELECT r.* FROM results r JOIN problems p USING (run_id, problem_id)
+    const rows = this.statement(
+      `SELECT r.* FROM results r JOIN problems p USING (run_id, problem_id)
          WHERE r.run_id = ? AND (? IS NULL OR r.problem_id = ?) AND (? IS NULL OR r.config = ?)
          ORDER BY p.position, r.rowid`,
-      )
-      .all(
-        runId,
-        filter.problemId ?? null,
-        filter.problemId ?? null,
-        filter.config ?? null,
-        filter.config ?? null,
-      ) as ResultRow[];
-    return rows.map(toResult);
+    ).all(
+      runId,
+      filter.problemId ?? null,
+      filter.problemId ?? null,
+      filter.config ?? null,
+      filter.config ?? null,
+    ) as ResultRow[];
+    const draw = this.statement("SELECT text, tokens, finish_reason FROM draws WHERE id = ?");
+    const drawOf = (id: number) => {
+      const found = draw.get(id) as { text: string; tokens: number; finish_reason: FinishReason } | undefined;
+      return found ?? { text: "", tokens: 0, finish_reason: "aborted" as const };
+    };
+    return rows.map((row) => {
+      const record: ResultRecord = {
+        problemId: row.problem_id,
+        config: row.config,
+        strategy: row.strategy,
+        series: row.series,
+        budget: row.budget,
+        options: JSON.parse(row.options) as Record<string, unknown>,
+        correct: row.correct === 1,
+        stopReason: row.stop_reason,
+        usage: JSON.parse(row.usage) as Usage,
+        candidates: (JSON.parse(row.candidates) as StoredForm[]).map((c) => {
+          if (!("draw" in c)) return c;
+          const d = drawOf(c.draw);
+          return { ...c, text: d.text, tokens: d.tokens, finishReason: d.finish_reason };
+        }),
+        trace: (JSON.parse(row.trace) as StoredEvent[]).map((event) => {
+          if (event.draw === undefined) return event;
+          const { draw: id, ...rest } = event;
+          return { ...rest, text: drawOf(id).text };
+        }),
+      };
+      if (row.answer !== null) record.answer = row.answer;
+      if (row.detail !== null) record.detail = JSON.parse(row.detail) as Record<string, unknown>;
+      return record;
+    });
+  }
+
+  /** Every result of a run without texts or traces, by problem position then storing order. */
+  facts(runId: string): ResultFacts[] {
+    const rows = this.statement(
+      `SELECT r.problem_id, r.config, r.strategy, r.series, r.budget, r.answer, r.correct, r.stop_reason,
+           r.usage, json_array_length(r.candidates) AS samples
+         FROM results r JOIN problems p USING (run_id, problem_id)
+         WHERE r.run_id = ? ORDER BY p.position, r.rowid`,
+    ).all(runId) as (Omit<ResultRow, "options" | "candidates" | "trace" | "detail"> & { samples: number })[];
+    return rows.map((row) => ({
+      problemId: row.problem_id,
+      config: row.config,
+      strategy: row.strategy,
+      series: row.series,
+      budget: row.budget,
+      ...(row.answer === null ? {} : { answer: row.answer }),
+      correct: row.correct === 1,
+      stopReason: row.stop_reason,
+      usage: JSON.parse(row.usage) as Usage,
+      samples: row.samples,
+    }));
+  }
+
+  /** The answers and scores of one result's candidates, in order, without their texts. */
+  candidateAnswers(runId: string, problemId: string, config: string): CandidateAnswer[] | undefined {
+    const row = this.statement(
+      "SELECT candidates FROM results WHERE run_id = ? AND problem_id = ? AND config = ?",
+    ).get(runId, problemId, config) as { candidates: string } | undefined;
+    return row && answersOf(row.candidates);
+  }
+
+  /** The answers and scores of the candidates of every result of one problem, by configuration. */
+  candidateAnswersOfProblem(runId: string, problemId: string): Map<string, CandidateAnswer[]> {
+    const rows = this.statement(
+      "SELECT config, candidates FROM results WHERE run_id = ? AND problem_id = ?",
+    ).all(runId, problemId) as { config: string; candidates: string }[];
+    return new Map(rows.map((row) => [row.config, answersOf(row.candidates)]));
   }
 
   /** `problemId \u0000 config` of every stored result: what a resumed run skips. */
   keys(runId: string): Set<string> {
-    const rows = this.db.prepare("SELECT problem_id, config FROM results WHERE run_id = ?").all(runId) as {
+    const rows = this.statement("SELECT problem_id, config FROM results WHERE run_id = ?").all(runId) as {
       problem_id: string;
       config: string;
     }[];
@@ -123,8 +273,17 @@ export class ResultTable {
   }
 
   count(runId: string): number {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM results WHERE run_id = ?").get(runId) as { n: number })
+    return (this.statement("SELECT COUNT(*) AS n FROM results WHERE run_id = ?").get(runId) as { n: number })
       .n;
+  }
+
+  /** Stored results judged correct. */
+  correctCount(runId: string): number {
+    return (
+      this.statement("SELECT COUNT(*) AS n FROM results WHERE run_id = ? AND correct = 1").get(runId) as {
+        n: number;
+      }
+    ).n;
   }
 }
 

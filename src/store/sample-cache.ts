@@ -27,6 +27,8 @@ export interface SampleCacheScope {
   problemId: string;
   /** Called with the draws this process added (not those served from the store). */
   onDrawn?: (draws: DrawRecord[]) => void;
+  /** Called with every draw a request is served, stored or new, with its id. */
+  onServed?: (draws: DrawRecord[]) => void;
 }
 
 /**
@@ -115,6 +117,7 @@ export function sampleCacheMiddleware(draws: DrawTable, scope: SampleCacheScope)
           start = end;
         }
         const served = inOrder(found);
+        scope.onServed?.(served);
         return { completions: served.map((d) => d.completion), usage: requestUsage(served) };
       },
     });

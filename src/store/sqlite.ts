@@ -325,6 +325,7 @@ export function migrate(db: Database.Database, all: readonly Migration[]): void 
     for (const migration of [...all].sort((a, b) => a.version - b.version)) {
       if (applied.has(migration.version)) continue;
       db.exec(migration.sql);
+      migration.apply?.(db);
       record.run(migration.version, migration.name, new Date().toISOString());
     }
   }).immediate();

@@ -35,7 +35,14 @@ describe("bench progress", () => {
   it("shows problems, results and running accuracy", () => {
     const { stream, out } = capture(true);
     const display = createProgressDisplay("bar", stream);
-    const base = { problems: 4, results: 32, newSamples: 64, newTokens: 120, accuracy: 0.5 };
+    const base = {
+      phase: "results" as const,
+      problems: 4,
+      results: 32,
+      newSamples: 64,
+      newTokens: 120,
+      accuracy: 0.5,
+    };
     display.update({ ...base, problemsDone: 0, resultsDone: 0 });
     display.update({ ...base, problemsDone: 4, resultsDone: 32 });
     display.stop();
@@ -48,7 +55,14 @@ describe("bench progress", () => {
     vi.useFakeTimers();
     const { stream, out } = capture(false);
     const display = createProgressDisplay("lines", stream);
-    const base = { problems: 10, results: 1000, newSamples: 0, newTokens: 0, accuracy: 0.25 };
+    const base = {
+      phase: "results" as const,
+      problems: 10,
+      results: 1000,
+      newSamples: 0,
+      newTokens: 0,
+      accuracy: 0.25,
+    };
     for (let done = 0; done <= 1000; done++) display.update({ ...base, problemsDone: 0, resultsDone: done });
     const lines = out.text.trimEnd().split("\n");
     expect(lines).toHaveLength(11);

@@ -179,7 +179,7 @@ describe("RunStore", () => {
 
     const found = store.draws.find("r1", "p1", "aaa", 1, 5);
     expect([...found.keys()]).toEqual([1, 2]);
-    expect(found.get(1)).toEqual(draw("p1", "aaa", 1));
+    expect(found.get(1)).toMatchObject(draw("p1", "aaa", 1));
     expect(store.draws.find("r1", "p1", "aaa", 3, 2).size).toBe(0);
     expect(store.draws.find("r1", "p1", "ccc", 0, 10).size).toBe(0);
     expect(store.draws.find("r2", "p1", "aaa", 0, 10).size).toBe(0);
@@ -195,7 +195,7 @@ describe("RunStore", () => {
       ["p1", "bbb", 0],
       ["p1", "bbb", 3],
     ]);
-    expect(store.draws.list("r1", "p0")).toEqual([draw("p0", "aaa", 0)]);
+    expect(store.draws.list("r1", "p0")).toMatchObject([draw("p0", "aaa", 0)]);
     expect(store.draws.count("r1")).toBe(6);
 
     // All draws of one request, in index order, whatever order they were stored in.
