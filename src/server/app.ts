@@ -19,7 +19,7 @@ import { LiveRequests } from "./live.js";
 import { ServerMetrics } from "./metrics.js";
 import { embeddedModel, type ModelSource, upstreamModels } from "./models.js";
 import { openAIRoutes } from "./openai-routes.js";
-import { createRedactor, type Redact } from "./redact.js";
+import { createRedactor, type Redact, truncate } from "./redact.js";
 import { checkServerConfig } from "./startup.js";
 import { dashboardRoutes } from "./ui/routes.js";
 import { ServerVerifiers } from "./verifiers.js";
@@ -62,7 +62,8 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
     if (failure.status >= 500 && failure.status !== 504) {
       const logged =
         failure.detail ?? (failure.type === "server_error" ? (error as Error)?.stack : undefined);
-      if (logged) console.error(`reckon: ${redact(String(logged))}`);
+      // One bounded line: what an upstream said may be long, or repeat a client's input.
+      if (logged) console.error(`reckon: ${redact(truncate(String(logged), 2_000))}`);
     }
     const message = redact(failure.message);
     const shown =

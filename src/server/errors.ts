@@ -101,8 +101,7 @@ function upstreamError(error: BackendError): HttpError {
         "retry-after": String(seconds),
       },
     );
-  } else if (/did not answer within|sent nothing more for|no answer within/.test(error.message))
-    // The pool reports the last attempt's timeout with a status of its own: the words decide.
+  } else if (error.code === "timeout")
     failure = new HttpError(
       504,
       "the upstream did not answer in time",

@@ -22,7 +22,7 @@ export interface ModelSource {
   close(): Promise<void>;
 }
 
-/** Pools kept at once (one per model and endpoint); the least recently used idle ones go. */
+/** Pools kept at once (one per model and endpoint); the least recently used are forgotten. */
 const maxPools = 32;
 
 const modelNotFound = (model: string) =>
@@ -75,12 +75,14 @@ export function upstreamModels(config: ServerConfig, onEvent?: (event: PoolEvent
     return listed.models;
   }
 
-  function evictIdlePools(): void {
-    for (const [key, pool] of pools) {
+  /**
+   * Forgets the least recently used pools beyond `maxPools`. They are not closed: a request
+   * may still hold one between two calls; it is freed with the last request that uses it.
+   */
+  function forgetOldPools(): void {
+    for (const key of pools.keys()) {
       if (pools.size <= maxPools) return;
-      if (pool.upstreams().some((u) => u.outstanding > 0)) continue;
       pools.delete(key);
-      void pool.close();
     }
   }
 
@@ -104,8 +106,8 @@ export function upstreamModels(config: ServerConfig, onEvent?: (event: PoolEvent
         pools.set(key, pool);
         return pool;
       }
-      // Names come from clients: the pools kept are bounded (least recently used idle ones
-      // are closed), and an unknown name costs one upstream 404, not a pool kept forever.
+      // Names come from clients: the pools kept are bounded (the least recently used are
+      // forgotten), and an unknown name costs one upstream 404, not a pool kept forever.
       pool = createOpenAIPool({
         upstreams: config.upstreams,
         apiKey: config.upstreamApiKey,
@@ -116,7 +118,7 @@ export function upstreamModels(config: ServerConfig, onEvent?: (event: PoolEvent
         policy: { ...config.pool, onEvent },
       });
       pools.set(key, pool);
-      evictIdlePools();
+      forgetOldPools();
       return pool;
     },
     upstreams() {
