@@ -103,7 +103,36 @@ const NUMBER_PHRASE = new RegExp(
  * An answer that starts with a number in words, alone or before unit words (`twelve`,
  * `twelve apples`, `6 hundred`), with the number in digits; other text is returned unchanged.
  */
+const DENOMINATORS: Record<string, number> = {
+  half: 2,
+  halves: 2,
+  third: 3,
+  quarter: 4,
+  fourth: 4,
+  fifth: 5,
+  sixth: 6,
+  seventh: 7,
+  eighth: 8,
+  ninth: 9,
+  tenth: 10,
+  hundredth: 100,
+  thousandth: 1000,
+};
+
+/** `two thirds`, `one-half`, `a quarter`, `3 fifths` as `\frac{2}{3}`…; never "seconds". */
+function fractionFromWords(text: string): string | undefined {
+  const match = /^(-?)(.+?)[\s-]+([a-z]+?)s?\.?$/i.exec(text.trim());
+  if (!match) return undefined;
+  const denominator = DENOMINATORS[match[3]!.toLowerCase()] ?? DENOMINATORS[`${match[3]!.toLowerCase()}s`];
+  if (denominator === undefined) return undefined;
+  const words = match[2]!.trim();
+  const numerator = /^(?:a|an)$/i.test(words) ? "1" : /^\d+$/.test(words) ? words : numberFromWords(words);
+  return numerator === undefined ? undefined : `${match[1]}\\frac{${numerator}}{${denominator}}`;
+}
+
 export function rewriteNumberWords(text: string): string {
+  const fraction = fractionFromWords(text);
+  if (fraction !== undefined) return fraction;
   const match = NUMBER_PHRASE.exec(text.trim());
   if (!match) return text;
   const rest = text.trim().slice(match[0].length);

@@ -29,6 +29,9 @@ const FORMS: [string, string, string, string][] = [
   ["digits with a scale word", "6 hundred", "600", "6"],
   ["decimal with a scale word", "1.5 million", "1500000", "1.5"],
   ["number word before a unit", "twelve apples", "12", "2"],
+  ["fraction in words", "two thirds", "\\frac23", "2"],
+  ["hyphenated fraction in words", "three-quarters", "0.75", "3"],
+  ["digits over a fraction word", "3 fifths", "0.6", "3"],
   ["compound unit", "10 m/s", "10", "100"],
   ["compound unit in text", "9.8\\text{ m/s}^2", "9.8", "98"],
   ["one-letter unit", "9 m", "9", "8"],
@@ -110,6 +113,7 @@ describe("informal forms (math)", () => {
     expectEquivalent("twelve and thirteen", "25", false);
     expect(numberFromWords("one hundred and five")).toBe("105");
     expect(numberFromWords("hundred")).toBeUndefined();
+    expectEquivalent("two seconds", "\\frac22", false);
   });
 });
 
@@ -126,6 +130,7 @@ describe("informal forms (GSM8K)", () => {
     ["2 hours 15 minutes", "2.25", "2.15"],
     ["0.5%", "0.005", "0.5"],
     ["5%", "5", "0.5"],
+    ["one half", "0.5", "1"],
   ])("%s ≡ %s, ≢ %s", (answer, value, other) => {
     expectGsm8k(answer, value, true);
     expectGsm8k(answer, other, false);
