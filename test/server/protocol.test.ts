@@ -4,6 +4,7 @@
  * wrote, readiness, and a server that refuses to start on a configuration that cannot work.
  */
 
+import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -186,6 +187,56 @@ describe("start-up", () => {
       await server.close();
     } finally {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+  });
+});
+
+describe("token accounting", () => {
+  it("counts cached prompt tokens in the budget as usage does, for the client and its key", async () => {
+    // An upstream with a prefix cache: 48 of its 100 prompt tokens were served from it.
+    const cached = createHttpServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        if (req.url?.endsWith("/models")) {
+          res.writeHead(200, { "content-type": "application/json" }).end('{"data":[{"id":"test-model"}]}');
+          return;
+        }
+        res.writeHead(200, { "content-type": "application/json" }).end(
+          JSON.stringify({
+            id: "x",
+            object: "chat.completion",
+            created: 0,
+            model: "test-model",
+            choices: [
+              { index: 0, message: { role: "assistant", content: "\\boxed{4}" }, finish_reason: "stop" },
+            ],
+            usage: {
+              prompt_tokens: 100,
+              completion_tokens: 10,
+              total_tokens: 110,
+              prompt_tokens_details: { cached_tokens: 48 },
+            },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => cached.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(cached.address() as AddressInfo).port}/v1`;
+    const key = "sk-cached-0123456789";
+    const server = await startProxy({ upstreams: [url], apiKeys: [{ key, tokensPerMinute: 1_000 }] });
+    try {
+      const response = await postJson(
+        chat(server),
+        { model: "test-model", messages },
+        { authorization: `Bearer ${key}` },
+      );
+      expect(response.status).toBe(200);
+      expect(response.json.usage.total_tokens).toBe(110);
+      expect(response.json.usage.prompt_tokens_details.cached_tokens).toBe(48);
+      expect(response.json.reckon.budget.spent_tokens).toBe(response.json.usage.total_tokens);
+    } finally {
+      await server.close();
+      await new Promise<void>((resolve) => cached.close(() => resolve()));
     }
   });
 });
