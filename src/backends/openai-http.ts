@@ -1,5 +1,5 @@
 import { Agent, request } from "undici";
-import { AbortedError, BackendError } from "../core/errors.js";
+import { AbortedError, BackendError, type BackendErrorCode } from "../core/errors.js";
 import {
   isNetworkError,
   networkCode,
@@ -100,6 +100,7 @@ async function post(
         error.status,
         error.hint,
         outcome.retryAfterMs,
+        error.code,
       );
     }
     const delayMs = retryDelayMs(attempt, client.retry, outcome.retryAfterMs);
@@ -151,7 +152,13 @@ async function attemptOnce(
           try {
             event = JSON.parse(data);
           } catch {
-            throw new BackendError(`${url} sent a malformed event: ${snippet(data)}`, response.statusCode);
+            throw new BackendError(
+              `${url} sent a malformed event: ${snippet(data)}`,
+              response.statusCode,
+              undefined,
+              undefined,
+              "bad-response",
+            );
           }
           progress.consumed = true;
           if (consume(event) === "enough") {
@@ -176,6 +183,8 @@ async function attemptOnce(
             : `${url} did not answer within ${client.timeoutMs} ms`,
           undefined,
           "raise the timeout (--timeout SECONDS, or timeoutMs), lower the max tokens, or check that the server is not overloaded",
+          undefined,
+          "timeout",
         ),
       };
     }
@@ -187,6 +196,8 @@ async function attemptOnce(
           `could not reach ${url}${code ? ` (${code})` : ""}`,
           undefined,
           `is the server running at ${client.baseURL}?`,
+          undefined,
+          "unreachable",
         ),
       };
     }
@@ -263,6 +274,8 @@ function interpret(
             `${url} answered with ${contentType.split(";")[0]}, not JSON`,
             status,
             `is baseURL the API root (often ending in /v1, e.g. http://127.0.0.1:8000/v1)?`,
+            undefined,
+            "bad-response",
           ),
         };
       }
@@ -273,6 +286,8 @@ function interpret(
           `${url} returned malformed JSON: ${snippet(text)}`,
           status,
           "the server or a proxy in between truncated the response; check the server logs",
+          undefined,
+          "bad-response",
         ),
       };
     }
@@ -290,14 +305,33 @@ function interpret(
         status === 429
           ? "the server kept rate-limiting; lower concurrency or retry later"
           : "the server kept failing; check its logs",
+        undefined,
+        status === 429 ? "rate-limited" : status === 408 ? "timeout" : "upstream-failed",
       ),
     };
   }
   return {
     retryable: false,
     status,
-    error: new BackendError(described, status, hintFor(client, status, message)),
+    error: new BackendError(
+      described,
+      status,
+      hintFor(client, status, message),
+      undefined,
+      refusalCode(status, message),
+    ),
   };
+}
+
+/**
+ * What a server's refusal is about. Servers say it only in words, so this is the one place
+ * that reads them (vLLM, llama.cpp's server, OpenAI and Ollama phrase these alike).
+ */
+function refusalCode(status: number, message: string): BackendErrorCode {
+  if (status !== 400 && status !== 413 && status !== 422) return "rejected";
+  if (/context|too long|maximum|max_tokens|exceeds/i.test(message)) return "prompt-too-long";
+  if (/\bn\b|choice/i.test(message.split("\n")[0]!)) return "n-unsupported";
+  return "rejected";
 }
 
 function hintFor(client: OpenAIHttpClient, status: number, message: string): string {

@@ -339,14 +339,8 @@ export function createOpenAIBackend(
   };
 }
 
-/** A 400/422 about `n` itself, e.g. llama.cpp server's "Only one completion choice is allowed". */
-function rejectsN(error: unknown): boolean {
-  return (
-    error instanceof BackendError &&
-    (error.status === 400 || error.status === 422) &&
-    /\bn\b|choice/i.test(error.message.split("\n")[0]!)
-  );
-}
+/** A refusal of `n` itself, e.g. a server's "Only one completion choice is allowed". */
+const rejectsN = (error: unknown): boolean => error instanceof BackendError && error.code === "n-unsupported";
 
 /** Runs `count` tasks together; the first failure cancels the others and is rethrown. */
 async function inParallel<T>(

@@ -228,6 +228,7 @@ export function createPoolBackend(
       lastError?.status ?? 503,
       "check the upstream servers; `GET /metrics` shows which ones fail",
       lastError?.retryAfterMs,
+      lastError?.code ?? "unreachable",
     );
   }
 

@@ -29,6 +29,24 @@ export class BudgetExhaustedError extends ReckonError {
   }
 }
 
+/**
+ * What kind of failure a BackendError is, for callers to act on without reading its words:
+ * `timeout` (no answer, or no next byte, in time), `unreachable` (no connection), `rate-limited`,
+ * `upstream-failed` (the server's own error, 5xx), `prompt-too-long` (the prompt and answer do
+ * not fit the model's context), `n-unsupported` (the server takes one sample per request),
+ * `rejected` (any other refusal of the request), `bad-response` (an answer that is not what an
+ * OpenAI-compatible server sends).
+ */
+export type BackendErrorCode =
+  | "timeout"
+  | "unreachable"
+  | "rate-limited"
+  | "upstream-failed"
+  | "prompt-too-long"
+  | "n-unsupported"
+  | "rejected"
+  | "bad-response";
+
 /** A backend could not be reached or kept failing after retries. */
 export class BackendError extends ReckonError {
   constructor(
@@ -37,6 +55,7 @@ export class BackendError extends ReckonError {
     hint?: string,
     /** The server's `Retry-After` on the last attempt, so a caller (a pool) can wait or fail over. */
     readonly retryAfterMs?: number,
+    readonly code?: BackendErrorCode,
   ) {
     super(message, hint);
   }

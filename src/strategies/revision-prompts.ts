@@ -59,11 +59,7 @@ export function refinePrompt(problem: Problem, attempt: string, feedback: string
 /** Whether an error says the prompt does not fit the model's context. */
 export function promptTooLong(error: unknown): boolean {
   if (error instanceof InvalidInputError) return error.field === "prompt";
-  return (
-    error instanceof BackendError &&
-    error.status === 400 &&
-    /context|too long|maximum|max_tokens/i.test(error.message)
-  );
+  return error instanceof BackendError && error.code === "prompt-too-long";
 }
 
 /**
