@@ -1,6 +1,7 @@
 import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import type { FinishReason, TokenLogprob } from "../core/types.js";
 import type { Lockstep } from "./llamacpp-lockstep.js";
+import { IncrementalText, tokenPiece } from "./llamacpp-text.js";
 import { partialStopLength } from "./stop-scanner.js";
 
 /** What llama.cpp's sampler chain gets; top-k 0 means the whole vocabulary. */
@@ -73,14 +74,14 @@ function tokenLogprob(
   topLogprobs: number,
 ): TokenLogprob {
   const entry: TokenLogprob = {
-    token: model.detokenize([token], false),
+    token: tokenPiece(model, token),
     logprob: safeLog(probabilities?.get(token) ?? 0),
   };
   if (topLogprobs > 0) {
     entry.top = [];
     for (const [candidate, p] of probabilities ?? []) {
       if (entry.top.length >= topLogprobs) break;
-      entry.top.push({ token: model.detokenize([candidate], false), logprob: safeLog(p) });
+      entry.top.push({ token: tokenPiece(model, candidate), logprob: safeLog(p) });
     }
   }
   return entry;
@@ -97,7 +98,8 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
   const wantLogprobs = topLogprobs !== undefined;
   const generated: Token[] = [];
   const logprobs: TokenLogprob[] = [];
-  const detokenize = (tokens: Token[]) => model.detokenize(tokens, false, request.context);
+  // With stop strings or streaming the text is needed after every token: kept incrementally.
+  const tracked = stop.length > 0 || request.onText ? new IncrementalText(model, request.context) : undefined;
   let text = "";
   let finishReason: FinishReason = "eos";
   // Streaming: how much of the text and of the tokens went out already.
@@ -138,10 +140,11 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
       if (stopTokens.has(token)) break;
       generated.push(token);
       if (wantLogprobs) logprobs.push(tokenLogprob(model, token, step.probabilities, topLogprobs));
-      if (stop.length > 0 || request.onText) {
-        const before = text.length;
-        text = detokenize(generated);
-        const found = findStop(text, stop, before);
+      if (tracked) {
+        // Only text past the settled part can hold a new stop string.
+        const from = tracked.settledLength;
+        text = tracked.push(token);
+        const found = findStop(text, stop, from);
         if (found !== undefined) {
           const requested = request.stop.includes(found.stop);
           send(found.at, true);
@@ -154,9 +157,9 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
           };
         }
       }
-      if (request.onText) {
-        const unsettled = /\uFFFD*$/.exec(text)![0].length;
-        send(text.length - Math.max(unsettled, partialStopLength(text, stop)));
+      if (request.onText && tracked) {
+        // Held back: text later tokens may still change, and what may start a stop string.
+        send(Math.min(tracked.settledLength, text.length - partialStopLength(text, stop)));
       }
       if (generated.length >= maxTokens) {
         finishReason = "length";
@@ -167,7 +170,8 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
     lockstep.leave();
     await stream.return();
   }
-  text = detokenize(generated);
+  // The streamed pieces join to the final text: both come from the same tracked text.
+  text = tracked ? tracked.text : model.detokenize(generated, false, request.context);
   send(text.length, true);
   return { text, finishReason, tokens: generated.length, ...(wantLogprobs ? { logprobs } : {}) };
 }

@@ -13,6 +13,7 @@ import { wrapBackend } from "../../src/core/backend.js";
 import { AbortedError, InvalidInputError } from "../../src/core/errors.js";
 import { Meter } from "../../src/core/meter.js";
 import { meteringMiddleware } from "../../src/core/metering.js";
+import type { TokenLogprob } from "../../src/core/types.js";
 
 const PROMPT = "Q: 5+12*3-7*4=?\n";
 const OTHER_PROMPT = "Q: 8*7+9=?\n";
@@ -378,6 +379,62 @@ describe("chat mode", () => {
       for (const completion of response.completions) expect(completion.text).not.toContain("<|im_end|>");
     } finally {
       await chat.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("streaming and the text of stop strings", () => {
+  /** Every onToken piece of each sample, by index. */
+  const collect = () => {
+    const pieces = new Map<number, { text: string[]; tokens: number; logprobs: TokenLogprob[] }>();
+    const onToken = (event: { index: number; text: string; tokens: number; logprobs?: TokenLogprob[] }) => {
+      const entry = pieces.get(event.index) ?? { text: [], tokens: 0, logprobs: [] };
+      entry.text.push(event.text);
+      entry.tokens += event.tokens;
+      entry.logprobs.push(...(event.logprobs ?? []));
+      pieces.set(event.index, entry);
+    };
+    return { pieces, onToken };
+  };
+
+  it("streams pieces that join to each sample's final text, with and without stop strings", async () => {
+    for (const stop of [undefined, ["\n"], ["=", "+"]]) {
+      const { pieces, onToken } = collect();
+      const request = { prompt: HARD_PROMPT, n: 6, temperature: 1, seed: 31, maxTokens: 48, logprobs: true };
+      const response = await backend.generate({ ...request, ...(stop ? { stop } : {}), onToken });
+      const plain = await backend.generate({ ...request, ...(stop ? { stop } : {}) });
+      expect(texts(response)).toEqual(texts(plain));
+      for (const [index, completion] of response.completions.entries()) {
+        const streamed = pieces.get(index)!;
+        expect(streamed.text.join("")).toBe(completion.text);
+        expect(streamed.tokens).toBe(completion.tokens);
+        expect(streamed.logprobs).toEqual(completion.logprobs);
+        if (completion.text.length > 4) expect(streamed.text.length).toBeGreaterThan(1);
+      }
+    }
+  });
+
+  it("finds the same text token by token as detokenizing the whole sample, on a byte-level vocabulary", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "reckon-bytes-"));
+    const path = join(dir, "bytes.gguf");
+    writeFileSync(
+      path,
+      randomLlamaGguf({ embedding: 64, layers: 2, heads: 4, feedForward: 128, context: 256 }),
+    );
+    const bytes = await createLlamaCppBackend({ modelPath: path, mode: "completion", sequences: 4 });
+    try {
+      const request = { prompt: "héllo wörld ✓", n: 4, temperature: 1, seed: 8, maxTokens: 96 };
+      // Random bytes: most tokens end inside a multi-byte character.
+      const whole = await bytes.generate(request);
+      const { pieces, onToken } = collect();
+      const tracked = await bytes.generate({ ...request, stop: ["never said"], onToken });
+      expect(texts(tracked)).toEqual(texts(whole));
+      for (const [index, completion] of tracked.completions.entries())
+        expect(pieces.get(index)!.text.join("")).toBe(completion.text);
+      expect(texts(whole).join("")).toContain("\uFFFD");
+    } finally {
+      await bytes.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
