@@ -98,6 +98,25 @@ describe("openai backend: requests and responses", () => {
     });
   });
 
+  it("sends stop strings to a server once it has shown that it names the one that ended a choice", async () => {
+    // This server answers as vLLM does: every choice carries `stop_reason`.
+    const server = await serve({ respond: () => "12*3=36\n5+36=41\nA: 41" });
+    const backend = backendFor(server, { mode: "completion" });
+    const first = await backend.generate(ask({ stop: ["\n"], n: 2 }));
+    const second = await backend.generate(ask({ stop: ["\n"], n: 2 }));
+    for (const response of [first, second])
+      expect(response.completions.map((c) => [c.text, c.finishReason, c.stopSequence])).toEqual([
+        ["12*3=36", "stop-sequence", "\n"],
+        ["12*3=36", "stop-sequence", "\n"],
+      ]);
+    // Before it knew, each sample went alone without the stop string; after, one request with n.
+    expect(server.requests.slice(0, 2).map((r) => [r.body.stop, r.body.n])).toEqual([
+      [undefined, undefined],
+      [undefined, undefined],
+    ]);
+    expect(server.requests.slice(2).map((r) => [r.body.stop, r.body.n])).toEqual([[["\n"], 2]]);
+  });
+
   it("uses /completions in completion mode and appends the continuation to the prompt", async () => {
     const server = await serve({ respond: (req) => ` after[${req.prompt}]` });
     const backend = backendFor(server, { mode: "completion" });
