@@ -2,17 +2,19 @@
  * One token budget for a batch of questions, spent where the vote is still uncertain: every
  * question first gets a few samples, then each round gives more samples to the questions whose
  * majority is least settled (Adaptive-Consistency's Beta posterior over the two leading
- * answers), until the budget is spent or every vote is settled.
+ * answers), until the budget is spent or every vote is settled. A call is made only when the
+ * budget covers the most it can cost (its prompt and every sample at its length limit), so the
+ * batch never spends more than its budget.
  */
 import { z } from "zod";
-import { type Backend, type BackendMiddleware, type SamplingOptions, wrapBackend } from "../core/backend.js";
-import { drawIndexMiddleware } from "../core/draws.js";
-import { Tracer, type TraceSink } from "../core/trace.js";
+import type { Backend, BackendMiddleware, SamplingOptions } from "../core/backend.js";
+import { defaultMaxTokensUnderBudget } from "../core/metering.js";
+import type { TraceSink } from "../core/trace.js";
 import type { AnswerTally, Candidate, Problem, Usage } from "../core/types.js";
 import { totalTokens } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
 import { leadingCounts, majoritySettledProbability } from "../strategies/adaptive-stopping.js";
-import { createContext } from "../strategies/context.js";
+import { createRootContext } from "../strategies/context.js";
 import { drawCandidates } from "../strategies/sampling.js";
 import type { StrategyContext } from "../strategies/strategy.js";
 import { tallyAnswers } from "../strategies/vote.js";
@@ -66,55 +68,98 @@ interface Slot {
   candidates: Candidate[];
   settled: number;
   exhausted: boolean;
+  /** Prompt tokens one request of this question is charged (a bound until its first call). */
+  promptTokens: number;
 }
+
+/**
+ * A bound on a prompt's tokens before any call has measured it: no tokenizer makes more
+ * tokens than the prompt has UTF-8 bytes, plus room for a template's special tokens.
+ */
+const promptBound = (problem: Problem): number =>
+  Buffer.byteLength(typeof problem.prompt === "string" ? problem.prompt : JSON.stringify(problem.prompt)) +
+  64;
 
 export async function allocateBatch(request: AllocationRequest): Promise<Allocation> {
   const { problems, backend: engine, sampling, signal, trace, middleware, ...limits } = request;
   const settings = parseOrThrow(allocationSettingsSchema, limits, "allocation");
-  const tracer = new Tracer(trace);
+  // Every sample may run to this length: with it, what a call can cost is known before it runs.
+  const maxTokens = sampling?.maxTokens ?? defaultMaxTokensUnderBudget;
   // One draw index for the whole batch: a question's later rounds continue its earlier samples.
-  const backend = wrapBackend(engine, [drawIndexMiddleware(), ...(middleware ?? [])]);
-  const root = createContext(
-    { backend, sampling: sampling ?? {}, signal, tracer },
-    { maxTokens: settings.tokenBudget },
-  );
+  // No budget on the scope: calls are admitted below by what they can cost at most.
+  const root = createRootContext({
+    backend: engine,
+    sampling: { ...sampling, maxTokens },
+    signal,
+    trace,
+    middleware,
+  });
   const slots: Slot[] = problems.map((problem) => ({
     problem,
     ctx: root.child({ label: problem.id }),
     candidates: [],
     settled: 0,
     exhausted: false,
+    promptTokens: promptBound(problem),
   }));
-  const give = async (slot: Slot, count: number) => {
-    const drawn = await drawCandidates(slot.problem, slot.ctx, count);
-    slot.candidates.push(...drawn.candidates);
-    if (drawn.stopReason !== "completed") slot.exhausted = true;
+  // The most a call for `count` samples can cost: its prompt (once per sample when the backend
+  // draws samples by separate requests) and every sample at its length limit.
+  const worstCase = (slot: Slot, count: number) =>
+    (engine.capabilities.multipleSamples ? 1 : count) * slot.promptTokens + count * maxTokens;
+  const spent = () => totalTokens(root.meter.usage);
+  let reserved = 0;
+  /** Draws up to `count` samples for a question if the budget covers their worst case; false when not even one fits. */
+  const give = async (slot: Slot, wanted: number): Promise<boolean> => {
+    let count = wanted;
+    while (count > 0 && spent() + reserved + worstCase(slot, count) > settings.tokenBudget) count -= 1;
+    if (count === 0) return false;
+    const hold = worstCase(slot, count);
+    reserved += hold;
+    try {
+      const before = slot.ctx.meter.usage;
+      const drawn = await drawCandidates(slot.problem, slot.ctx, count);
+      const after = slot.ctx.meter.usage;
+      const calls = after.calls - before.calls;
+      if (calls > 0) slot.promptTokens = Math.max(1, (after.promptTokens - before.promptTokens) / calls);
+      slot.candidates.push(...drawn.candidates);
+      if (drawn.stopReason !== "completed") slot.exhausted = true;
+    } finally {
+      reserved -= hold;
+    }
     const { top, second } = leadingCounts(tallyAnswers(slot.candidates, slot.problem.task));
     slot.settled = top === 0 ? 0 : majoritySettledProbability(top, second);
+    return true;
   };
 
   let rounds = 1;
   let stoppedBecause = "every vote is settled or at its sample limit";
-  await Promise.all(
+  const first = await Promise.all(
     slots.map((slot) => give(slot, Math.min(settings.initialSamples, settings.maxSamplesPerProblem))),
   );
-  for (;;) {
-    if (root.budget.exhausted() || slots.some((s) => s.exhausted)) {
-      stoppedBecause = "the token budget is spent";
-      break;
+  if (first.some((given) => !given)) stoppedBecause = "the token budget is spent";
+  else
+    for (;;) {
+      if (slots.some((s) => s.exhausted)) {
+        stoppedBecause = "a question could not draw its samples";
+        break;
+      }
+      const open = slots
+        .filter((s) => s.settled < settings.settled && s.candidates.length < settings.maxSamplesPerProblem)
+        .sort((a, b) => a.settled - b.settled || a.candidates.length - b.candidates.length);
+      if (open.length === 0) break;
+      const chosen = open.slice(0, Math.max(1, Math.ceil(open.length * settings.roundShare)));
+      rounds += 1;
+      const given = await Promise.all(
+        chosen.map((slot) =>
+          give(slot, Math.min(settings.step, settings.maxSamplesPerProblem - slot.candidates.length)),
+        ),
+      );
+      if (!given.some(Boolean)) {
+        rounds -= 1;
+        stoppedBecause = "the token budget is spent";
+        break;
+      }
     }
-    const open = slots
-      .filter((s) => s.settled < settings.settled && s.candidates.length < settings.maxSamplesPerProblem)
-      .sort((a, b) => a.settled - b.settled || a.candidates.length - b.candidates.length);
-    if (open.length === 0) break;
-    const chosen = open.slice(0, Math.max(1, Math.ceil(open.length * settings.roundShare)));
-    rounds += 1;
-    await Promise.all(
-      chosen.map((slot) =>
-        give(slot, Math.min(settings.step, settings.maxSamplesPerProblem - slot.candidates.length)),
-      ),
-    );
-  }
   const answers = slots.map((slot) => {
     const tally = tallyAnswers(slot.candidates, slot.problem.task);
     return {
