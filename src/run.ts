@@ -1,20 +1,12 @@
-import {
-  type Backend,
-  type BackendMiddleware,
-  type SamplingOptions,
-  samplingOptionsSchema,
-  type TokenEvent,
-  wrapBackend,
-} from "./core/backend.js";
+import type { Backend, BackendMiddleware, SamplingOptions, TokenEvent } from "./core/backend.js";
 import type { BudgetLimits } from "./core/budget.js";
-import { drawIndexMiddleware } from "./core/draws.js";
-import { type Prices, pricesSchema } from "./core/meter.js";
-import { discardTrace, Tracer, type TraceSink } from "./core/trace.js";
+import type { Prices } from "./core/meter.js";
+import type { TraceSink } from "./core/trace.js";
 import type { Problem, Result } from "./core/types.js";
-import { parseOrThrow } from "./core/validate.js";
 import type { Verifier } from "./core/verifier.js";
-import { createContext, runStrategyIn } from "./strategies/context.js";
-import { getStrategy } from "./strategies/registry.js";
+import { createRootContext, runStrategyIn } from "./strategies/context.js";
+import { defaultStrategies } from "./strategies/registry.js";
+import type { StrategyLookup } from "./strategies/strategy.js";
 
 export interface RunOptions {
   problem: Problem;
@@ -40,6 +32,12 @@ export interface RunOptions {
    * can stream (`single`); others answer only at the end.
    */
   onAnswerToken?: (event: TokenEvent) => void;
+  /**
+   * Where strategy names are looked up, for this run and the strategies it runs
+   * (`ctx.strategy`, `ctx.runStrategy`): the default registry (`registerStrategy`) unless given,
+   * e.g. `createStrategyRegistry([myStrategy])`.
+   */
+  strategies?: StrategyLookup;
 }
 
 /**
@@ -47,22 +45,8 @@ export interface RunOptions {
  * bench, the server and the controller make too.
  */
 export async function run(request: RunOptions): Promise<Result> {
-  const strategy = getStrategy(request.strategy);
-  const prices = request.prices && parseOrThrow(pricesSchema, request.prices, "prices");
-  const backend = wrapBackend(request.backend, [drawIndexMiddleware(), ...(request.middleware ?? [])]);
-  // Parsed once here: below this, sampling settings pass through every layer untouched.
-  const sampling = parseOrThrow(samplingOptionsSchema, request.sampling ?? {}, "sampling");
-  const ctx = createContext(
-    {
-      backend,
-      sampling,
-      ...(request.onAnswerToken ? { answerStream: request.onAnswerToken } : {}),
-      verifier: request.verifier,
-      signal: request.signal,
-      prices,
-      tracer: new Tracer(request.trace ?? discardTrace),
-    },
-    request.budget ?? {},
-  );
+  const strategies = request.strategies ?? defaultStrategies;
+  const strategy = strategies.get(request.strategy);
+  const ctx = createRootContext({ ...request, strategies });
   return runStrategyIn(ctx, strategy, request.problem, request.options ?? {});
 }

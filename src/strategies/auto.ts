@@ -26,13 +26,10 @@ export const auto = defineStrategy({
   options: autoOptions,
   needsVerifier: false,
   async run(problem, ctx, { policy: raw }) {
-    // Imported here: the registry lists this strategy, so a static import would be circular.
-    const { listStrategies } = await import("./registry.js");
-    const registered = new Set(listStrategies().map((s) => s.name));
     const policy = parsePolicy(raw, {
       task: problem.task.name,
       model: ctx.backend.id,
-      isRegistered: (name) => registered.has(name),
+      isRegistered: (name) => ctx.hasStrategy(name),
     });
     const probe = await ctx.runStrategy(policy.probe.strategy, problem, policy.probe.options, {
       label: `probe: ${policy.probe.config}`,

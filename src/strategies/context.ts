@@ -1,14 +1,21 @@
-import { type Backend, type SamplingOptions, type TokenEvent, wrapBackend } from "../core/backend.js";
+import {
+  type Backend,
+  type BackendMiddleware,
+  type SamplingOptions,
+  samplingOptionsSchema,
+  type TokenEvent,
+  wrapBackend,
+} from "../core/backend.js";
 import { Budget, type BudgetLimits, budgetSchema } from "../core/budget.js";
+import { drawIndexMiddleware } from "../core/draws.js";
 import { InvalidInputError } from "../core/errors.js";
-import { Meter, type Prices } from "../core/meter.js";
+import { Meter, type Prices, pricesSchema } from "../core/meter.js";
 import { meteringMiddleware } from "../core/metering.js";
-import type { Tracer } from "../core/trace.js";
+import { discardTrace, Tracer, type TraceSink } from "../core/trace.js";
 import type { Problem, Result } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
 import type { Verifier } from "../core/verifier.js";
-import { getStrategy } from "./registry.js";
-import type { Strategy, StrategyContext } from "./strategy.js";
+import type { Strategy, StrategyContext, StrategyLookup } from "./strategy.js";
 
 export interface ScopeSettings {
   /** The backend below metering: the engine, possibly behind a draw index and a sample cache. */
@@ -20,6 +27,60 @@ export interface ScopeSettings {
   tracer: Tracer;
   /** The root scope's answer stream (see StrategyContext.answerStream); children get none. */
   answerStream?: (event: TokenEvent) => void;
+  /** Where `ctx.strategy(name)` and `ctx.runStrategy` look names up; without it, nothing is found. */
+  strategies?: StrategyLookup;
+}
+
+/** A lookup that knows no strategy: a scope set up without a registry. */
+const noStrategies: StrategyLookup = {
+  get: (name) => {
+    throw new InvalidInputError(
+      "strategy",
+      `unknown strategy "${name}"`,
+      "this scope was given no strategy registry",
+    );
+  },
+  has: () => false,
+  list: () => [],
+};
+
+/** What the root scope of a run is built from (`run()`'s request without problem and strategy). */
+export interface RootSettings {
+  backend: Backend;
+  sampling?: SamplingOptions;
+  verifier?: Verifier;
+  budget?: BudgetLimits;
+  prices?: Prices;
+  signal?: AbortSignal;
+  trace?: TraceSink;
+  middleware?: readonly BackendMiddleware[];
+  onAnswerToken?: (event: TokenEvent) => void;
+  strategies?: StrategyLookup;
+}
+
+/**
+ * The root scope of a run: the draw index and the caller's middleware (a sample cache) under
+ * the meter, sampling settings and prices parsed once, a tracer. `run()` and `allocateBatch`
+ * both start here.
+ */
+export function createRootContext(settings: RootSettings): StrategyContext {
+  const prices = settings.prices && parseOrThrow(pricesSchema, settings.prices, "prices");
+  const backend = wrapBackend(settings.backend, [drawIndexMiddleware(), ...(settings.middleware ?? [])]);
+  // Parsed once here: below this, sampling settings pass through every layer untouched.
+  const sampling = parseOrThrow(samplingOptionsSchema, settings.sampling ?? {}, "sampling");
+  return createContext(
+    {
+      backend,
+      sampling,
+      ...(settings.onAnswerToken ? { answerStream: settings.onAnswerToken } : {}),
+      verifier: settings.verifier,
+      signal: settings.signal,
+      prices,
+      tracer: new Tracer(settings.trace ?? discardTrace),
+      strategies: settings.strategies,
+    },
+    settings.budget ?? {},
+  );
 }
 
 /** A scope with its own meter and budget, nested in `parent` when given. */
@@ -29,6 +90,7 @@ export function createContext(
   parent?: { meter: Meter; budget: Budget },
 ): StrategyContext {
   const { tracer, signal, prices } = settings;
+  const strategies = settings.strategies ?? noStrategies;
   const meter = new Meter(parent?.meter);
   const budget = new Budget(parseOrThrow(budgetSchema, limits, "budget"), meter, parent?.budget);
   const metered = (role: "generator" | "verifier") =>
@@ -61,10 +123,12 @@ export function createContext(
         meter,
         budget,
       }),
+    strategy: (name) => strategies.get(name),
+    hasStrategy: (name) => strategies.has(name),
     runStrategy: (name, problem, options = {}, scope = {}) =>
       runStrategyIn(
         ctx.child({ label: scope.label ?? name, budget: scope.budget }),
-        getStrategy(name),
+        strategies.get(name),
         problem,
         options,
       ),

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { BudgetExhaustedError, InvalidInputError } from "../core/errors.js";
 import type { Candidate, StopReason } from "../core/types.js";
-import { getStrategy } from "./registry.js";
 import { selectAnswer } from "./steps.js";
 import { defineStrategy } from "./strategy.js";
 
@@ -50,7 +49,7 @@ export const iterativeDeepening = defineStrategy({
   options: iterativeDeepeningOptions,
   needsVerifier: false,
   async run(problem, ctx, options) {
-    const inner = getStrategy(options.strategy);
+    const inner = ctx.strategy(options.strategy);
     const shape = (inner.options as { shape?: Record<string, unknown> }).shape;
     if (inner.name === "iterative-deepening" || !shape || !("n" in shape))
       throw new InvalidInputError(

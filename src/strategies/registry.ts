@@ -21,7 +21,7 @@ import { selfConsistency } from "./self-consistency.js";
 import { selfDebug } from "./self-debug.js";
 import { selfRefine } from "./self-refine.js";
 import { single } from "./single.js";
-import type { Strategy } from "./strategy.js";
+import type { Strategy, StrategyLookup } from "./strategy.js";
 import { weightedMajority } from "./weighted-majority.js";
 
 /** The strategies reckon ships; one file each. */
@@ -51,32 +51,70 @@ const builtIn = [
   auto,
 ] as unknown as Strategy<unknown>[];
 
-/** Every strategy by name: the library, the CLI, recipes and the server all look them up here. */
-const strategies = new Map<string, Strategy<unknown>>(builtIn.map((s) => [s.name, s]));
+/**
+ * Strategies by name, as a value: `run()` takes one (`strategies`) and hands it to the strategy's
+ * context, where strategies that run others look them up. Replacing a name already taken is
+ * refused.
+ */
+export class StrategyRegistry implements StrategyLookup {
+  readonly #strategies = new Map<string, Strategy<unknown>>();
+
+  constructor(strategies: Iterable<Strategy<unknown>> = []) {
+    for (const strategy of strategies) this.register(strategy);
+  }
+
+  register<Options>(strategy: Strategy<Options>): this {
+    if (this.#strategies.has(strategy.name))
+      throw new InvalidInputError("strategy", `a strategy named "${strategy.name}" is already registered`);
+    this.#strategies.set(strategy.name, strategy as Strategy<unknown>);
+    return this;
+  }
+
+  has(name: string): boolean {
+    return this.#strategies.has(name);
+  }
+
+  get(name: string): Strategy<unknown> {
+    const strategy = this.#strategies.get(name);
+    if (!strategy)
+      throw new InvalidInputError(
+        "strategy",
+        `unknown strategy "${name}"`,
+        `one of: ${[...this.#strategies.keys()].join(", ")}`,
+      );
+    return strategy;
+  }
+
+  list(): Strategy<unknown>[] {
+    return [...this.#strategies.values()];
+  }
+}
+
+/** A registry of the built-in strategies and `extra` (e.g. a test's own), apart from the default one. */
+export function createStrategyRegistry(extra: Iterable<Strategy<unknown>> = []): StrategyRegistry {
+  return new StrategyRegistry([...builtIn, ...extra]);
+}
 
 /**
- * Adds a strategy written by user code; from then on `run()`, recipes and the server reach it
- * by name like a built-in one. Replacing a name already taken is refused.
+ * The default registry: what `run()`, recipes, the CLI and the server use unless given another.
+ * `registerStrategy` adds to it.
+ */
+export const defaultStrategies: StrategyRegistry = createStrategyRegistry();
+
+/**
+ * Adds a strategy written by user code to the default registry; from then on `run()`, recipes
+ * and the server reach it by name like a built-in one. Replacing a name already taken is refused.
  */
 export function registerStrategy<Options>(strategy: Strategy<Options>): void {
-  if (strategies.has(strategy.name))
-    throw new InvalidInputError("strategy", `a strategy named "${strategy.name}" is already registered`);
-  strategies.set(strategy.name, strategy as Strategy<unknown>);
+  defaultStrategies.register(strategy);
 }
 
 export function listStrategies(): Strategy<unknown>[] {
-  return [...strategies.values()];
+  return defaultStrategies.list();
 }
 
 export function getStrategy(name: string): Strategy<unknown> {
-  const strategy = strategies.get(name);
-  if (!strategy)
-    throw new InvalidInputError(
-      "strategy",
-      `unknown strategy "${name}"`,
-      `one of: ${[...strategies.keys()].join(", ")}`,
-    );
-  return strategy;
+  return defaultStrategies.get(name);
 }
 
 /** Whether a strategy's options include `name` (e.g. a sample count `n`). */

@@ -32,6 +32,13 @@ export interface StrategyContext {
   answerStream?: (event: TokenEvent) => void;
   /** A nested scope: usage recorded there counts here too; its budget also answers to this one. */
   child(scope: { label: string; budget?: BudgetLimits }): StrategyContext;
+  /**
+   * A strategy by name, from the registry `run()` was given (the default one unless the caller
+   * passed its own). Strategies that run others reach them here, never by importing the registry.
+   */
+  strategy(name: string): Strategy<unknown>;
+  /** Whether `strategy(name)` would find one. */
+  hasStrategy(name: string): boolean;
   /** Runs a registered strategy in a nested scope; its Result's usage is that scope's alone. */
   runStrategy(
     name: string,
@@ -64,6 +71,17 @@ export interface Strategy<Options = unknown> {
   readonly needsVerifier: boolean;
   readonly fromPool?: PoolShortcut<Options>;
   run(problem: Problem, ctx: StrategyContext, options: Options): Promise<StrategyOutcome>;
+}
+
+/**
+ * Strategies by name, as a value handed down from the edge: `run()` passes one to the context,
+ * and a strategy that runs another asks its context (`ctx.strategy(name)`).
+ */
+export interface StrategyLookup {
+  /** The named strategy; throws InvalidInputError naming the known ones when there is none. */
+  get(name: string): Strategy<unknown>;
+  has(name: string): boolean;
+  list(): Strategy<unknown>[];
 }
 
 /** Keeps the options type of a strategy while storing it alongside others. */

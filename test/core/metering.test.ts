@@ -54,10 +54,11 @@ describe("budgets in the library", () => {
   });
 
   it("gives a nested strategy its own budget and usage inside its caller's", async () => {
-    const { registerStrategy } = await import("../../src/strategies/registry.js");
+    const { createStrategyRegistry, listStrategies } = await import("../../src/strategies/registry.js");
     const { defineStrategy } = await import("../../src/strategies/strategy.js");
     const { z } = await import("zod");
-    registerStrategy(
+    // The test's own registry: the built-in strategies and this one, the default registry untouched.
+    const strategies = createStrategyRegistry([
       defineStrategy({
         name: "twice-nested",
         description: "runs self-consistency twice in child scopes",
@@ -80,8 +81,9 @@ describe("budgets in the library", () => {
           };
         },
       }),
-    );
-    const result = await run({ problem, backend: backend(), strategy: "twice-nested" });
+    ]);
+    const result = await run({ problem, backend: backend(), strategy: "twice-nested", strategies });
+    expect(listStrategies().map((s) => s.name)).not.toContain("twice-nested");
     const first = result.detail!.first as { calls: number; completionTokens: number };
     const second = result.detail!.second as { calls: number; completionTokens: number };
     expect(first.calls).toBe(3);
