@@ -126,21 +126,31 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
   };
   app.use("/v1/chat/completions", requireJson);
   app.use("/v1/completions", requireJson);
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: config.limits.maxBodyBytes,
-      onError: () => {
-        throw new HttpError(
-          413,
-          `the request body is larger than this server's limit of ${config.limits.maxBodyBytes} bytes`,
-          "invalid_request_error",
-          null,
-          "request_too_large",
-        );
-      },
-    }),
-  );
+  const overLimit = () =>
+    new HttpError(
+      413,
+      `the request body is larger than this server's limit of ${config.limits.maxBodyBytes} bytes`,
+      "invalid_request_error",
+      null,
+      "request_too_large",
+    );
+  const streamedBodyLimit = bodyLimit({
+    maxSize: config.limits.maxBodyBytes,
+    onError: () => {
+      throw overLimit();
+    },
+  });
+  // A declared length is checked from the header alone: hono's bodyLimit would first turn the
+  // request into a full web Request (a stream and a copy per request, most of a fast
+  // proxy's time). Bodies without a length are counted as they are read.
+  app.use("/v1/*", async (c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    const length = c.req.header("content-length");
+    if (length === undefined || c.req.header("transfer-encoding") !== undefined)
+      return streamedBodyLimit(c, next);
+    if (Number(length) > config.limits.maxBodyBytes) throw overLimit();
+    return next();
+  });
   openAIRoutes(app, {
     config,
     source,
