@@ -10,6 +10,8 @@ import type { ParsedChoice, ParsedChunk, ParsedResponse } from "./openai-wire.js
 import { StopScanner } from "./stop-scanner.js";
 
 interface ChoiceState {
+  /** This choice's own usage, where a server reports one per choice (llama.cpp's server). */
+  usage?: ParsedResponse["usage"];
   text: string;
   logprobs: TokenLogprob[];
   /** Decoded tokens seen: logprob entries when sent, else one per event with text. */
@@ -46,7 +48,12 @@ export class StreamedChoices {
   /** Takes one event; "enough" once every choice has ended here and the server need not go on. */
   consume(chunk: ParsedChunk): "more" | "enough" {
     if (chunk.reportsStopReason) this.reportsStopReason = true;
-    if (chunk.usage) this.usage = chunk.usage;
+    // Usage with no choice is the whole answer's (OpenAI, vLLM); with one, that choice's own.
+    if (chunk.usage && chunk.choices.length === 0) this.usage = chunk.usage;
+    if (chunk.usage && chunk.choices.length === 1) {
+      const owner = this.choices[chunk.choices[0]!.index];
+      if (owner) owner.usage = chunk.usage;
+    }
     for (const piece of chunk.choices) {
       const choice = this.choices[piece.index];
       if (!choice || choice.finish) continue;
@@ -79,9 +86,32 @@ export class StreamedChoices {
   response(): ParsedResponse {
     return {
       choices: this.choices.map((choice) => this.parsed(choice)),
-      ...(this.usage ? { usage: this.usage } : {}),
+      ...(this.total() ? { usage: this.total(), usageEstimated: this.usageEstimated } : {}),
       reportsStopReason: this.reportsStopReason,
     };
+  }
+
+  /**
+   * The answer's usage: as reported for the whole, or summed over choices that each reported
+   * their own (a choice cut off before its report adds the tokens counted here, and the sum is
+   * then an estimate).
+   */
+  private total(): ParsedResponse["usage"] {
+    if (this.usage) return this.usage;
+    const reported = this.choices.filter((c) => c.usage);
+    if (reported.length === 0) return undefined;
+    const sum = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
+    for (const choice of this.choices) {
+      sum.promptTokens += choice.usage?.promptTokens ?? 0;
+      sum.completionTokens += choice.usage?.completionTokens ?? choice.tokens;
+      sum.cachedPromptTokens += choice.usage?.cachedPromptTokens ?? 0;
+    }
+    return sum;
+  }
+
+  /** Whether some choice ended without the server's count of its tokens. */
+  get usageEstimated(): boolean {
+    return this.usage === undefined && this.choices.some((c) => !c.usage);
   }
 
   /** Whether every choice has ended. */
@@ -93,7 +123,7 @@ export class StreamedChoices {
     return {
       text: choice.text,
       ...(choice.finish ?? { finishReason: "aborted" as const }),
-      tokens: choice.tokens,
+      tokens: choice.usage?.completionTokens ?? choice.tokens,
       ...(this.options.wantLogprobs ? { logprobs: choice.logprobs } : {}),
     };
   }

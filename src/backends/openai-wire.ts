@@ -90,6 +90,8 @@ export interface ParsedResponse {
   usage?: { promptTokens: number; completionTokens: number; cachedPromptTokens?: number };
   /** The server names the stop string that ended a choice (vLLM's and SGLang's `stop_reason`). */
   reportsStopReason?: boolean;
+  /** Part of `usage` was counted here, not reported (a stream closed before its last event). */
+  usageEstimated?: boolean;
 }
 
 const usageSchema = z.object({
@@ -106,11 +108,15 @@ const chatLogprobsSchema = z.object({
     .nullish(),
 });
 
-const completionLogprobsSchema = z.object({
-  tokens: z.array(z.string()),
-  token_logprobs: z.array(z.number().nullable()),
-  top_logprobs: z.array(z.record(z.string(), z.number()).nullable()).nullish(),
-});
+/** The legacy parallel arrays; llama.cpp's server answers in the chat shape on this endpoint too. */
+const completionLogprobsSchema = z.union([
+  z.object({
+    tokens: z.array(z.string()),
+    token_logprobs: z.array(z.number().nullable()),
+    top_logprobs: z.array(z.record(z.string(), z.number()).nullable()).nullish(),
+  }),
+  chatLogprobsSchema,
+]);
 
 const chatResponseSchema = z.object({
   choices: z.array(
@@ -204,6 +210,7 @@ function chatLogprobs(content: ChatLogprobs["content"], topLogprobs: number | un
 }
 
 function completionLogprobs(logprobs: CompletionLogprobs, topLogprobs: number | undefined): TokenLogprob[] {
+  if (!("tokens" in logprobs)) return chatLogprobs(logprobs.content, topLogprobs);
   const tokens: TokenLogprob[] = [];
   logprobs.tokens.forEach((text, i) => {
     const logprob = logprobs.token_logprobs[i];

@@ -133,10 +133,11 @@ export function createOpenAIBackend(
   function planFor(request: GenerateRequest): Plan {
     const stops = request.stop ?? [];
     const local = stops.length > 0 && namesStops !== true && canStream;
+    // Several choices stream too: some servers (llama.cpp's) report usage per choice only there.
     const stream =
       canStream &&
       streams !== false &&
-      (local || request.onToken !== undefined || request.onSample !== undefined);
+      (local || request.n > 1 || request.onToken !== undefined || request.onSample !== undefined);
     return {
       stream,
       localStops: local ? stops : [],
@@ -393,6 +394,7 @@ function toGenerateResponse(
     const counts = tokensPerChoice(response, kept);
     tokens.push(...counts);
     if (response.usage) {
+      if (response.usageEstimated) usage.estimated = true;
       usage.promptTokens += response.usage.promptTokens;
       usage.completionTokens += response.usage.completionTokens;
       if (response.usage.cachedPromptTokens !== undefined)
@@ -421,6 +423,8 @@ function toCompletion(choice: ParsedChoice, tokens: number): Completion {
 function tokensPerChoice(response: ParsedResponse, kept: ParsedChoice[]): number[] {
   const total = response.usage?.completionTokens;
   if (total !== undefined && response.choices.length === 1) return kept.map(() => total);
+  // Counted while streaming, or reported per choice.
+  if (kept.every((c) => c.tokens !== undefined)) return kept.map((c) => c.tokens!);
   if (total === undefined) return kept.map((c) => c.tokens ?? c.logprobs?.length ?? estimateTokens(c.text));
   const chars = response.choices.reduce((sum, c) => sum + c.text.length, 0);
   return kept.map((c) =>
