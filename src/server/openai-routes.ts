@@ -143,7 +143,12 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
     stream: body.stream === true,
   });
   const cancel = new AbortController();
-  const overtime = AbortSignal.timeout(config.limits.maxRequestMs);
+  // A timer cleared when the request ends: AbortSignal.timeout would keep one per request
+  // alive for the whole limit, hundreds of thousands of them under load.
+  const overtimeController = new AbortController();
+  const overtime = overtimeController.signal;
+  const overtimer = setTimeout(() => overtimeController.abort(), config.limits.maxRequestMs);
+  overtimer.unref();
   const signal = AbortSignal.any([c.req.raw.signal, cancel.signal, deps.shutdown, overtime]);
   const failureOf = (error: unknown) =>
     deps.present(overtime.aborted ? requestTimedOut(config) : error, requestParam);
@@ -152,6 +157,7 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
   const finish = (status: number, result?: Result, error?: HttpError) => {
     if (finished) return;
     finished = true;
+    clearTimeout(overtimer);
     // Plain responses are counted by the app's middleware; a stream only ends here.
     const route = endpoint === "chat" ? "/v1/chat/completions" : "/v1/completions";
     if (body.stream === true) deps.metrics.request(route, status, (performance.now() - started) / 1000);
