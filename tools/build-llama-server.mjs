@@ -11,7 +11,7 @@
 // The cache is $RECKON_LLAMA_CPP_CACHE, else $XDG_CACHE_HOME/reckon/llama.cpp, else
 // ~/.cache/reckon/llama.cpp. Needs git, cmake and a C++ compiler (Debian's cmake and g++).
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,6 +94,52 @@ function build(bin) {
   }
 }
 
+/**
+ * One build at a time per machine: a second caller (another test file, another checkout) waits
+ * for the first instead of compiling the same thing again. A lock left by a killed build is
+ * taken over once its process is gone.
+ */
+async function withBuildLock(bin, work) {
+  const lock = `${dirname(bin)}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
+  for (let waited = 0; ; waited++) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, "pid"), String(process.pid));
+      break;
+    } catch (error) {
+      if (error.code !== "EEXIST") throw error;
+      let owner = 0;
+      try {
+        owner = Number(readFileSync(join(lock, "pid"), "utf8").trim() || 0);
+      } catch {
+        // the other process has not written its pid yet
+      }
+      if (owner > 0 && !alive(owner)) {
+        rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (waited % 30 === 0) say(`waiting for the build of process ${owner || "?"} to finish`);
+      await new Promise((r) => setTimeout(r, 2000));
+      if (built(bin)) return;
+    }
+  }
+  try {
+    if (!built(bin)) work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === "EPERM";
+  }
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
     const bin = binFolder();
@@ -102,7 +148,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       for (const tool of ["git", "cmake", "c++"])
         if (spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status !== 0)
           throw new Error(`${tool} is missing (on Debian: apt-get install git cmake g++)`);
-      build(bin);
+      await withBuildLock(bin, () => build(bin));
     }
     process.stdout.write(`${bin}\n`);
   } catch (error) {
