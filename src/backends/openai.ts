@@ -115,6 +115,9 @@ export function createOpenAIBackend(
   };
   // Learned from answers: whether the server honours `n`, streams, and names stop strings.
   let honoursN: boolean | undefined = config.nParameter === "ignored" ? false : undefined;
+  // The largest n answered in full, and the cap learned when a larger one was refused.
+  let largestN = 1;
+  let nCap: number | undefined;
   let streams: boolean | undefined;
   let namesStops: boolean | undefined;
   const closing = new AbortController();
@@ -294,17 +297,22 @@ export function createOpenAIBackend(
         // Stop strings found here end one sample at a time: each sample gets its own request.
         const together = n === 1 || (honoursN !== false && plan.localStops.length === 0);
         if (together) {
-          const first = await tracked(requestOnce(request, plan, n, 0, seedOf(0), signal, open)).catch(
+          // A server may cap n (llama.cpp's server at its slot count): ask within the cap it showed.
+          const asked = Math.min(n, nCap ?? n);
+          const first = await tracked(requestOnce(request, plan, asked, 0, seedOf(0), signal, open)).catch(
             (error: unknown) => {
-              if (n > 1 && honoursN === undefined && rejectsN(error)) return undefined;
-              throw error;
+              if (asked === 1 || !rejectsN(error)) throw error;
+              if (honoursN === true) nCap = largestN;
+              return undefined;
             },
           );
           if (first) {
-            arrive(0, first, n);
-            start = Math.min(n, first.response.choices.length);
+            arrive(0, first, asked);
+            start = Math.min(asked, first.response.choices.length);
+            if (start > 1) largestN = Math.max(largestN, start);
           }
-          if (n > 1 && config.nParameter === "auto") honoursN = (first?.response.choices.length ?? 0) >= n;
+          if (asked > 1 && config.nParameter === "auto" && honoursN !== true)
+            honoursN = (first?.response.choices.length ?? 0) >= asked;
         }
         if (n - start > 0)
           await inParallel(n - start, signal, async (i, sibling) => {
