@@ -5,8 +5,8 @@
  * one on one sequence and as 16 parallel sequences. On a random-weight 107M-parameter F32 GGUF
  * (the one of `bench/tree-speed.ts`) and on its Q8_0 copy made with `llama-quantize`.
  *
- *   npx tsx bench/engine-vs-llamacpp.ts [--threads 2] [--tokens 64] [--runs 1] [--bin DIR]
- *     [--model PATH.gguf] [--keep]
+ *   npx tsx bench/engine-vs-llamacpp.ts [--threads 2] [--tokens 64] [--runs 1] [--serial 16]
+ *     [--formats F32,Q8_0] [--bin DIR] [--model PATH.gguf] [--keep]
  *
  * Needs llama.cpp's programs: `node tools/build-llama-server.mjs` builds them once per machine
  * (or pass --bin). Without --model it writes the random GGUF (about 430 MB) to a temporary
@@ -28,7 +28,11 @@ const { values } = parseArgs({
     threads: { type: "string", default: "2" },
     tokens: { type: "string", default: "64" },
     samples: { type: "string", default: "16" },
+    /** Samples drawn one by one (fewer on a busy machine: the rate is per token either way). */
+    serial: { type: "string" },
     runs: { type: "string", default: "1" },
+    /** Which of the two files to measure. */
+    formats: { type: "string", default: "F32,Q8_0" },
     bin: { type: "string" },
     model: { type: "string" },
     keep: { type: "boolean", default: false },
@@ -37,6 +41,7 @@ const { values } = parseArgs({
 const threads = Number(values.threads);
 const tokens = Number(values.tokens);
 const samples = Number(values.samples);
+const serialSamples = Number(values.serial ?? values.samples);
 const runs = Math.max(1, Number(values.runs));
 const fixed = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : "-");
 
@@ -162,7 +167,8 @@ if (!f32) {
 const quantDir = dir ?? mkdtempSync(join(tmpdir(), "reckon-engine-"));
 const q8 = join(quantDir, "random-107m-q8_0.gguf");
 try {
-  runTool(join(bin, "llama-quantize"), [f32, q8, "Q8_0", String(threads)]);
+  const formats = values.formats.split(",");
+  if (formats.includes("Q8_0")) runTool(join(bin, "llama-quantize"), [f32, q8, "Q8_0", String(threads)]);
   const request: GenerateRequest = {
     prompt: "Q: 5+12*3-7*4=?\n",
     n: samples,
@@ -197,10 +203,15 @@ try {
       ["F32", f32],
       ["Q8_0", q8],
     ] as const) {
+      if (!formats.includes(label)) continue;
       const load = loadavg()[0]!;
       const speeds = batchedBench(bin, modelPath, promptTokens);
+      console.error(
+        `run ${run} ${label}: llama-batched-bench ${[...speeds].map(([b, r]) => `b${b} ${fixed(r)}`).join(", ")} tokens/s`,
+      );
       const parallel = await embedded(modelPath, samples, request);
-      const serial = await embedded(modelPath, 1, request);
+      console.error(`run ${run} ${label}: embedded parallel ${fixed(parallel.rate)} tokens/s`);
+      const serial = await embedded(modelPath, 1, { ...request, n: serialSamples });
       const ratio = parallel.rate / speeds.get(samples)!;
       ratios.set(label, [...(ratios.get(label) ?? []), ratio]);
       rows.push([
