@@ -3,6 +3,7 @@
  * /healthz, /metrics and the /ui dashboard. `createReckonServer` builds it without binding a
  * port (tests call `app.fetch` or `listen` on port 0); shutdown drains requests in flight.
  */
+import { setMaxListeners } from "node:events";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import type { MiddlewareHandler } from "hono";
@@ -75,6 +76,8 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
     return shown;
   };
   const shutdown = new AbortController();
+  // Every request in flight listens for shutdown: hundreds at once are normal, not a leak.
+  setMaxListeners(0, shutdown.signal);
   let inFlight = 0;
   let drained: (() => void) | undefined;
   const track = () => {
