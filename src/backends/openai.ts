@@ -359,6 +359,8 @@ async function inParallel<T>(
 ): Promise<T[]> {
   const siblings = new AbortController();
   const combined = AbortSignal.any([signal, siblings.signal]);
+  // Each task waiting for a connection listens to it: many at once are expected.
+  setMaxListeners(0, combined);
   try {
     return await Promise.all(
       Array.from({ length: count }, (_, i) =>
