@@ -26,8 +26,8 @@ async function datasetRows(dataset: Recipe["dataset"]): Promise<QuestionRow[]> {
     );
   }
   if (dataset.name === "replay") {
-    const { readReplayFile } = await import("./replay-format.js");
-    const rows = await readReplayFile(dataset.path);
+    const { readReplayQuestions } = await import("./replay-format.js");
+    const rows = await readReplayQuestions(dataset.path);
     return rows.slice(0, dataset.limit).map((row) => {
       if (row.reference === undefined)
         throw new InvalidInputError(

@@ -2,9 +2,13 @@
  * The replay file: recorded samples, one JSONL row per problem, served back by the replay
  * backend and written by `reckon export`.
  */
+import { createReadStream } from "node:fs";
 import { basename } from "node:path";
+import { createInterface } from "node:readline";
+import { createGunzip } from "node:zlib";
 import { z } from "zod";
-import { parseJsonl, parseRow, readTextFile, readTextFileSync } from "../core/jsonl.js";
+import { InvalidInputError } from "../core/errors.js";
+import { parseJsonLine, parseJsonl, parseRow, readTextFile, readTextFileSync } from "../core/jsonl.js";
 
 /** One recorded sample. */
 export const replaySampleSchema = z.object({
@@ -48,6 +52,37 @@ export function parseReplayRows(content: string, source = "replay file"): Replay
 /** Reads and validates a replay file (`.jsonl`, or gzipped). */
 export async function readReplayFile(path: string): Promise<ReplayRow[]> {
   return parseReplayRows(await readTextFile(path, "replay file"), basename(path));
+}
+
+/** A replay row without its samples: what a benchmark needs of the file's problems. */
+export type ReplayQuestion = Omit<ReplayRow, "samples">;
+const replayQuestionSchema = replayRowSchema.omit({ samples: true });
+
+/**
+ * The problems of a replay file (id, prompt, reference, meta), read line by line so that the
+ * samples, most of a large file, are never all in memory at once (the backend serving them has
+ * its own copy). Gzipped files are read through gunzip.
+ */
+export async function readReplayQuestions(path: string): Promise<ReplayQuestion[]> {
+  const source = basename(path);
+  const file = createReadStream(path);
+  const opened = new Promise<void>((resolve, reject) => {
+    file.once("open", () => resolve());
+    file.once("error", reject);
+  });
+  try {
+    await opened;
+  } catch (error) {
+    throw new InvalidInputError("replay file", `cannot read ${path}: ${(error as Error).message}`);
+  }
+  const stream = /\.gz$/i.test(path) ? file.pipe(createGunzip()) : file;
+  const rows: ReplayQuestion[] = [];
+  let line = 0;
+  for await (const text of createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })) {
+    line += 1;
+    if (text.trim() !== "") rows.push(parseJsonLine(replayQuestionSchema, text, `${source} line ${line}`));
+  }
+  return rows;
 }
 
 /** Synchronous `readReplayFile`, for constructing a backend without awaiting. */

@@ -127,7 +127,8 @@ export class DrawTable {
 
   /**
    * One request's draws in index order without their texts: id, completion tokens and the
-   * prompt side of the call that drew each.
+   * whole prompt of the call that drew each (prefix-cached tokens included, as the sample cache
+   * charges it).
    */
   pool(
     runId: string,
@@ -135,8 +136,9 @@ export class DrawTable {
     digest: string,
   ): { id: number; tokens: number; promptTokens: number }[] {
     const rows = this.statement(
-      `SELECT id, tokens, json_extract(usage, '$.promptTokens') AS prompt FROM draws
-         WHERE run_id = ? AND problem_id = ? AND digest = ? ORDER BY sample_index`,
+      `SELECT id, tokens,
+         json_extract(usage, '$.promptTokens') + IFNULL(json_extract(usage, '$.cachedPromptTokens'), 0) AS prompt
+       FROM draws WHERE run_id = ? AND problem_id = ? AND digest = ? ORDER BY sample_index`,
     ).all(runId, problemId, digest) as { id: number; tokens: number; prompt: number | null }[];
     return rows.map((r) => ({ id: r.id, tokens: r.tokens, promptTokens: r.prompt ?? 0 }));
   }

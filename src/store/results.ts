@@ -76,32 +76,75 @@ interface ResultRow {
   detail: string | null;
 }
 
-/** A candidate as stored: a reference to a draw, or (not a draw) the candidate itself. */
-type StoredForm = { draw: number; answer?: string; score?: number } | Omit<StoredCandidate, "draw">;
-/** A trace event as stored: its text may be the text of a referenced draw. */
-type StoredEvent = TraceEvent & { draw?: number };
+/**
+ * A candidate as stored: a draw as `[draw id, answer or null, score]` (trailing parts left out
+ * when absent), or (not a draw) the candidate itself.
+ */
+type DrawRef = [number, (string | null)?, number?];
+type StoredForm = DrawRef | Omit<StoredCandidate, "draw"> | { draw: number; answer?: string; score?: number };
+/**
+ * A trace event as stored: a sample that is a draw (its text and tokens) as
+ * `[id, parent or null, milliseconds since the previous event, draw id]`; another event that
+ * repeats a draw's text with `draw` in place of the text; any other event as it is.
+ */
+type SampleRef = [number, number | null, number, number];
+type StoredEvent = SampleRef | (TraceEvent & { draw?: number });
+
+const sampleKeys = new Set(["id", "parent", "kind", "text", "tokens", "at"]);
 
 function storedCandidates(candidates: readonly StoredCandidate[]): {
   forms: StoredForm[];
-  byText: Map<string, number>;
+  byText: Map<string, { draw: number; tokens: number }>;
 } {
-  const byText = new Map<string, number>();
+  const byText = new Map<string, { draw: number; tokens: number }>();
   const forms = candidates.map(({ draw, text, answer, score, tokens, finishReason }): StoredForm => {
-    const scored = { ...(answer === undefined ? {} : { answer }), ...(score === undefined ? {} : { score }) };
-    if (draw === undefined) return { text, ...scored, tokens, finishReason };
-    byText.set(text, draw);
-    return { draw, ...scored };
+    if (draw === undefined)
+      return {
+        text,
+        ...(answer === undefined ? {} : { answer }),
+        ...(score === undefined ? {} : { score }),
+        tokens,
+        finishReason,
+      };
+    byText.set(text, { draw, tokens });
+    if (score !== undefined) return [draw, answer ?? null, score];
+    return answer === undefined ? [draw] : [draw, answer];
   });
   return { forms, byText };
 }
 
-function storedTrace(trace: readonly TraceEvent[], byText: ReadonlyMap<string, number>): StoredEvent[] {
-  return trace.map((event) => {
-    const draw = event.text === undefined ? undefined : byText.get(event.text);
-    if (draw === undefined) return event;
+function storedTrace(
+  trace: readonly TraceEvent[],
+  byText: ReadonlyMap<string, { draw: number; tokens: number }>,
+): StoredEvent[] {
+  return trace.map((event, i): StoredEvent => {
+    const ref = event.text === undefined ? undefined : byText.get(event.text);
+    if (ref === undefined) return event;
+    const plain = Object.entries(event).every(([key, value]) => value === undefined || sampleKeys.has(key));
+    if (event.kind === "sample" && event.tokens === ref.tokens && plain)
+      return [event.id, event.parent ?? null, event.at - (i === 0 ? 0 : trace[i - 1]!.at), ref.draw];
     const { text: _text, ...rest } = event;
-    return { ...rest, draw };
+    return { ...rest, draw: ref.draw };
   });
+}
+
+/** A stored candidate read back without its text: the draw it is, its answer and score. */
+function candidateAnswer(
+  form: StoredForm | { draw: number; answer?: string; score?: number },
+): CandidateAnswer {
+  if (Array.isArray(form)) {
+    const [draw, answer, score] = form;
+    return {
+      draw,
+      ...(answer === undefined || answer === null ? {} : { answer }),
+      ...(score === undefined ? {} : { score }),
+    };
+  }
+  return {
+    ...(form.answer === undefined ? {} : { answer: form.answer }),
+    ...(form.score === undefined ? {} : { score: form.score }),
+    ...("draw" in form ? { draw: form.draw } : {}),
+  };
 }
 
 /**
@@ -114,16 +157,15 @@ export function compactResultRow(
   traceJson: string,
   byText: ReadonlyMap<string, { id: number; tokens: number; finishReason: string }>,
 ): { candidates: string; trace: string } | undefined {
-  const candidates = JSON.parse(candidatesJson) as (StoredForm & Partial<StoredCandidate>)[];
+  const candidates = JSON.parse(candidatesJson) as Omit<StoredCandidate, "draw">[];
   let changed = false;
   const withDraws = candidates.map((c): StoredCandidate => {
-    if ("draw" in c && c.draw !== undefined) return c as StoredCandidate;
-    const draw = byText.get(c.text!);
+    const draw = byText.get(c.text);
     if (draw && draw.tokens === c.tokens && draw.finishReason === c.finishReason) {
       changed = true;
-      return { ...(c as StoredCandidate), draw: draw.id };
+      return { ...c, draw: draw.id };
     }
-    return c as StoredCandidate;
+    return c;
   });
   if (!changed) return undefined;
   const { forms, byText: referenced } = storedCandidates(withDraws);
@@ -134,11 +176,30 @@ export function compactResultRow(
 }
 
 const answersOf = (candidates: string): CandidateAnswer[] =>
-  (JSON.parse(candidates) as StoredForm[]).map((c) => ({
-    ...(c.answer === undefined ? {} : { answer: c.answer }),
-    ...(c.score === undefined ? {} : { score: c.score }),
-    ...("draw" in c ? { draw: c.draw } : {}),
-  }));
+  (JSON.parse(candidates) as StoredForm[]).map(candidateAnswer);
+
+function traceOf(json: string, drawOf: (id: number) => { text: string; tokens: number }): TraceEvent[] {
+  let previousAt = 0;
+  return (JSON.parse(json) as StoredEvent[]).map((event): TraceEvent => {
+    if (Array.isArray(event)) {
+      const [id, parent, sincePrevious, drawId] = event;
+      const d = drawOf(drawId);
+      previousAt += sincePrevious;
+      return {
+        id,
+        ...(parent === null ? {} : { parent }),
+        kind: "sample",
+        text: d.text,
+        tokens: d.tokens,
+        at: previousAt,
+      };
+    }
+    previousAt = event.at;
+    if (event.draw === undefined) return event;
+    const { draw: id, ...rest } = event;
+    return { ...rest, text: drawOf(id).text };
+  });
+}
 
 export class ResultTable {
   private readonly statements = new Map<string, Database.Statement>();
@@ -208,16 +269,13 @@ export class ResultTable {
         correct: row.correct === 1,
         stopReason: row.stop_reason,
         usage: JSON.parse(row.usage) as Usage,
-        candidates: (JSON.parse(row.candidates) as StoredForm[]).map((c) => {
-          if (!("draw" in c)) return c;
-          const d = drawOf(c.draw);
+        candidates: (JSON.parse(row.candidates) as StoredForm[]).map((form): StoredCandidate => {
+          if (!Array.isArray(form) && !("draw" in form)) return form;
+          const c = candidateAnswer(form);
+          const d = drawOf(c.draw!);
           return { ...c, text: d.text, tokens: d.tokens, finishReason: d.finish_reason };
         }),
-        trace: (JSON.parse(row.trace) as StoredEvent[]).map((event) => {
-          if (event.draw === undefined) return event;
-          const { draw: id, ...rest } = event;
-          return { ...rest, text: drawOf(id).text };
-        }),
+        trace: traceOf(row.trace, drawOf),
       };
       if (row.answer !== null) record.answer = row.answer;
       if (row.detail !== null) record.detail = JSON.parse(row.detail) as Record<string, unknown>;

@@ -8,7 +8,8 @@
  * configurations ran before: a request costs one call with its prompt once (the prompt side of
  * one request of the call that drew its first sample) plus the completion tokens of its own
  * samples. So `self-consistency n=1` costs what it would cost run alone, though its sample was
- * drawn by `n=8`, and a resumed run reports exactly what an uninterrupted one would.
+ * drawn by `n=8`, and a resumed run reports exactly what an uninterrupted one would (the prompt
+ * counted whole, whatever an engine's prefix cache happened to hold).
  */
 import {
   type Backend,
@@ -41,26 +42,31 @@ function drawUsage(usage: Usage, completion: Completion, samples: number): Usage
     promptTokens: usage.promptTokens / requests,
     completionTokens: completion.tokens,
     calls: 1,
-    latencyMs: usage.latencyMs / samples,
+    // To the microsecond: more digits are noise, stored with every draw.
+    latencyMs: Math.round((1000 * usage.latencyMs) / samples) / 1000,
     estimated: usage.estimated,
   };
   if (usage.cachedPromptTokens !== undefined) stored.cachedPromptTokens = usage.cachedPromptTokens / requests;
   return stored;
 }
 
-/** One request of these draws: one call, the first draw's prompt side, every draw's completion. */
+/**
+ * One request of these draws: one call, the first draw's whole prompt, every draw's
+ * completion. The prompt is charged in full, the tokens an engine's prefix cache served
+ * included: what that cache held depended on what the engine evaluated before (another
+ * problem, or nothing after a restart), not on the method, so charging it would make a resumed
+ * run cost differently from an uninterrupted one.
+ */
 export function requestUsage(draws: readonly DrawRecord[]): Usage {
   const first = draws[0]?.usage;
   if (!first) return emptyUsage();
-  const usage: Usage = {
-    promptTokens: first.promptTokens,
+  return {
+    promptTokens: first.promptTokens + (first.cachedPromptTokens ?? 0),
     completionTokens: draws.reduce((sum, d) => sum + d.usage.completionTokens, 0),
     calls: 1,
     latencyMs: draws.reduce((sum, d) => sum + d.usage.latencyMs, 0),
     estimated: draws.some((d) => d.usage.estimated),
   };
-  if (first.cachedPromptTokens !== undefined) usage.cachedPromptTokens = first.cachedPromptTokens;
-  return usage;
 }
 
 const inOrder = (found: Map<number, DrawRecord>) =>

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDefaultBackend } from "../../src/backends/embedded.js";
 import { createReplayBackend } from "../../src/backends/replay.js";
 import { loadDataset } from "../../src/bench/datasets.js";
 import type { RecipeInput } from "../../src/bench/recipe.js";
@@ -254,6 +255,61 @@ describe("resuming an interrupted run", () => {
       await resumeBench("cut", replay());
       expect(answers(store, "cut")).toEqual(answers(store, "whole"));
       expect(store.getMetrics("cut")).toEqual(store.getMetrics("whole"));
+    } finally {
+      store.close();
+    }
+  });
+
+  it("on the embedded model, whose prompt cache a restart empties, resumes to the same tokens as an uninterrupted run", async () => {
+    const recipe: RecipeInput = {
+      dataset: { name: "arithmetic", levels: [1, 2], perLevel: 2, seed: 4 },
+      strategies: ["single", "self-consistency"],
+      n: [1, 2, 4],
+      seed: 2,
+      concurrency: 1,
+      sampling: { max_tokens: 32 },
+      metrics: { bootstrapResamples: 100 },
+    };
+    const store = openStore(join(dir, "embedded.sqlite"));
+    // A fresh engine per "process", as a restart gives: nothing of earlier prompts is cached.
+    const fresh = async () => ({ store, backend: await createDefaultBackend({ sequences: 4 }) });
+    const closing = async <T>(
+      options: { backend: { close?: () => Promise<void> } },
+      work: () => Promise<T>,
+    ) => {
+      try {
+        return await work();
+      } finally {
+        await options.backend.close?.();
+      }
+    };
+    try {
+      const whole = await fresh();
+      await closing(whole, () => startBench(recipe, { ...whole, runId: "engine-whole" }));
+      const cut = await fresh();
+      const controller = new AbortController();
+      await closing(cut, () =>
+        expect(
+          startBench(recipe, {
+            ...cut,
+            runId: "engine-cut",
+            signal: controller.signal,
+            // Stop once the first problem is done: the next one starts in a new engine.
+            onProgress: (p) => {
+              if (p.resultsDone >= 4) controller.abort();
+            },
+          }),
+        ).rejects.toBeInstanceOf(AbortedError),
+      );
+      const again = await fresh();
+      await closing(again, () => resumeBench("engine-cut", again));
+      expect(answers(store, "engine-cut")).toEqual(answers(store, "engine-whole"));
+      const tokens = (runId: string) =>
+        store
+          .getMetrics(runId)
+          .map((m) => [m.strategy, m.metric, m.k, m.level, m.meanTokens, m.meanTotalTokens]);
+      expect(tokens("engine-cut")).toEqual(tokens("engine-whole"));
+      expect(store.getMetrics("engine-cut")).toEqual(store.getMetrics("engine-whole"));
     } finally {
       store.close();
     }
