@@ -113,7 +113,7 @@ async function firstFinishAndDeepConf(): Promise<void> {
       totals.all.tokens += all.usage.completionTokens;
       totals.all.right += all.answer === problem.reference ? 1 : 0;
       started = performance.now();
-      const first = await run({ ...base, strategy: "first-finish", options: { n: 8, k: 3 } });
+      const first = await run({ ...base, strategy: "first-finish", options: { n: 8, k: 1 } });
       totals.first.ms += performance.now() - started;
       totals.first.tokens += first.usage.completionTokens;
       totals.first.right += first.answer === problem.reference ? 1 : 0;
@@ -137,7 +137,7 @@ async function firstFinishAndDeepConf(): Promise<void> {
     `   all 8 (majority)   ${per(totals.all.ms)} ms, ${per(totals.all.tokens)} completion tokens, accuracy ${fixed((100 * totals.all.right) / count)}%`,
   );
   console.log(
-    `   first-finish k=3   ${per(totals.first.ms)} ms, ${per(totals.first.tokens)} completion tokens, accuracy ${fixed((100 * totals.first.right) / count)}%`,
+    `   first-finish k=1   ${per(totals.first.ms)} ms, ${per(totals.first.tokens)} completion tokens, accuracy ${fixed((100 * totals.first.right) / count)}%`,
   );
   console.log(
     `   first-finish / all: latency ${fixed(totals.first.ms / totals.all.ms, 2)}x, tokens ${fixed(totals.first.tokens / totals.all.tokens, 2)}x`,
