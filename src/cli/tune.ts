@@ -2,7 +2,13 @@ import { writeFileSync } from "node:fs";
 import { Command } from "commander";
 import { z } from "zod";
 import { difficultySignalNames } from "../control/difficulty.js";
-import { type FitSettings, fitPolicy, type PolicyRow } from "../control/policy.js";
+import {
+  bestFixedWithin,
+  crossValidate,
+  type FitSettings,
+  fitPolicy,
+  type PolicyRow,
+} from "../control/policy.js";
 import { InvalidInputError } from "../core/errors.js";
 import { totalTokens } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
@@ -24,6 +30,7 @@ const flagsSchema = z
       .pipe(z.array(z.enum(difficultySignalNames)))
       .optional(),
     minProblems: z.coerce.number().int().min(2).default(20),
+    folds: z.coerce.number().int().min(2).max(20).default(5),
   })
   .refine((f) => [f.budget, f.targetAccuracy, f.match].filter((v) => v !== undefined).length <= 1, {
     message: "choose one of --budget, --target-accuracy and --match",
@@ -69,6 +76,7 @@ export function tuneCommand(): Command {
       `difficulty signals to use (default: all the run has: ${difficultySignalNames.join(", ")})`,
     )
     .option("--min-problems <count>", "refuse runs with fewer complete problems", "20")
+    .option("--folds <count>", "folds over problems for the held-out figures", "5")
     .option("--db <file>", "SQLite database", defaultDbPath)
     .action((runId: string, raw: Record<string, unknown>) => {
       const flags = parseOrThrow(flagsSchema, raw, "flags");
@@ -104,7 +112,7 @@ export function tuneCommand(): Command {
                     flags.match ??
                     [...costs].sort((a, b) => b.accuracy - a.accuracy || a.tokens - b.tokens)[0]!.config,
                 };
-        const policy = fitPolicy(rows, {
+        const settings: FitSettings = {
           task: getTask(taskName),
           model: run.backend,
           probe,
@@ -113,14 +121,32 @@ export function tuneCommand(): Command {
           features: flags.features,
           runId,
           minProblems: flags.minProblems,
-        });
+        };
+        const policy = fitPolicy(rows, settings);
+        const held = crossValidate(rows, settings, flags.folds);
+        const rival = bestFixedWithin(rows, settings, policy.fittedOn.tokens);
         writeFileSync(flags.out, `${JSON.stringify(policy, null, 2)}\n`);
-        const lines = policy.bins.map(
-          (bin, i) =>
-            `  bin ${i} (${bin.problems} problems): ${bin.use === "probe" ? `probe only (${probe})` : `${probe}, then ${bin.use.config}`}  accuracy ${(100 * bin.accuracy).toFixed(1)}%  ${bin.tokens.toFixed(0)} tokens`,
-        );
+        const figures = (accuracy: number, tokens: number) =>
+          `accuracy ${(100 * accuracy).toFixed(1)}%, ${tokens.toFixed(0)} tokens per question`;
+        const lines =
+          policy.probe === null
+            ? [
+                `  no probe: ${(policy.bins[0]!.use as { config: string }).config} on every question (no probe-then-choose policy did better on the dev split)`,
+              ]
+            : policy.bins.map(
+                (bin, i) =>
+                  `  bin ${i} (${bin.problems} problems): ${bin.use === "probe" ? `probe only (${probe})` : `${probe}, then ${bin.use.config}`}  accuracy ${(100 * bin.accuracy).toFixed(1)}%  ${bin.tokens.toFixed(0)} tokens`,
+              );
         process.stdout.write(
-          `policy for ${policy.model} on ${policy.task}, fitted on ${policy.fittedOn.problems} problems of run ${runId}\n${lines.join("\n")}\n  overall: accuracy ${(100 * policy.fittedOn.accuracy).toFixed(1)}%, ${policy.fittedOn.tokens.toFixed(0)} tokens per question\nwritten to ${flags.out}\n`,
+          [
+            `policy for ${policy.model} on ${policy.task}, fitted on ${policy.fittedOn.problems} problems of run ${runId}`,
+            ...lines,
+            `  in-sample: ${figures(policy.fittedOn.accuracy, policy.fittedOn.tokens)}`,
+            `  best fixed configuration within those tokens (in-sample): ${rival ? `${rival.config}, ${figures(rival.accuracy, rival.tokens)}` : "none"}`,
+            `  held-out (${held.folds}-fold over ${held.problems} problems): ${figures(held.policy.accuracy, held.policy.tokens)}`,
+            `  best fixed configuration for the same objective, held-out: ${figures(held.fixed.accuracy, held.fixed.tokens)} (${held.fixed.configs.join(" / ")})`,
+            `written to ${flags.out}`,
+          ].join("\n") + "\n",
         );
       } finally {
         store.close();

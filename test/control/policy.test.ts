@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { choose, fitPolicy, type Policy, type PolicyRow, parsePolicy } from "../../src/control/policy.js";
+import {
+  choose,
+  crossValidate,
+  evaluatePolicy,
+  fitPolicy,
+  type Policy,
+  type PolicyRow,
+  parsePolicy,
+} from "../../src/control/policy.js";
 import { InvalidInputError } from "../../src/core/errors.js";
 import { Mulberry32 } from "../../src/core/random.js";
 import { emptyUsage } from "../../src/core/types.js";
@@ -89,11 +97,68 @@ describe("fitting a policy", () => {
     const rows = devRows();
     const policy = fitPolicy(rows, { ...settings, objective: { kind: "max-accuracy", maxTokens: 50 } });
     expect(policy.fittedOn.tokens).toBeLessThanOrEqual(50);
-    expect(policy.bins[0]!.use).toBe("probe");
-    // Only n=4 fits the hard half: (20 + 60) / 2 = 40 tokens.
-    expect(policy.bins[1]!.use).toMatchObject({ config: "self-consistency n=4" });
+    // The probe for the easy half and n=4 for the hard one, (20 + 60) / 2 = 40 tokens, only ties
+    // n=4 alone (40 tokens, the same answers): the fixed configuration is kept, without a probe.
+    expect(policy.probe).toBeNull();
+    expect(policy.bins).toHaveLength(1);
+    expect(policy.bins[0]!.use).toMatchObject({ config: "self-consistency n=4" });
+    expect(choose(policy, {}).use).toMatchObject({ config: "self-consistency n=4" });
     const generous = fitPolicy(rows, { ...settings, objective: { kind: "max-accuracy", maxTokens: 1000 } });
     expect(generous.bins[1]!.use).toMatchObject({ config: "self-consistency n=16" });
+  });
+
+  it("prefers a fixed configuration that a probe-then-choose policy cannot beat", () => {
+    // Every question right at n=4: nothing spends less for as much.
+    const rows = devRows().map((r) => (r.config === "self-consistency n=4" ? { ...r, correct: true } : r));
+    const policy = fitPolicy(rows, { ...settings, objective: { kind: "max-accuracy", maxTokens: 1000 } });
+    expect(policy.probe).toBeNull();
+    expect(policy.bins[0]!.use).toMatchObject({ config: "self-consistency n=4" });
+    expect(policy.fittedOn).toMatchObject({ accuracy: 1, tokens: 40 });
+    expect(evaluatePolicy(policy, rows, arithmeticTask)).toMatchObject({ accuracy: 1, tokens: 40 });
+  });
+
+  it("counts the probe's draws once when the chosen configuration sees them again", () => {
+    // Draw ids: the probe's two samples are the first two of n=16's.
+    const rows = devRows().map((r) => {
+      const n = r.options.n as number;
+      const base = Number(r.problemId.slice(1)) * 100;
+      const candidates = Array.from({ length: n }, (_, i) => ({
+        answer: r.candidates[i]?.answer ?? "5",
+        tokens: 10,
+        draw: base + i,
+      }));
+      return { ...r, candidates };
+    });
+    const policy = fitPolicy(rows, {
+      ...settings,
+      objective: { kind: "match", config: "self-consistency n=16" },
+    });
+    expect(policy.bins[1]!.use).toMatchObject({ config: "self-consistency n=16" });
+    // Probe (20) for easy; for hard the probe (20) and 14 more samples (140): 90 a question, not 100.
+    expect(policy.fittedOn.tokens).toBeCloseTo(90, 6);
+    expect(evaluatePolicy(policy, rows, arithmeticTask).tokens).toBeCloseTo(90, 6);
+  });
+
+  it("refuses an objective no policy meets, saying why", () => {
+    const rows = devRows();
+    expect(() =>
+      fitPolicy(rows, { ...settings, objective: { kind: "max-accuracy", maxTokens: 10 } }),
+    ).toThrow(
+      /no policy spends at most 10 tokens per question: the cheapest configuration of the run, self-consistency n=2, spends 20.0/,
+    );
+    expect(() =>
+      fitPolicy(rows, { ...settings, objective: { kind: "min-tokens", targetAccuracy: 1 } }),
+    ).toThrow(/no policy reaches 100.0% on the dev split; the most any reaches is/);
+  });
+
+  it("reports held-out figures for the policy and the best fixed configuration", () => {
+    const rows = devRows(100);
+    const held = crossValidate(rows, { ...settings, objective: { kind: "max-accuracy", maxTokens: 120 } }, 5);
+    expect(held).toMatchObject({ folds: 5, problems: 100 });
+    // Each fold's choice is scored on problems it was not fitted on; the fixed one never costs more than allowed.
+    expect(held.fixed.tokens).toBeLessThanOrEqual(120);
+    expect(held.policy.accuracy).toBeGreaterThan(0);
+    expect(held.policy.accuracy).toBeLessThanOrEqual(1);
   });
 
   it("says what a run lacks", () => {

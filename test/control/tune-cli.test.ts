@@ -3,7 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parsePolicy } from "../../src/control/policy.js";
+import { evaluatePolicy, fitPolicy, type PolicyRow, parsePolicy } from "../../src/control/policy.js";
+import { totalTokens } from "../../src/core/types.js";
+import { openStore } from "../../src/store/sqlite.js";
+import { arithmeticTask } from "../../src/tasks/arithmetic.js";
 import { reckon } from "../support/cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "reckon-tune-"));
@@ -38,11 +41,15 @@ describe("reckon tune", () => {
     const tune = await reckon(["tune", runId, "--out", out, "--db", db, "--bins", "2"]);
     expect(tune.code, tune.stderr).toBe(0);
     expect(tune.stdout).toMatch(/fitted on 24 problems/);
+    // Held-out figures beside the in-sample ones, and the best fixed configuration to compare with.
+    expect(tune.stdout).toMatch(/in-sample: accuracy \d+\.\d%, \d+ tokens per question/);
+    expect(tune.stdout).toMatch(/held-out \(5-fold over 24 problems\): accuracy \d+\.\d%/);
+    expect(tune.stdout).toMatch(/best fixed configuration for the same objective, held-out: accuracy/);
     const policy = parsePolicy(JSON.parse(readFileSync(out, "utf8")), {
       task: "arithmetic",
       model: "llamacpp:reckon-tiny",
     });
-    expect(policy.probe.config).toBe("self-consistency n=2");
+    if (policy.probe) expect(policy.probe.config).toBe("self-consistency n=2");
     expect(policy.fittedOn.configs).toHaveLength(3);
     expect(policy.fittedOn.runId).toBe(runId);
 
@@ -62,6 +69,76 @@ describe("reckon tune", () => {
     expect(result.strategy).toBe("auto");
     expect(result.answer).toBe("41");
     expect(["probe", ...policy.fittedOn.configs]).toContain(result.detail.choice);
+  });
+
+  it("never loses to the best fixed configuration of the run within the same mean tokens", () => {
+    const store = openStore(db, { create: false });
+    let rows: PolicyRow[];
+    try {
+      rows = store.getResults(runId);
+    } finally {
+      store.close();
+    }
+    const configs = [...new Set(rows.map((r) => r.config))];
+    expect(configs).toHaveLength(3);
+    const fixed = configs.map((config) => {
+      const own = rows.filter((r) => r.config === config);
+      return {
+        config,
+        accuracy: own.filter((r) => r.correct).length / own.length,
+        tokens: own.reduce((s, r) => s + totalTokens(r.usage), 0) / own.length,
+      };
+    });
+    const settings = {
+      task: arithmeticTask,
+      model: "llamacpp:reckon-tiny",
+      probe: "self-consistency n=2",
+      bins: 2,
+    };
+    const costs = fixed.map((f) => f.tokens).sort((a, b) => a - b);
+    const budgets = [
+      ...costs,
+      ...costs.slice(1).map((c, i) => (c + costs[i]!) / 2),
+      costs[costs.length - 1]! * 2,
+    ];
+    for (const maxTokens of budgets) {
+      const policy = fitPolicy(rows, { ...settings, objective: { kind: "max-accuracy", maxTokens } });
+      const best = Math.max(...fixed.filter((f) => f.tokens <= maxTokens + 1e-9).map((f) => f.accuracy));
+      expect(policy.fittedOn.tokens).toBeLessThanOrEqual(maxTokens + 1e-9);
+      expect(policy.fittedOn.accuracy).toBeGreaterThanOrEqual(best - 1e-9);
+      // The figures it reports are what it does on the run's rows.
+      const scored = evaluatePolicy(policy, rows, arithmeticTask);
+      expect(scored.accuracy).toBeCloseTo(policy.fittedOn.accuracy, 9);
+      expect(scored.tokens).toBeCloseTo(policy.fittedOn.tokens, 6);
+      // Whatever it spends, no fixed configuration within that spend is more accurate.
+      for (const f of fixed)
+        if (f.tokens <= policy.fittedOn.tokens + 1e-9)
+          expect(policy.fittedOn.accuracy).toBeGreaterThanOrEqual(f.accuracy - 1e-9);
+    }
+    for (const target of fixed) {
+      const policy = fitPolicy(rows, { ...settings, objective: { kind: "match", config: target.config } });
+      expect(policy.fittedOn.accuracy).toBeGreaterThanOrEqual(target.accuracy - 1e-9);
+      expect(policy.fittedOn.tokens).toBeLessThanOrEqual(target.tokens + 1e-9);
+    }
+    expect(() =>
+      fitPolicy(rows, { ...settings, objective: { kind: "max-accuracy", maxTokens: costs[0]! / 2 } }),
+    ).toThrow(/no policy spends at most .* tokens per question: the cheapest configuration of the run/);
+  });
+
+  it("refuses a budget no configuration can keep, with the reason", async () => {
+    const tune = await reckon([
+      "tune",
+      runId,
+      "--out",
+      join(dir, "tight.json"),
+      "--db",
+      db,
+      "--budget",
+      "10",
+    ]);
+    expect(tune.code).toBe(2);
+    expect(tune.stderr).toMatch(/no policy spends at most 10 tokens per question/);
+    expect(tune.stderr).toMatch(/allow at least \d+ tokens/);
   });
 
   it("says what a run lacks, and refuses a policy for another task", async () => {
