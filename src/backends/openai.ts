@@ -182,7 +182,7 @@ export function createOpenAIBackend(
     const choices = new StreamedChoices({
       n,
       stops: plan.localStops,
-      wantLogprobs: plan.topLogprobs !== undefined,
+      wantLogprobs: request.logprobs === true,
       ...(request.onToken
         ? { onToken: (event) => request.onToken!({ ...event, index: slot + event.index }) }
         : {}),
