@@ -133,6 +133,14 @@ export function openStore(path: string = defaultDbPath, options: OpenStoreOption
   }
 }
 
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
 function writable(path: string): boolean {
   try {
     accessSync(path, constants.W_OK);
@@ -191,7 +199,12 @@ function checkSchemaReadable(db: Database.Database, path: string): void {
     );
 }
 
+/** Files up to this size are checked whole when opened; larger ones by each statement. */
+const checkedAtOpenBytes = 256 * 2 ** 20;
+
 function checkIntegrity(db: Database.Database, path: string): void {
+  // quick_check reads every page: for a large store, its errors come statement by statement.
+  if (path === ":memory:" || fileSize(path) > checkedAtOpenBytes) return;
   const rows = db.pragma("quick_check(1)") as { quick_check: string }[];
   const verdict = rows[0]?.quick_check ?? "ok";
   if (verdict !== "ok") throw damaged(path, verdict);
