@@ -69,8 +69,9 @@ export function completionRequestBody(
 ): Record<string, unknown> {
   const body: Record<string, unknown> = { model, prompt: request.prompt + (request.continuation ?? "") };
   Object.assign(body, samplingFields(request, wire));
-  // The legacy endpoint takes a count of alternatives; 0 still returns the chosen tokens' logprobs.
-  if (request.logprobs) body.logprobs = request.topLogprobs ?? 0;
+  // The legacy endpoint takes a count of alternatives; at least 1, as some servers (llama.cpp's)
+  // read 0 as no logprobs at all. Alternatives nobody asked for are not kept.
+  if (request.logprobs) body.logprobs = Math.max(1, request.topLogprobs ?? 0);
   return body;
 }
 

@@ -108,6 +108,16 @@ describe("the OpenAI backend on llama-server", () => {
       expect(token.top).toHaveLength(3);
     }
     expect(streamed.map((t) => t.token).join("")).toBe(completion!.text);
+    // Without alternatives asked for, the chosen tokens' logprobs still come.
+    const plain = await backend.generate({
+      ...sampling,
+      prompt,
+      n: 1,
+      seed: 3,
+      logprobs: true,
+      onToken: () => {},
+    });
+    expect(plain.completions[0]!.logprobs).toHaveLength(plain.completions[0]!.tokens);
   });
 
   it("tells a stop string from the end of text, which this server does not say", async () => {
