@@ -43,7 +43,7 @@ export function chatRequestBody(
 ): Record<string, unknown> {
   const messages: ChatMessage[] =
     typeof request.prompt === "string" ? [{ role: "user", content: request.prompt }] : [...request.prompt];
-  const body: Record<string, unknown> = { model, messages };
+  const body: Record<string, unknown> = { model: request.model ?? model, messages };
   if (request.continuation) {
     const last = messages.at(-1);
     if (last?.role === "assistant")
@@ -67,7 +67,10 @@ export function completionRequestBody(
   request: GenerateRequest & { prompt: string },
   wire: WireOptions,
 ): Record<string, unknown> {
-  const body: Record<string, unknown> = { model, prompt: request.prompt + (request.continuation ?? "") };
+  const body: Record<string, unknown> = {
+    model: request.model ?? model,
+    prompt: request.prompt + (request.continuation ?? ""),
+  };
   Object.assign(body, samplingFields(request, wire));
   // The legacy endpoint takes a count of alternatives; at least 1, as some servers (llama.cpp's)
   // read 0 as no logprobs at all. Alternatives nobody asked for are not kept.

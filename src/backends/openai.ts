@@ -112,6 +112,8 @@ export function createOpenAIBackend(
     chat,
     streaming: canStream,
     stopSequences: canStream,
+    // A request may name another model the same server serves (mixture of agents).
+    modelChoice: true,
   };
   // Learned from answers: whether the server honours `n`, streams, and names stop strings.
   let honoursN: boolean | undefined = config.nParameter === "ignored" ? false : undefined;

@@ -95,7 +95,11 @@ describe("openai backend: requests and responses", () => {
       chat: true,
       streaming: true,
       stopSequences: true,
+      modelChoice: true,
     });
+    // A request may name another model of the same server.
+    await backend.generate(ask({ model: "other-model" }));
+    expect(server.requests[1]!.body.model).toBe("other-model");
   });
 
   it("sends stop strings to a server once it has shown that it names the one that ended a choice", async () => {
