@@ -44,11 +44,15 @@ async function main(): Promise<void> {
     for (const url of Object.values(urls)) await load(url, body, concurrency, 1_000); // warm-up
     const direct = await load(urls.direct, body, concurrency, total);
     // Forwarder and proxy in alternating pairs, so that a slow moment of the machine hits both.
-    const runs: { forwarder: Measured; proxy: Measured }[] = [];
+    const [, proxyChild, forwarderChild] = children as [ChildProcess, ChildProcess, ChildProcess];
+    const runs: {
+      forwarder: Measured & { cpuMsPerRequest: number };
+      proxy: Measured & { cpuMsPerRequest: number };
+    }[] = [];
     for (let pair = 0; pair < Number(values.pairs); pair++)
       runs.push({
-        forwarder: await load(urls.forwarder, body, concurrency, total),
-        proxy: await load(urls.proxy, body, concurrency, total),
+        forwarder: await withCpu(forwarderChild, total, () => load(urls.forwarder, body, concurrency, total)),
+        proxy: await withCpu(proxyChild, total, () => load(urls.proxy, body, concurrency, total)),
       });
 
     const p = (values: number[], q: number) => percentile(values, q).toFixed(2);
@@ -76,6 +80,11 @@ async function main(): Promise<void> {
     );
     console.log(
       `proxy's own time per request (server-timing total - upstream): p50 ${p(overheads, 0.5)} ms, p99 ${p(overheads, 0.99)} ms`,
+    );
+    // CPU per request holds on a busy machine, where wall-clock throughput does not.
+    const cpu = (side: "forwarder" | "proxy") => median(runs.map((r) => r[side].cpuMsPerRequest));
+    console.log(
+      `CPU per request: minimal forwarder ${cpu("forwarder").toFixed(3)} ms, reckon serve ${cpu("proxy").toFixed(3)} ms (ratio ${(cpu("forwarder") / cpu("proxy")).toFixed(2)}: the throughput ratio when CPU-bound)`,
     );
   } finally {
     for (const child of children) child.send("stop");
@@ -170,13 +179,43 @@ function percentile(values: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 }
 
+/** A child answers "cpu" with the CPU time it has used so far, and exits on anything else. */
+function answerControl(): void {
+  process.on("message", (message) => {
+    if (message === "cpu")
+      process.send!({ cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000 });
+    else process.exit(0);
+  });
+}
+
+/** CPU milliseconds a child has used so far. */
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      const cpuMs = (message as { cpuMs?: number }).cpuMs;
+      if (cpuMs === undefined) return;
+      child.off("message", onMessage);
+      resolve(cpuMs);
+    };
+    child.on("message", onMessage);
+    child.send("cpu");
+  });
+}
+
+/** Runs `work` and says how many CPU milliseconds `child` spent meanwhile, per request. */
+async function withCpu<T extends Measured>(child: ChildProcess, requests: number, work: () => Promise<T>) {
+  const before = await cpuOf(child);
+  const measured = await work();
+  return { ...measured, cpuMsPerRequest: ((await cpuOf(child)) - before) / requests };
+}
+
 const role = process.argv[2];
 
 if (role === "upstream") {
   const { startOpenAITestServer } = await import("../test/support/openai-test-server.js");
   const server = await startOpenAITestServer({ respond: () => "The answer is 4." });
   process.send!({ url: server.url });
-  process.on("message", () => process.exit(0));
+  answerControl();
 } else if (role === "proxy") {
   const { createReckonServer } = await import("../src/server/app.js");
   const { parseServerConfig } = await import("../src/server/config.js");
@@ -184,7 +223,7 @@ if (role === "upstream") {
     parseServerConfig({ port: 0, upstreams: [process.argv[3]!], recentRequests: 200 }),
   );
   process.send!({ url: `${await server.listen()}/v1` });
-  process.on("message", () => process.exit(0));
+  answerControl();
 } else if (role === "forwarder") {
   // The least a proxy must do: parse the JSON body, forward it on kept-alive connections,
   // parse the answer and serialise it again.
@@ -207,7 +246,7 @@ if (role === "upstream") {
   serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
     process.send!({ url: `http://127.0.0.1:${info.port}/v1` }),
   );
-  process.on("message", () => process.exit(0));
+  answerControl();
 } else {
   await main();
 }
