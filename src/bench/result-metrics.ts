@@ -242,14 +242,21 @@ async function problemFigures(
   return { covered, ...(pool ? { pool } : {}), estimates };
 }
 
-/** The configurations of each series whose strategy declares a pool shortcut. */
+/**
+ * The configurations of each series whose strategy declares a pool shortcut and draws more
+ * than one sample somewhere in the series (a pool of one, as `single`'s, would only repeat the
+ * real run's accuracy under another name).
+ */
 function shortcutSeries(configs: readonly BenchConfig[]): BenchConfig[][] {
   const series = new Map<string, BenchConfig[]>();
   for (const c of configs) {
     if (!getStrategy(c.strategy).fromPool) continue;
     series.set(c.series, [...(series.get(c.series) ?? []), c]);
   }
-  return [...series.values()];
+  return [...series.values()].filter((members) => {
+    const shortcut = getStrategy(members[0]!.strategy).fromPool!;
+    return members.some((c) => shortcut.samples(c.options) > 1);
+  });
 }
 
 /**

@@ -170,9 +170,9 @@ function compareWithBaseline(
 
 const percent = (x: number) => `${(100 * x).toFixed(1)}`;
 
-/** Printed under tables with an oracle row: it is a ceiling, not a method one can run. */
+/** Printed under tables with a pass@k row: what it measures, and what it does not bound. */
 export const oracleLegend =
-  "oracle = pass@k, the ceiling: a problem counts as right when any of its k samples is right";
+  "pass@k = expected coverage of k independent whole-solution draws (unbiased estimator): the ceiling of methods that draw k and select; search and revision methods see other text, so compare their own coverage";
 
 /**
  * A plain-text table: one line per strategy, one column per budget, accuracy with its 95% CI
@@ -187,11 +187,12 @@ export function formatSummary(summary: RunSummary): string {
   const names = Object.keys(summary.strategies).sort(
     (a, b) => Number(a === "oracle") - Number(b === "oracle"),
   );
+  const label = (name: string) => (name === "oracle" ? "pass@k" : name);
   if (names.length === 0) return `${lines.join("\n")}\nno metrics yet\n`;
   const budgets = [...new Set(names.flatMap((s) => summary.strategies[s]!.map((r) => r.n)))].sort(
     (a, b) => a - b,
   );
-  const width = Math.max(8, ...names.map((s) => s.length));
+  const width = Math.max(8, ...names.map((s) => label(s).length));
   const cell = 36;
   lines.push("accuracy % [95% CI] (tokens, samples per problem) by budget");
   lines.push(`${"strategy".padEnd(width)}  ${budgets.map((n) => `n=${n}`.padEnd(cell)).join("")}`.trimEnd());
@@ -206,9 +207,26 @@ export function formatSummary(summary: RunSummary): string {
         cell,
       );
     });
-    lines.push(`${name.padEnd(width)}  ${cells.join("")}`.trimEnd());
+    lines.push(`${label(name).padEnd(width)}  ${cells.join("")}`.trimEnd());
   }
   if (names.includes("oracle")) lines.push(oracleLegend);
+  const covered = names.filter((name) => summary.strategies[name]!.some((r) => r.coverage));
+  if (covered.length > 0) {
+    lines.push(
+      "",
+      "coverage % [95% CI]: problems where any candidate the configuration saw was right, the ceiling of its own selection",
+    );
+    lines.push(
+      `${"strategy".padEnd(width)}  ${budgets.map((n) => `n=${n}`.padEnd(cell)).join("")}`.trimEnd(),
+    );
+    for (const name of covered) {
+      const cells = budgets.map((n) => {
+        const c = summary.strategies[name]!.find((row) => row.n === n)?.coverage;
+        return (c ? `${percent(c.value)} [${percent(c.ciLow)},${percent(c.ciHigh)}]` : "").padEnd(cell);
+      });
+      lines.push(`${name.padEnd(width)}  ${cells.join("")}`.trimEnd());
+    }
+  }
   if (summary.comparisons.length > 0) {
     lines.push("", "paired difference in accuracy, percentage points [95% CI], same problems");
     for (const c of summary.comparisons)

@@ -21,6 +21,11 @@ export interface AccuracyChartOptions {
 interface ChartPoint {
   series: string;
   config: string;
+  /** Mean tokens per problem on the chart's axis, and the problems behind the point: its tooltip. */
+  tokens: number;
+  problems: number;
+  /** What hovering the point says: configuration, accuracy with its interval, tokens, problems. */
+  label: string;
   x: number;
   accuracy: number;
   low: number;
@@ -38,9 +43,12 @@ const palette = [
   "#17becf",
   "#bcbd22",
 ];
-const oracleColour = "#555555";
+const passAtKColour = "#555555";
 
-/** The rows a chart draws: real accuracy of each configuration, and the oracle. */
+/** How the pass@k line is named in charts and tables (its metric rows are stored as "oracle"). */
+export const passAtKLabel = "pass@k";
+
+/** The rows a chart draws: real accuracy of each configuration, and pass@k. */
 export const chartRows = (rows: readonly MetricRecord[]) =>
   rows.filter((r) => r.metric === "accuracy" || r.strategy === "oracle");
 
@@ -58,18 +66,23 @@ export function accuracyChartSpec(
     options.tokens === "total" ? (r.meanTotalTokens ?? r.meanTokens) : r.meanTokens;
   const byTokens = drawn.length > 0 && drawn.every((r) => tokensOf(r) > 0);
   const points: ChartPoint[] = drawn.map((r) => ({
-    series: r.series ?? r.strategy,
-    config: r.strategy,
+    series: r.strategy === "oracle" ? passAtKLabel : (r.series ?? r.strategy),
+    config: r.strategy === "oracle" ? `pass@${r.k}` : r.strategy,
+    tokens: Math.round(tokensOf(r)),
+    problems: r.problems,
+    label: `${r.strategy === "oracle" ? `pass@${r.k}` : r.strategy}: ${(100 * r.value).toFixed(1)}% [${(100 * r.ciLow).toFixed(1)}, ${(100 * r.ciHigh).toFixed(1)}], ${Math.round(tokensOf(r)).toLocaleString("en-US")} tokens per problem, ${r.problems} problems`,
     x: byTokens ? tokensOf(r) : r.k,
     accuracy: r.value,
     low: r.ciLow,
     high: r.ciHigh,
   }));
-  // Only the series that ran get a colour and a legend entry; the oracle comes last, in grey.
+  // Only the series that ran get a colour and a legend entry; pass@k comes last, in grey.
   const series = [...new Set(points.map((p) => p.series))].sort(
-    (a, b) => Number(a === "oracle") - Number(b === "oracle"),
+    (a, b) => Number(a === passAtKLabel) - Number(b === passAtKLabel),
   );
-  const range = series.map((name, i) => (name === "oracle" ? oracleColour : palette[i % palette.length]!));
+  const range = series.map((name, i) =>
+    name === passAtKLabel ? passAtKColour : palette[i % palette.length]!,
+  );
   const x = {
     field: "x",
     type: "quantitative" as const,
@@ -96,7 +109,7 @@ export function accuracyChartSpec(
           },
   };
   const dash = {
-    condition: { test: "datum.series === 'oracle'", value: [6, 4] },
+    condition: { test: `datum.series === '${passAtKLabel}'`, value: [6, 4] },
     value: [1, 0],
   };
   return {
@@ -110,7 +123,7 @@ export function accuracyChartSpec(
     layer: [
       {
         mark: { type: "area", opacity: 0.12 },
-        transform: [{ filter: "datum.series !== 'oracle'" }],
+        transform: [{ filter: `datum.series !== '${passAtKLabel}'` }],
         encoding: {
           y: { field: "low", type: "quantitative" },
           y2: { field: "high" },
@@ -134,10 +147,13 @@ export function accuracyChartSpec(
         mark: { type: "point", filled: true, size: 45 },
         encoding: {
           y: { field: "accuracy", type: "quantitative" },
+          // Static SVG has no tooltip handler: the description becomes each point's <title>.
+          description: { field: "label" },
           tooltip: [
-            { field: "config" },
+            { field: "config", title: "configuration" },
             { field: "accuracy", format: ".1%" },
-            { field: "x", format: ",.0f" },
+            { field: "tokens", title: "tokens per problem", format: ",.0f" },
+            { field: "problems" },
           ],
         },
       },
@@ -166,14 +182,23 @@ export function logTicks(values: readonly number[]): number[] {
   return coarse.length >= 3 ? coarse : ticks([1, 2, 3, 4, 5, 6, 7, 8, 9]);
 }
 
-/** Renders a Vega-Lite spec to a standalone SVG string. */
+/** Renders a Vega-Lite spec to a standalone SVG string; points with a description get it as their <title>. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const view = new View(parse(compile(spec).spec), { renderer: "none" });
   try {
-    return await view.toSVG();
+    return withTitles(await view.toSVG());
   } finally {
     view.finalize();
   }
+}
+
+/** A static SVG has no tooltip handler: a browser shows an element's <title> on hover instead. */
+function withTitles(svg: string): string {
+  return svg.replace(
+    /<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="point"([^>]*?)\/>/g,
+    (_match, label: string, rest: string) =>
+      `<path aria-label="${label}" role="graphics-symbol" aria-roledescription="point"${rest}><title>${label}</title></path>`,
+  );
 }
 
 /** The accuracy-vs-compute chart of `rows` as SVG. */

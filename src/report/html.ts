@@ -153,8 +153,11 @@ ${runDetails(report.run)}
 <figure class="chart wide" id="accuracy-total-chart">${accuracyTotalSvg}</figure>
 </div>
 <p class="note">Each point is one strategy configuration, run on every problem: its accuracy against the
-tokens it actually spent per problem; bands are 95% bootstrap intervals over problems. The dashed oracle
-(pass@k) counts a problem solved when any of k samples is correct: an upper bound for every selection method.</p>
+tokens it actually spent per problem; bands are 95% bootstrap intervals over problems. The dashed pass@k
+line is the expected coverage of k independent whole-solution draws (unbiased estimator): the ceiling, in
+expectation, of methods that draw k and select one. It does not bound search or revision methods, which see
+other text: each configuration's own ceiling is its <code>coverage</code> (any candidate it saw was right),
+in the table below. Hover a point for its configuration.</p>
 ${comparisonsHtml(report.comparisons)}
 </section>
 ${levelSection}

@@ -61,10 +61,10 @@ export function metricsTableHtml(rows: readonly MetricRecord[]): string {
   const body = rows
     .map(
       (r) =>
-        `<tr><td>${r.level ?? "all"}</td><td>${escapeHtml(r.strategy)}</td><td><code>${escapeHtml(r.metric)}</code></td>` +
+        `<tr><td>${r.level ?? "all"}</td><td>${escapeHtml(r.strategy === "oracle" ? "whole-solution draws" : r.strategy)}</td><td><code>${escapeHtml(r.metric)}</code></td>` +
         `<td class="num">${r.k}</td><td class="num">${percent(r.value)}</td>` +
         `<td class="num">${percent(r.ciLow)} – ${percent(r.ciHigh)}</td>` +
-        `<td class="num">${r.metric === "accuracy" || r.strategy === "oracle" ? count(r.meanTokens) : "–"}</td>` +
+        `<td class="num">${r.metric === "accuracy" || r.metric === "coverage" || r.strategy === "oracle" ? count(r.meanTokens) : "–"}</td>` +
         `<td class="num">${count(r.meanTotalTokens)}</td><td class="num">${r.problems}</td></tr>`,
     )
     .join("\n");

@@ -195,20 +195,32 @@ describe("renderReport files", () => {
     expect(new Set(plottedXs(total))).not.toEqual(new Set(plottedXs(generated)));
   });
 
-  it("lists only the series present in the legend, and draws the oracle dashed", async () => {
+  it("lists only the series present in the legend, draws pass@k dashed, and gives every point its configuration as a tooltip", async () => {
     const svg = readFileSync(files.accuracySvg, "utf8");
     expect(legendLabels(svg)).toEqual([
       "single",
       "self-consistency",
       "best-of-n",
       "weighted-majority",
-      "oracle",
+      "pass@k",
     ]);
     expect(svg).toMatch(/<path[^>]*stroke="#555555"[^>]*stroke-dasharray="6,4"/);
+    // A browser shows each point's <title> on hover: configuration, accuracy, tokens, problems.
+    const titles = [...svg.matchAll(/<title>([^<]*)<\/title>/g)].map((m) => m[1]!);
+    const drawn = overall().filter((m) => m.metric === "accuracy" || m.strategy === "oracle");
+    expect(titles).toHaveLength(drawn.length);
+    expect(
+      titles.some((t) =>
+        /^self-consistency n=\d+: \d+\.\d% \[[\d.]+, [\d.]+\], [\d,]+ tokens per problem, \d+ problems$/.test(
+          t,
+        ),
+      ),
+    ).toBe(true);
+    expect(titles.some((t) => t.startsWith("pass@"))).toBe(true);
 
     const some = overall().filter((m) => m.series === "self-consistency" || m.series === "oracle");
     const partial = await renderAccuracyChart(some);
-    expect(legendLabels(partial)).toEqual(["self-consistency", "oracle"]);
+    expect(legendLabels(partial)).toEqual(["self-consistency", "pass@k"]);
     expect(partial).not.toContain("best-of-n");
     expect(partial).not.toContain("weighted-majority");
     expect(partial.match(/stroke-dasharray="6,4"/g)).toHaveLength(1);
