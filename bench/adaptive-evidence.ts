@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { createDefaultBackend } from "../src/backends/embedded.js";
 import { createOpenAIBackend } from "../src/backends/openai.js";
 import { allocateBatch } from "../src/control/allocate.js";
-import { fitPolicy, type PolicyRow } from "../src/control/policy.js";
+import { crossValidate, fitPolicy, type PolicyRow } from "../src/control/policy.js";
 import { type Backend, type BackendMiddleware, forwardBackend } from "../src/core/backend.js";
 import { requestDigest } from "../src/core/draws.js";
 import {
@@ -173,6 +173,7 @@ for (const [config, strategy, options] of [...devConfigs].reverse()) {
   devRows.push(...(await runConfig(config, strategy, options, dev)));
   log(`dev ${config}: ${JSON.stringify(summary(devRows.filter((r) => r.config === config)))}`);
 }
+const devIndex = new Map(dev.map((p, i) => [p.id, i]));
 const policyRows: PolicyRow[] = devRows.map((r) => ({
   problemId: r.problem.id,
   config: r.config,
@@ -180,7 +181,9 @@ const policyRows: PolicyRow[] = devRows.map((r) => ({
   options: devConfigs.find((c) => c[0] === r.config)![2],
   correct: r.correct,
   usage: r.result.usage,
-  candidates: r.result.candidates,
+  // Every configuration here samples one request from its first index: candidate i is draw i,
+  // so the fit knows which of a configuration's draws the probe already made.
+  candidates: r.result.candidates.map((c, i) => ({ ...c, draw: devIndex.get(r.problem.id)! * 10_000 + i })),
 }));
 const policy = fitPolicy(policyRows, {
   task: arithmeticTask,
@@ -190,6 +193,14 @@ const policy = fitPolicy(policyRows, {
   bins: 4,
   minProblems: Math.min(20, dev.length),
 });
+const heldOut = crossValidate(policyRows, {
+  task: arithmeticTask,
+  model: backend.id,
+  probe: "self-consistency n=4",
+  objective: { kind: "match", config: "self-consistency n=64" },
+  bins: 4,
+});
+log(`tuner on dev: in-sample ${JSON.stringify(policy.fittedOn)}; held-out ${JSON.stringify(heldOut)}`);
 log(
   `policy: ${policy.bins.map((b, i) => `bin ${i} (${b.problems}): ${b.use === "probe" ? "probe" : b.use.config}`).join("; ")}; features ${policy.difficulty.features.join(",")}`,
 );
@@ -330,6 +341,7 @@ const report = {
     bins: policy.bins.map((b) => ({ use: b.use === "probe" ? "probe" : b.use.config, problems: b.problems })),
     features: policy.difficulty.features,
     dev: policy.fittedOn,
+    devHeldOut: heldOut,
   },
   auto: versus("auto"),
   majority64: base,
@@ -369,6 +381,7 @@ else {
     `${[
       `test split: ${test.length} problems (levels ${levels.join(",")}); policy fitted on ${dev.length} dev problems`,
       `majority@64: accuracy ${pct(base.accuracy)}, ${base.samples.toFixed(0)} samples, ${base.tokens.toFixed(0)} tokens per question`,
+      `tuner on dev: in-sample accuracy ${pct(policy.fittedOn.accuracy)}, ${policy.fittedOn.tokens.toFixed(0)} tokens; held-out (${heldOut.folds}-fold) ${pct(heldOut.policy.accuracy)}, ${heldOut.policy.tokens.toFixed(0)} tokens; best fixed held-out ${pct(heldOut.fixed.accuracy)}, ${heldOut.fixed.tokens.toFixed(0)} tokens (${heldOut.fixed.configs.join(" / ")})`,
       line("auto", versus("auto")),
       line("esc", versus("esc")),
       line("adaptive-consistency", versus("adaptive-consistency")),
