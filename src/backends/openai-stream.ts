@@ -8,11 +8,15 @@ import type { TokenEvent } from "../core/backend.js";
 import type { TokenLogprob } from "../core/types.js";
 import type { ParsedChoice, ParsedChunk, ParsedResponse } from "./openai-wire.js";
 import { StopScanner } from "./stop-scanner.js";
+import { splitThinking, ThinkSplitter, type ThinkTags } from "./think-tags.js";
 
 interface ChoiceState {
   /** This choice's own usage, where a server reports one per choice (llama.cpp's server). */
   usage?: ParsedResponse["usage"];
   text: string;
+  /** Thinking received apart from the answer, or told from it by think tags. */
+  reasoning: string;
+  splitter?: ThinkSplitter;
   logprobs: TokenLogprob[];
   /** Decoded tokens seen: logprob entries when sent, else one per event with text. */
   tokens: number;
@@ -26,6 +30,10 @@ export interface StreamedChoicesOptions {
   /** Stop strings to find here (the server was not sent them); empty when the server stops. */
   stops: readonly string[];
   wantLogprobs: boolean;
+  /** Tags that mark inline thinking in the text; absent, the text is taken as it comes. */
+  thinkTags?: ThinkTags;
+  /** The answers continue an open think block (the prompt or the partial answer opened one). */
+  startThinking?: boolean;
   onToken?: (event: TokenEvent) => void;
   /** A choice ended (by the server, or at a stop string found here). */
   onChoice?: (choice: ParsedChoice, index: number) => void;
@@ -39,9 +47,11 @@ export class StreamedChoices {
   constructor(private readonly options: StreamedChoicesOptions) {
     this.choices = Array.from({ length: options.n }, () => ({
       text: "",
+      reasoning: "",
       logprobs: [],
       tokens: 0,
       ...(options.stops.length > 0 ? { scanner: new StopScanner(options.stops) } : {}),
+      ...(options.thinkTags ? { splitter: new ThinkSplitter(options.thinkTags, options.startThinking) } : {}),
     }));
   }
 
@@ -57,7 +67,7 @@ export class StreamedChoices {
     for (const piece of chunk.choices) {
       const choice = this.choices[piece.index];
       if (!choice || choice.finish) continue;
-      const tokens = piece.logprobs ? piece.logprobs.length : piece.text === "" ? 0 : 1;
+      const tokens = piece.logprobs ? piece.logprobs.length : piece.text === "" && !piece.reasoning ? 0 : 1;
       choice.tokens += tokens;
       if (piece.logprobs) choice.logprobs.push(...piece.logprobs);
       let text = piece.text;
@@ -68,7 +78,14 @@ export class StreamedChoices {
         stoppedHere = scanned.stop;
         if (stoppedHere === undefined && piece.finish) text += choice.scanner.flush();
       }
-      this.emit(piece.index, text, tokens, piece.logprobs);
+      let reasoning = piece.reasoning ?? "";
+      if (choice.splitter) {
+        const split = choice.splitter.push(text);
+        const last = stoppedHere !== undefined || piece.finish ? choice.splitter.flush() : undefined;
+        text = split.text + (last?.text ?? "");
+        reasoning += split.reasoning + (last?.reasoning ?? "");
+      }
+      this.emit(piece.index, text, reasoning, tokens, piece.logprobs);
       if (stoppedHere !== undefined)
         this.end(piece.index, { finishReason: "stop-sequence", stopSequence: stoppedHere });
       else if (piece.finish) this.end(piece.index, piece.finish);
@@ -101,12 +118,14 @@ export class StreamedChoices {
     const reported = this.choices.filter((c) => c.usage);
     if (reported.length === 0) return undefined;
     const sum = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
+    let reasoningTokens = 0;
     for (const choice of this.choices) {
       sum.promptTokens += choice.usage?.promptTokens ?? 0;
       sum.completionTokens += choice.usage?.completionTokens ?? choice.tokens;
       sum.cachedPromptTokens += choice.usage?.cachedPromptTokens ?? 0;
+      reasoningTokens += choice.usage?.reasoningTokens ?? 0;
     }
-    return sum;
+    return reasoningTokens > 0 ? { ...sum, reasoningTokens } : sum;
   }
 
   /** Whether some choice ended without the server's count of its tokens. */
@@ -122,17 +141,31 @@ export class StreamedChoices {
   private parsed(choice: ChoiceState): ParsedChoice {
     return {
       text: choice.text,
+      ...(choice.reasoning !== "" ? { reasoning: choice.reasoning } : {}),
       ...(choice.finish ?? { finishReason: "aborted" as const }),
       tokens: choice.usage?.completionTokens ?? choice.tokens,
       ...(this.options.wantLogprobs ? { logprobs: choice.logprobs } : {}),
     };
   }
 
-  private emit(index: number, text: string, tokens: number, logprobs: TokenLogprob[] | undefined): void {
+  private emit(
+    index: number,
+    text: string,
+    reasoning: string,
+    tokens: number,
+    logprobs: TokenLogprob[] | undefined,
+  ): void {
     const choice = this.choices[index]!;
     choice.text += text;
-    if (text === "" && tokens === 0) return;
-    this.options.onToken?.({ index, text, tokens, ...(logprobs?.length ? { logprobs } : {}) });
+    choice.reasoning += reasoning;
+    if (text === "" && reasoning === "" && tokens === 0) return;
+    this.options.onToken?.({
+      index,
+      text,
+      tokens,
+      ...(reasoning !== "" ? { reasoning } : {}),
+      ...(logprobs?.length ? { logprobs } : {}),
+    });
   }
 
   private end(index: number, finish: Pick<ParsedChoice, "finishReason" | "stopSequence">): void {
@@ -152,4 +185,20 @@ export function applyStops(choice: ParsedChoice, stops: readonly string[]): Pars
   const { release, stop } = scanner.push(choice.text);
   if (stop === undefined) return choice;
   return { ...choice, text: release, finishReason: "stop-sequence", stopSequence: stop };
+}
+
+/**
+ * A whole answer's inline thinking told from its answer (`tags`), added to any thinking the
+ * server sent apart.
+ */
+export function applyThinkTags(
+  choice: ParsedChoice,
+  tags: ThinkTags | undefined,
+  startThinking: boolean,
+): ParsedChoice {
+  if (!tags) return choice;
+  const split = splitThinking(choice.text, tags, startThinking);
+  const reasoning = (choice.reasoning ?? "") + split.reasoning;
+  const { reasoning: _, ...rest } = choice;
+  return { ...rest, text: split.text, ...(reasoning !== "" ? { reasoning } : {}) };
 }

@@ -81,6 +81,8 @@ export function completionRequestBody(
 /** One returned choice, engine-neutral. */
 export interface ParsedChoice {
   text: string;
+  /** A reasoning model's thinking, apart from the answer in `text`. */
+  reasoning?: string;
   finishReason: FinishReason;
   stopSequence?: string;
   logprobs?: TokenLogprob[];
@@ -91,7 +93,13 @@ export interface ParsedChoice {
 export interface ParsedResponse {
   choices: ParsedChoice[];
   /** `promptTokens` excludes `cachedPromptTokens`, as in core Usage. */
-  usage?: { promptTokens: number; completionTokens: number; cachedPromptTokens?: number };
+  usage?: {
+    promptTokens: number;
+    completionTokens: number;
+    cachedPromptTokens?: number;
+    /** Of `completionTokens`, those spent thinking (`completion_tokens_details.reasoning_tokens`). */
+    reasoningTokens?: number;
+  };
   /** The server names the stop string that ended a choice (vLLM's and SGLang's `stop_reason`). */
   reportsStopReason?: boolean;
   /** Part of `usage` was counted here, not reported (a stream closed before its last event). */
@@ -102,7 +110,20 @@ const usageSchema = z.object({
   prompt_tokens: z.number().nonnegative(),
   completion_tokens: z.number().nonnegative(),
   prompt_tokens_details: z.object({ cached_tokens: z.number().nonnegative().nullish() }).nullish(),
+  completion_tokens_details: z.object({ reasoning_tokens: z.number().nonnegative().nullish() }).nullish(),
 });
+
+/**
+ * The thinking a server sends apart from the answer: `reasoning_content` (vLLM, SGLang,
+ * DeepSeek's API, llama.cpp's server) or `reasoning` (newer vLLM, OpenRouter, Ollama).
+ */
+const reasoningFields = {
+  reasoning_content: z.string().nullish(),
+  reasoning: z.string().nullish(),
+};
+
+const reasoningOf = (fields: { reasoning_content?: string | null; reasoning?: string | null }): string =>
+  fields.reasoning_content ?? fields.reasoning ?? "";
 
 const alternativeSchema = z.object({ token: z.string(), logprob: z.number() });
 
@@ -126,7 +147,7 @@ const chatResponseSchema = z.object({
   choices: z.array(
     z.object({
       index: z.number().int().optional(),
-      message: z.object({ content: z.string().nullish() }),
+      message: z.object({ content: z.string().nullish(), ...reasoningFields }),
       finish_reason: z.string().nullish(),
       stop_reason: z.union([z.string(), z.number()]).nullish(),
       logprobs: chatLogprobsSchema.nullish(),
@@ -198,6 +219,8 @@ function usageOf(usage: z.infer<typeof usageSchema> | null | undefined): ParsedR
     completionTokens: usage.completion_tokens,
   };
   if (cached > 0) parsed.cachedPromptTokens = cached;
+  const reasoning = usage.completion_tokens_details?.reasoning_tokens;
+  if (reasoning) parsed.reasoningTokens = Math.min(reasoning, usage.completion_tokens);
   return parsed;
 }
 
@@ -240,6 +263,8 @@ export function parseChatResponse(json: unknown, topLogprobs: number | undefined
         text: choice.message.content ?? "",
         ...finishOf(choice.finish_reason, choice.stop_reason),
       };
+      const reasoning = reasoningOf(choice.message);
+      if (reasoning !== "") parsed.reasoning = reasoning;
       if (choice.logprobs?.content) parsed.logprobs = chatLogprobs(choice.logprobs.content, topLogprobs);
       return parsed;
     }),
@@ -269,6 +294,8 @@ export interface ParsedChunk {
   choices: {
     index: number;
     text: string;
+    /** New thinking sent apart from the answer (`delta.reasoning_content`), when any. */
+    reasoning?: string;
     /** Set on the event that ends the choice. */
     finish?: Pick<ParsedChoice, "finishReason" | "stopSequence">;
     logprobs?: TokenLogprob[];
@@ -283,7 +310,7 @@ const chatChunkSchema = z.object({
     .array(
       z.object({
         index: z.number().int().default(0),
-        delta: z.object({ content: z.string().nullish() }).nullish(),
+        delta: z.object({ content: z.string().nullish(), ...reasoningFields }).nullish(),
         finish_reason: z.string().nullish(),
         stop_reason: z.union([z.string(), z.number()]).nullish(),
         logprobs: chatLogprobsSchema.nullish(),
@@ -314,6 +341,7 @@ export function parseChatChunk(json: unknown, topLogprobs: number | undefined): 
     choices: data.choices.map((choice) => ({
       index: choice.index,
       text: choice.delta?.content ?? "",
+      ...(choice.delta && reasoningOf(choice.delta) !== "" ? { reasoning: reasoningOf(choice.delta) } : {}),
       ...(choice.finish_reason ? { finish: finishOf(choice.finish_reason, choice.stop_reason) } : {}),
       ...(choice.logprobs?.content ? { logprobs: chatLogprobs(choice.logprobs.content, topLogprobs) } : {}),
     })),

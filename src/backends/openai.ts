@@ -12,7 +12,7 @@ import { sampleSeed } from "../core/random.js";
 import type { Completion, Usage } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
 import { type OpenAIHttpClient, postJson, postStream, type RetryEvent } from "./openai-http.js";
-import { applyStops, StreamedChoices } from "./openai-stream.js";
+import { applyStops, applyThinkTags, StreamedChoices } from "./openai-stream.js";
 import {
   chatRequestBody,
   completionRequestBody,
@@ -24,6 +24,7 @@ import {
   parseCompletionResponse,
 } from "./openai-wire.js";
 import { Semaphore } from "./semaphore.js";
+import { defaultThinkTags, opensThinking, type ThinkTags } from "./think-tags.js";
 
 export const openAIBackendOptionsSchema = z
   .object({
@@ -53,6 +54,12 @@ export const openAIBackendOptionsSchema = z
      * the end of text unless the server names them).
      */
     stream: z.enum(["auto", "never"]).default("auto"),
+    /**
+     * Who finds stop strings: `server` for one that names the string that ended a choice (vLLM's
+     * and SGLang's `stop_reason`), `client` to find them in the stream here, `auto` to find them
+     * here until the server shows that it names them.
+     */
+    stopStrings: z.enum(["auto", "server", "client"]).default("auto"),
     /** Requests in flight at once, shared by every call on this backend. */
     concurrency: z.number().int().positive().default(4),
     /** Per attempt; local CPU servers can take minutes for long answers. */
@@ -62,6 +69,14 @@ export const openAIBackendOptionsSchema = z
     retryMaxDelayMs: z.number().nonnegative().default(30_000),
     headers: z.record(z.string(), z.string()).default({}),
     parameterCount: z.number().positive().optional(),
+    /**
+     * The tags between which a reasoning model writes its thinking inline; that text becomes
+     * the completion's `reasoning`, not its answer. `false` takes the text as it comes. Thinking
+     * the server sends apart (`reasoning_content`, `reasoning`) is read either way.
+     */
+    thinkTags: z
+      .union([z.tuple([z.string().min(1), z.string().min(1)]), z.literal(false)])
+      .default([...defaultThinkTags]),
     onRetry: z.custom<(event: RetryEvent) => void>((value) => typeof value === "function").optional(),
   })
   .strict();
@@ -121,11 +136,21 @@ export function createOpenAIBackend(
   let largestN = 1;
   let nCap: number | undefined;
   let streams: boolean | undefined;
-  let namesStops: boolean | undefined;
+  let namesStops: boolean | undefined = config.stopStrings === "server" ? true : undefined;
   const closing = new AbortController();
   // Every queued or in-flight request listens for close(): hundreds at once are normal, not a leak.
   setMaxListeners(0, closing.signal);
   const path = chat ? "/chat/completions" : "/completions";
+  const thinkTags: ThinkTags | undefined = config.thinkTags === false ? undefined : config.thinkTags;
+
+  /** Whether the answers continue a think block that the prompt or the partial answer left open. */
+  function startsThinking(request: GenerateRequest): boolean {
+    if (!thinkTags) return false;
+    const last = typeof request.prompt === "string" ? undefined : request.prompt.at(-1);
+    const before =
+      typeof request.prompt === "string" ? request.prompt : last?.role === "assistant" ? last.content : "";
+    return opensThinking(before + (request.continuation ?? ""), thinkTags);
+  }
 
   /** How the requests of one generate() call go out. */
   interface Plan {
@@ -151,7 +176,7 @@ export function createOpenAIBackend(
   }
 
   function learn(response: { reportsStopReason?: boolean }): void {
-    if (response.reportsStopReason) namesStops = true;
+    if (response.reportsStopReason && config.stopStrings === "auto") namesStops = true;
   }
 
   /**
@@ -176,7 +201,13 @@ export function createOpenAIBackend(
         ? parseChatResponse(json, plan.topLogprobs)
         : parseCompletionResponse(json, plan.topLogprobs);
       learn(parsed);
-      return { ...parsed, choices: parsed.choices.map((c) => applyStops(c, plan.localStops)) };
+      const thinking = startsThinking(request);
+      return {
+        ...parsed,
+        choices: parsed.choices.map((c) =>
+          applyThinkTags(applyStops(c, plan.localStops), thinkTags, thinking),
+        ),
+      };
     };
     if (!plan.stream)
       return { response: parseWhole(await postJson(http, path, body, signal)), reported: false };
@@ -185,6 +216,7 @@ export function createOpenAIBackend(
       n,
       stops: plan.localStops,
       wantLogprobs: request.logprobs === true,
+      ...(thinkTags ? { thinkTags, startThinking: startsThinking(request) } : {}),
       ...(request.onToken
         ? { onToken: (event) => request.onToken!({ ...event, index: slot + event.index }) }
         : {}),
@@ -411,6 +443,8 @@ function toGenerateResponse(
       usage.completionTokens += response.usage.completionTokens;
       if (response.usage.cachedPromptTokens !== undefined)
         usage.cachedPromptTokens = (usage.cachedPromptTokens ?? 0) + response.usage.cachedPromptTokens;
+      if (response.usage.reasoningTokens !== undefined)
+        usage.reasoningTokens = (usage.reasoningTokens ?? 0) + response.usage.reasoningTokens;
     } else {
       usage.estimated = true;
       usage.promptTokens += estimateTokens(promptText(request));
@@ -418,11 +452,15 @@ function toGenerateResponse(
     }
   }
   const completions = choices.map((choice, i) => toCompletion(choice, tokens[i] ?? 0));
+  // A lone sample's thinking tokens are the call's.
+  if (completions.length === 1 && usage.reasoningTokens !== undefined)
+    completions[0]!.reasoningTokens = usage.reasoningTokens;
   return { completions, usage };
 }
 
 function toCompletion(choice: ParsedChoice, tokens: number): Completion {
   const completion: Completion = { text: choice.text, finishReason: choice.finishReason, tokens };
+  if (choice.reasoning !== undefined) completion.reasoning = choice.reasoning;
   if (choice.stopSequence !== undefined) completion.stopSequence = choice.stopSequence;
   if (choice.logprobs) completion.logprobs = choice.logprobs;
   return completion;

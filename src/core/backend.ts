@@ -57,6 +57,11 @@ export interface TokenEvent {
   index: number;
   /** Text that follows what this sample's earlier events carried; together they are its text. */
   text: string;
+  /**
+   * Thinking of a reasoning model that follows this sample's earlier thinking; together the
+   * pieces are its `reasoning`. `text` carries the answer's pieces only.
+   */
+  reasoning?: string;
   /** Decoded tokens this piece holds (0 when a piece is text released after a withheld stop prefix). */
   tokens: number;
   /** Each token's log-probability, when the request asked for logprobs and the engine streams them. */

@@ -82,19 +82,31 @@ export interface TokenLogprob {
 export type FinishReason = "eos" | "stop-sequence" | "length" | "aborted";
 
 export interface Completion {
+  /** The answer. A reasoning model's thinking is never part of it: it is in `reasoning`. */
   text: string;
+  /**
+   * A reasoning model's thinking, when it thought: what the server sent apart
+   * (`reasoning_content`) or what stood between think tags. Tasks, votes and verifiers read
+   * `text` only.
+   */
+  reasoning?: string;
   finishReason: FinishReason;
   /** The stop string that ended it, when `finishReason` is "stop-sequence" and the engine says. */
   stopSequence?: string;
-  /** Completion tokens of this sample. */
+  /** Completion tokens of this sample, thinking included. */
   tokens: number;
+  /** Of `tokens`, those spent thinking, when the engine counts them apart. */
+  reasoningTokens?: number;
   logprobs?: TokenLogprob[];
 }
 
 export interface Usage {
   /** Prompt tokens evaluated by the generator. */
   promptTokens: number;
+  /** Generated tokens, thinking included. */
   completionTokens: number;
+  /** Of `completionTokens`, those a reasoning model spent thinking, when the engine reports them. */
+  reasoningTokens?: number;
   /** Generator calls. */
   calls: number;
   latencyMs: number;
@@ -119,7 +131,14 @@ export const emptyUsage = (): Usage => ({
   estimated: false,
 });
 
-const optionalCounts = ["flops", "cachedPromptTokens", "verifierTokens", "verifierCalls", "costUsd"] as const;
+const optionalCounts = [
+  "flops",
+  "reasoningTokens",
+  "cachedPromptTokens",
+  "verifierTokens",
+  "verifierCalls",
+  "costUsd",
+] as const;
 
 export function addUsage(a: Usage, b: Usage): Usage {
   const sum: Usage = {

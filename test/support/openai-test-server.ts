@@ -9,8 +9,11 @@
  *
  * Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models. No streaming.
  * Options:
- *   respond(request, sampleIndex) → string | { text, finishReason? }; the default answers
- *     deterministically from (seed, sampleIndex, prompt) when a seed is sent, randomly otherwise.
+ *   respond(request, sampleIndex) → string | { text, finishReason?, reasoning? }; the default
+ *     answers deterministically from (seed, sampleIndex, prompt) when a seed is sent, randomly
+ *     otherwise. `reasoning` is thinking sent apart, as `reasoning_content` (chat only): its
+ *     words come before the text's under `max_tokens` and are counted in `usage` and in
+ *     `completion_tokens_details.reasoning_tokens`.
  *   ignoreN      return one choice whatever `n` asks (like Ollama).
  *   rejectN      answer 400 to any `n` other than 1 (like llama.cpp server).
  *   omitUsage    leave `usage` out of responses.
@@ -61,7 +64,7 @@ export interface TestRequestView {
 export type Responder = (
   request: TestRequestView,
   sampleIndex: number,
-) => string | { text: string; finishReason?: "stop" | "length" };
+) => string | { text: string; finishReason?: "stop" | "length"; reasoning?: string };
 
 export interface OpenAITestServerOptions {
   respond?: Responder;
@@ -207,6 +210,7 @@ export async function startOpenAITestServer(
     const topCount = endpoint === "chat" ? (body.top_logprobs ?? 0) : (body.logprobs ?? 0);
     const wantLogprobs = endpoint === "chat" ? body.logprobs === true : typeof body.logprobs === "number";
     let completionTokens = 0;
+    let reasoningTokens = 0;
     const choices = Array.from({ length: count }, (_, index) => {
       const answer = (options.respond ?? defaultResponder)(view, index);
       let text = typeof answer === "string" ? answer : answer.text;
@@ -221,18 +225,27 @@ export async function startOpenAITestServer(
           finishReason = "stop";
         }
       }
+      let thinking = typeof answer === "string" || endpoint !== "chat" ? [] : words(answer.reasoning ?? "");
+      if (typeof body.max_tokens === "number" && thinking.length > body.max_tokens) {
+        thinking = thinking.slice(0, body.max_tokens);
+        text = "";
+        finishReason = "length";
+      }
       let tokens = words(text);
-      if (typeof body.max_tokens === "number" && tokens.length > body.max_tokens) {
-        tokens = tokens.slice(0, body.max_tokens);
+      const room = typeof body.max_tokens === "number" ? body.max_tokens - thinking.length : Infinity;
+      if (tokens.length > room) {
+        tokens = tokens.slice(0, room);
         text = tokens.join("");
         finishReason = "length";
       }
-      completionTokens += tokens.length;
+      completionTokens += thinking.length + tokens.length;
+      reasoningTokens += thinking.length;
+      const reasoning = thinking.length > 0 ? { reasoning_content: thinking.join("") } : {};
       const logprobs = wantLogprobs ? tokenLogprobs(endpoint, tokens, topCount) : undefined;
       return endpoint === "chat"
         ? {
             index,
-            message: { role: "assistant", content: text },
+            message: { role: "assistant", content: text, ...reasoning },
             finish_reason: finishReason,
             stop_reason: stopReason,
             logprobs,
@@ -252,6 +265,7 @@ export async function startOpenAITestServer(
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,
         total_tokens: promptTokens + completionTokens,
+        ...(reasoningTokens > 0 ? { completion_tokens_details: { reasoning_tokens: reasoningTokens } } : {}),
       };
     }
     return { body: response, completionTokens };
