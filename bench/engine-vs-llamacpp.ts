@@ -90,7 +90,15 @@ function batchedBench(bin: string, modelPath: string, prompt: number): Map<numbe
     "--output-format",
     "jsonl",
   ];
-  const out = runTool(join(bin, "llama-batched-bench"), args);
+  let out: string;
+  try {
+    out = runTool(join(bin, "llama-batched-bench"), args);
+  } catch (error) {
+    // Its repacked Q8_0 kernels (AVX-512/AMX) crash on some CPUs: measured without repacking then.
+    if (!String(error).includes("SIGSEGV")) throw error;
+    console.error("llama-batched-bench crashed; measuring again with --no-repack");
+    out = runTool(join(bin, "llama-batched-bench"), [...args, "--no-repack"]);
+  }
   const speeds = new Map<number, number>();
   for (const line of out.split("\n")) {
     if (!line.startsWith("{")) continue;
