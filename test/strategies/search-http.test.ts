@@ -96,7 +96,8 @@ afterAll(async () => {
 });
 
 const completionBackend = () =>
-  createOpenAIBackend({ baseURL: llm.url, model: "test-model", mode: "completion" });
+  // This server names the stop string that ended a choice, as vLLM does.
+  createOpenAIBackend({ baseURL: llm.url, model: "test-model", mode: "completion", stopStrings: "server" });
 
 async function accuracy(strategy: string, options: Record<string, unknown>) {
   const verifier = await resolveVerifier(`prm:${prm.url}/pooling:min`, { task: "arithmetic" });
