@@ -133,33 +133,35 @@ export async function allocateBatch(request: AllocationRequest): Promise<Allocat
 
   let rounds = 1;
   let stoppedBecause = "every vote is settled or at its sample limit";
-  const first = await Promise.all(
-    slots.map((slot) => give(slot, Math.min(settings.initialSamples, settings.maxSamplesPerProblem))),
-  );
-  if (first.some((given) => !given)) stoppedBecause = "the token budget is spent";
-  else
-    for (;;) {
-      if (slots.some((s) => s.exhausted)) {
-        stoppedBecause = "a question could not draw its samples";
-        break;
-      }
-      const open = slots
-        .filter((s) => s.settled < settings.settled && s.candidates.length < settings.maxSamplesPerProblem)
-        .sort((a, b) => a.settled - b.settled || a.candidates.length - b.candidates.length);
-      if (open.length === 0) break;
-      const chosen = open.slice(0, Math.max(1, Math.ceil(open.length * settings.roundShare)));
-      rounds += 1;
-      const given = await Promise.all(
-        chosen.map((slot) =>
-          give(slot, Math.min(settings.step, settings.maxSamplesPerProblem - slot.candidates.length)),
-        ),
-      );
-      if (!given.some(Boolean)) {
-        rounds -= 1;
-        stoppedBecause = "the token budget is spent";
-        break;
-      }
+  const initial = Math.min(settings.initialSamples, settings.maxSamplesPerProblem);
+  await Promise.all(slots.map((slot) => give(slot, initial)));
+  for (;;) {
+    if (slots.some((s) => s.exhausted)) {
+      stoppedBecause = "a question could not draw its samples";
+      break;
     }
+    // Questions the first round could not cover (the worst case of every call at once did not
+    // fit) get their first samples before any question gets more.
+    const waiting = slots.filter((s) => s.candidates.length === 0);
+    const open = slots
+      .filter((s) => s.settled < settings.settled && s.candidates.length < settings.maxSamplesPerProblem)
+      .sort((a, b) => a.settled - b.settled || a.candidates.length - b.candidates.length);
+    const chosen =
+      waiting.length > 0 ? waiting : open.slice(0, Math.max(1, Math.ceil(open.length * settings.roundShare)));
+    if (chosen.length === 0) break;
+    const count = waiting.length > 0 ? initial : settings.step;
+    rounds += 1;
+    const given = await Promise.all(
+      chosen.map((slot) =>
+        give(slot, Math.min(count, settings.maxSamplesPerProblem - slot.candidates.length)),
+      ),
+    );
+    if (!given.some(Boolean)) {
+      rounds -= 1;
+      stoppedBecause = "the token budget is spent";
+      break;
+    }
+  }
   const answers = slots.map((slot) => {
     const tally = tallyAnswers(slot.candidates, slot.problem.task);
     return {

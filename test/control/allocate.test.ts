@@ -51,6 +51,9 @@ describe("allocateBatch", () => {
       const allocation = await allocateBatch({ problems, backend, sampling, tokenBudget, initialSamples: 2 });
       const spent = totalTokens(allocation.usage);
       expect(spent).toBeLessThanOrEqual(tokenBudget);
+      // Once it can, every question gets samples, also those the first round could not cover.
+      if (tokenBudget >= 2000)
+        for (const a of allocation.answers) expect(a.candidates.length).toBeGreaterThan(0);
       spentAt.push(spent);
     }
     // A larger budget is used: each spends more than the one below it did.
