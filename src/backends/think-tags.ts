@@ -39,7 +39,8 @@ export class ThinkSplitter {
     startThinking = false,
   ) {
     this.state = startThinking ? "thinking" : "start";
-    this.trimming = startThinking;
+    // A continued think block goes on exactly where it stopped: nothing is dropped.
+    this.trimming = false;
   }
 
   push(piece: string): SplitPiece {

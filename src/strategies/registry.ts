@@ -22,6 +22,7 @@ import { selfDebug } from "./self-debug.js";
 import { selfRefine } from "./self-refine.js";
 import { single } from "./single.js";
 import type { Strategy, StrategyLookup } from "./strategy.js";
+import { thinkingBudget } from "./thinking-budget.js";
 import { weightedMajority } from "./weighted-majority.js";
 
 /** The strategies reckon ships; one file each. */
@@ -44,6 +45,7 @@ const builtIn = [
   revisions,
   rsa,
   mixtureOfAgents,
+  thinkingBudget,
   iterativeDeepening,
   selfDebug,
   codet,
