@@ -33,7 +33,6 @@ import type { TraceSink } from "./core/trace.js";
 import type { ChatMessage, Completion, Result, Task, Usage } from "./core/types.js";
 import type { Verifier } from "./core/verifier.js";
 import { run } from "./run.js";
-import { chosenCandidate } from "./server/responses.js";
 import { getTask } from "./tasks/registry.js";
 
 export interface ReckonMiddlewareOptions {
@@ -112,7 +111,7 @@ async function answer(
     trace: settings.trace,
   });
   settings.onResult?.(result);
-  const chosen = chosenCandidate(result, task);
+  const chosen = result.chosen === undefined ? undefined : result.candidates[result.chosen];
   const raw = chosen ? backend.rawOf(chosen.text) : undefined;
   if (!raw || !chosen)
     throw new ReckonError(

@@ -30,6 +30,13 @@ export { drawIndexMiddleware, requestDigest } from "./core/draws.js";
 export * from "./core/errors.js";
 export { Meter, type Prices } from "./core/meter.js";
 export { meteringMiddleware } from "./core/metering.js";
+export {
+  bestScoredIndex,
+  chosenIndex,
+  type Selection,
+  type SelectionRule,
+  selectAnswer,
+} from "./core/selection.js";
 export { collectTrace, type TraceEvent, Tracer, type TraceSink } from "./core/trace.js";
 export * from "./core/types.js";
 export {
@@ -43,8 +50,21 @@ export { type RunOptions, run } from "./run.js";
 export { createSandbox } from "./sandbox/linux.js";
 export type { Sandbox, SandboxResult } from "./sandbox/sandbox.js";
 export { openStore } from "./store/sqlite.js";
-export { getStrategy, listStrategies, registerStrategy } from "./strategies/registry.js";
-export { defineStrategy, type Strategy, type StrategyContext } from "./strategies/strategy.js";
+export {
+  createStrategyRegistry,
+  defaultStrategies,
+  getStrategy,
+  listStrategies,
+  registerStrategy,
+  StrategyRegistry,
+} from "./strategies/registry.js";
+export { drawCandidates } from "./strategies/sampling.js";
+export {
+  defineStrategy,
+  type Strategy,
+  type StrategyContext,
+  type StrategyLookup,
+} from "./strategies/strategy.js";
 export { tallyAnswers } from "./strategies/vote.js";
 export {
   arithmeticTask,
@@ -54,7 +74,7 @@ export {
 } from "./tasks/arithmetic.js";
 export { extractCode, judgeCode } from "./tasks/code.js";
 export { extractMathAnswer, gsm8kTask, mathAnswersEquivalent, mathTask } from "./tasks/math.js";
-export { getTask, renderPrompt } from "./tasks/registry.js";
+export { getTask, registerTask, renderPrompt, taskNames } from "./tasks/registry.js";
 export { genselectVerifier } from "./verifiers/genselect.js";
 export { resolveVerifier } from "./verifiers/registry.js";
 export { checkArithmeticSolution, stepCheckerVerifier } from "./verifiers/step-checker.js";

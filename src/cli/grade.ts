@@ -66,11 +66,20 @@ const choiceGrader: RowGrader = (row) => {
   return { extracted, correct };
 };
 
+/** Each task's grader, and its strict one (rounded decimals refused for exact values) where it has one. */
+const graders: Record<(typeof TASK_NAMES)[number], { plain: RowGrader; strict?: RowGrader }> = {
+  choice: { plain: choiceGrader },
+  gsm8k: { plain: referenceGrader(gsm8kTask) },
+  math: { plain: referenceGrader(mathTask), strict: referenceGrader(strictMathTask) },
+};
+
+/** Whether a task has a strict mode (`--strict`). */
+const hasStrictMode = (task: (typeof TASK_NAMES)[number]): boolean => graders[task].strict !== undefined;
+
 /** The grader of a task name; `strict` rejects rounded decimals for exact values (math). */
 export function rowGrader(task: (typeof TASK_NAMES)[number], options: { strict?: boolean } = {}): RowGrader {
-  if (task === "choice") return choiceGrader;
-  if (task === "gsm8k") return referenceGrader(gsm8kTask);
-  return referenceGrader(options.strict ? strictMathTask : mathTask);
+  const { plain, strict } = graders[task];
+  return (options.strict && strict) || plain;
 }
 
 /** Grades one validated row, keeping its other fields. */
@@ -161,7 +170,7 @@ export function gradeCommand(): Command {
           `one of: ${TASK_NAMES.join(", ")}`,
         );
       }
-      if (flags.data.strict && flags.data.task !== "math")
+      if (flags.data.strict && !hasStrictMode(flags.data.task))
         throw new InvalidInputError(
           "--strict",
           `the ${flags.data.task} task has no strict mode`,

@@ -33,7 +33,23 @@ export interface Task {
    * tests kept in `problem.meta`. Asynchronous because judging may run code.
    */
   grade(answer: string | undefined, problem: Problem, ctx?: GradeContext): Promise<Grade>;
+  /**
+   * Optional: turns a bare question into what the model is sent (e.g. asks for `\boxed{}`).
+   * Default: the question unchanged (see `taskPrompt`).
+   */
+  prompt?(question: string): string;
+  /**
+   * Optional: where one reasoning step ends, for step search and process verifiers. Default
+   * `"\n\n"`, a blank line (see `taskStepDelimiter`); the arithmetic task's steps are lines.
+   */
+  readonly stepDelimiter?: string;
 }
+
+/** What a task's questions are sent as: its own prompt, else the question unchanged. */
+export const taskPrompt = (task: Task, question: string): string => task.prompt?.(question) ?? question;
+
+/** Where a task's steps end: its own delimiter, else a blank line. */
+export const taskStepDelimiter = (task: Task): string => task.stepDelimiter ?? "\n\n";
 
 /** The synchronous comparison of tasks judged against a reference answer. */
 export interface ReferenceComparison {
@@ -180,6 +196,12 @@ export interface StrategyOutcome {
   candidates: Candidate[];
   tally: AnswerTally[];
   stopReason: StopReason;
+  /**
+   * Index into `candidates` of the candidate whose text gives the answer. A strategy that
+   * selects with `core/selection.ts` sets it; `run()` fills it for the others (the best-scored
+   * candidate with the chosen answer). Undefined only without candidates.
+   */
+  chosen?: number;
   /** Strategy-specific figures (samples used, depth reached, why it stopped). */
   detail?: Record<string, unknown>;
 }

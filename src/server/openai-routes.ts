@@ -8,11 +8,10 @@ import type { Context, Hono } from "hono";
 import type { TokenEvent } from "../core/backend.js";
 import type { BudgetLimits } from "../core/budget.js";
 import { collectTrace, type TraceEvent } from "../core/trace.js";
-import { type ChatMessage, type Result, totalTokens } from "../core/types.js";
+import { type ChatMessage, type Result, type Task, taskPrompt, totalTokens } from "../core/types.js";
 import type { Verifier } from "../core/verifier.js";
 import { run } from "../run.js";
 import { listStrategies } from "../strategies/registry.js";
-import { formatArithmeticPrompt } from "../tasks/arithmetic.js";
 import { getTask } from "../tasks/registry.js";
 import type { ApiKeyAuth, Caller } from "./auth.js";
 import { promptBound, requestCapsMiddleware } from "./caps.js";
@@ -123,7 +122,7 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
     return { task, verifier };
   });
   const backend = await source.backendFor(selection.model, endpoint);
-  const prompt = promptFor(endpoint, body, backend.capabilities.chat, taskName);
+  const prompt = promptFor(endpoint, body, backend.capabilities.chat, task);
   const { admission, budget } = admit(deps, caller, selection.budget, prompt);
 
   const untrack = deps.track();
@@ -196,7 +195,7 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
     });
 
   const summarize = (result: Result) => {
-    const chosen = chosenCandidate(result, task);
+    const chosen = chosenCandidate(result);
     return {
       text: chosen?.text ?? "",
       logprobs: sampling.logprobs ? wireLogprobs(endpoint, chosen?.logprobs) : null,
@@ -335,13 +334,13 @@ const requestTimedOut = (config: ServerConfig) =>
 
 /**
  * The prompt in the shape the backend takes: chat messages, or plain text for a completion
- * model (messages joined); the bundled model's task gets its `Q: …=?` form.
+ * model (messages joined) in the task's own prompt (the bundled model's task: its `Q: …=?` form).
  */
 function promptFor(
   endpoint: Endpoint,
   body: ChatBody | CompletionBody,
   chat: boolean,
-  taskName: string,
+  task: Task,
 ): string | ChatMessage[] {
   if (endpoint === "completion") {
     const { prompt } = body as CompletionBody;
@@ -350,7 +349,7 @@ function promptFor(
   const messages = chatMessages(body as ChatBody);
   if (chat) return messages;
   const text = messages.map((m) => m.content).join("\n");
-  return taskName === "arithmetic" ? formatArithmeticPrompt(text) : text;
+  return taskPrompt(task, text);
 }
 
 /** A trace event small enough for one SSE comment: long texts are cut. */

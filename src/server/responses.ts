@@ -5,23 +5,13 @@
  */
 import type { BudgetLimits } from "../core/budget.js";
 import type { TraceEvent } from "../core/trace.js";
-import type { Candidate, FinishReason, Result, Task, TokenLogprob } from "../core/types.js";
+import type { Candidate, FinishReason, Result, TokenLogprob } from "../core/types.js";
 import { totalTokens } from "../core/types.js";
 import type { Endpoint } from "./models.js";
 
-/** The candidate whose text answers: the best-scored (else the first) with the chosen answer. */
-export function chosenCandidate(result: Result, task: Task): Candidate | undefined {
-  const { answer, candidates } = result;
-  const matching =
-    answer === undefined
-      ? candidates
-      : candidates.filter(
-          (c) => c.answer !== undefined && (c.answer === answer || task.equivalent(c.answer, answer)),
-        );
-  const pool = matching.length > 0 ? matching : candidates;
-  let best = pool[0];
-  for (const c of pool) if ((c.score ?? -Infinity) > (best?.score ?? -Infinity)) best = c;
-  return best;
+/** The candidate whose text answers: the one the strategy's Result names (`chosen`). */
+export function chosenCandidate(result: Result): Candidate | undefined {
+  return result.chosen === undefined ? undefined : result.candidates[result.chosen];
 }
 
 export function openAIFinishReason(reason: FinishReason | undefined): "stop" | "length" {
@@ -33,6 +23,8 @@ export interface OpenAIUsage {
   completion_tokens: number;
   total_tokens: number;
   prompt_tokens_details: { cached_tokens: number };
+  /** Of completion_tokens, those a reasoning model spent thinking, when the upstream said. */
+  completion_tokens_details?: { reasoning_tokens: number };
   /** Tokens verifiers spent (reward models, judges): counted in total_tokens. */
   verifier_tokens: number;
 }
@@ -47,6 +39,9 @@ export function openAIUsage(result: Result): OpenAIUsage {
     completion_tokens: u.completionTokens,
     total_tokens: totalTokens(u) + cached,
     prompt_tokens_details: { cached_tokens: cached },
+    ...(u.reasoningTokens !== undefined
+      ? { completion_tokens_details: { reasoning_tokens: u.reasoningTokens } }
+      : {}),
     verifier_tokens: verifier,
   };
 }
@@ -59,6 +54,8 @@ export interface ReckonSummary {
   tally: { answer: string; count: number; score?: number }[];
   candidates: {
     text: string;
+    /** A reasoning model's thinking, apart from the answer in `text`. */
+    reasoning?: string;
     answer: string | null;
     score?: number;
     tokens: number;
@@ -88,6 +85,7 @@ export function reckonSummary(
     })),
     candidates: result.candidates.map((c) => ({
       text: c.text,
+      ...(c.reasoning !== undefined ? { reasoning: c.reasoning } : {}),
       answer: c.answer ?? null,
       ...(c.score !== undefined ? { score: c.score } : {}),
       tokens: c.tokens,
@@ -114,12 +112,19 @@ export function completionResponse(
   usage: OpenAIUsage,
   reckon: ReckonSummary,
   logprobs: unknown = null,
+  /** The answer's thinking, returned as `reasoning_content` (chat) as reasoning servers do. */
+  reasoning?: string,
 ): Record<string, unknown> {
   const choice =
     endpoint === "chat"
       ? {
           index: 0,
-          message: { role: "assistant", content: text, refusal: null },
+          message: {
+            role: "assistant",
+            content: text,
+            ...(reasoning ? { reasoning_content: reasoning } : {}),
+            refusal: null,
+          },
           logprobs,
           finish_reason: finish,
         }
@@ -159,11 +164,14 @@ export function wireLogprobs(endpoint: Endpoint, logprobs: readonly TokenLogprob
   };
 }
 
-/** One streamed chunk: a delta of text (or the role), or the end with its finish reason. */
+/**
+ * One streamed chunk: a delta of text (or the role, or thinking as `reasoning_content`, which
+ * the completions endpoint has no field for), or the end with its finish reason.
+ */
 export function chunk(
   endpoint: Endpoint,
   ids: ResponseIds,
-  delta: { role?: "assistant"; content?: string },
+  delta: { role?: "assistant"; content?: string; reasoning_content?: string },
   finish: "stop" | "length" | null,
   extra: Record<string, unknown> = {},
   logprobs: unknown = null,

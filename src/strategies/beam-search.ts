@@ -98,11 +98,12 @@ export async function runBeamSearch(
   // At the depth limit or the budget, unfinished beams still count, behind finished ones.
   const pool = finished.length > 0 ? finished : active.filter((node) => node !== root);
   const candidates = byScore(pool).map((node) => nodeCandidate(problem, node));
-  const { answer, tally } = selectAnswer(problem, candidates, options.select);
+  const { answer, tally, chosen } = selectAnswer(problem, candidates, options.select);
   return {
     answer,
     candidates,
     tally,
+    chosen,
     stopReason,
     detail: { depth, finished: finished.length, unfinished: finished.length > 0 ? 0 : active.length },
   };

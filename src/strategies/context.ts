@@ -11,6 +11,7 @@ import { drawIndexMiddleware } from "../core/draws.js";
 import { InvalidInputError } from "../core/errors.js";
 import { Meter, type Prices, pricesSchema } from "../core/meter.js";
 import { meteringMiddleware } from "../core/metering.js";
+import { chosenIndex } from "../core/selection.js";
 import { discardTrace, Tracer, type TraceSink } from "../core/trace.js";
 import type { Problem, Result } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
@@ -152,5 +153,11 @@ export async function runStrategyIn(
     );
   const outcome = await strategy.run(problem, ctx, options);
   ctx.trace.emit({ kind: "answer", text: outcome.answer, data: { stopReason: outcome.stopReason } });
-  return { ...outcome, usage: ctx.meter.usage, strategy: strategy.name };
+  const chosen = outcome.chosen ?? chosenIndex(outcome.candidates, outcome.answer, problem.task);
+  return {
+    ...outcome,
+    ...(chosen === undefined ? {} : { chosen }),
+    usage: ctx.meter.usage,
+    strategy: strategy.name,
+  };
 }

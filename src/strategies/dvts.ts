@@ -70,11 +70,12 @@ export const dvts = defineStrategy({
     for (const head of heads) if (head && head !== root) leftovers.push(head);
     const pool = finished.length > 0 ? finished : leftovers;
     const candidates = byScore(pool).map((node) => nodeCandidate(problem, node));
-    const { answer, tally } = selectAnswer(problem, candidates, options.select);
+    const { answer, tally, chosen } = selectAnswer(problem, candidates, options.select);
     return {
       answer,
       candidates,
       tally,
+      chosen,
       stopReason,
       detail: { depth, subtrees, finished: finished.length },
     };

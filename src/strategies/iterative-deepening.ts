@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { BudgetExhaustedError, InvalidInputError } from "../core/errors.js";
+import { selectAnswer } from "../core/selection.js";
 import type { Candidate, StopReason } from "../core/types.js";
-import { selectAnswer } from "./steps.js";
 import { defineStrategy } from "./strategy.js";
 
 const iterativeDeepeningOptions = z
@@ -64,6 +64,9 @@ export const iterativeDeepening = defineStrategy({
         "pass --verifier NAME",
       );
     const scored = inner.needsVerifier;
+    // Pooled rounds are selected as the inner strategy selects; votes decide when to stop.
+    const rule = inner.selection ?? (scored ? "weighted-majority" : "majority");
+    const agreementRule = scored ? "weighted-majority" : "majority";
     const pool: Candidate[] = [];
     let stopReason: StopReason = "completed";
     let rounds = 0;
@@ -83,7 +86,7 @@ export const iterativeDeepening = defineStrategy({
         stopReason = "budget";
         break;
       }
-      const { tally } = selectAnswer(problem, pool, scored ? "weighted-majority" : "majority");
+      const { tally } = selectAnswer(pool, problem.task, agreementRule);
       const lead = tally[0];
       const total = scored ? tally.reduce((s, t) => s + (t.score ?? 0), 0) : pool.length;
       const share = lead ? (scored ? (lead.score ?? 0) : lead.count) / Math.max(total, Number.EPSILON) : 0;
@@ -98,8 +101,7 @@ export const iterativeDeepening = defineStrategy({
       if (pool.length >= options.maxN) break;
       target = Math.min(options.maxN, Math.max(pool.length + 1, Math.round(pool.length * options.growth)));
     }
-    const select = scored ? (inner.name === "best-of-n" ? "best" : "weighted-majority") : "majority";
-    const { answer, tally } = selectAnswer(problem, pool, select);
-    return { answer, candidates: pool, tally, stopReason, detail: { rounds, samples: pool.length } };
+    const { answer, tally, chosen } = selectAnswer(pool, problem.task, rule);
+    return { answer, candidates: pool, tally, chosen, stopReason, detail: { rounds, samples: pool.length } };
   },
 });

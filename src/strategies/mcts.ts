@@ -27,7 +27,8 @@ const mctsOptions = z
   })
   .strict();
 
-interface TreeNode {
+/** A node of the MCTS tree: a search node with its visit count and summed value. */
+export interface TreeNode {
   node: SearchNode;
   parent?: TreeNode;
   children: TreeNode[];
@@ -36,9 +37,20 @@ interface TreeNode {
 }
 
 /** Mean value plus the UCT exploration bonus (Kocsis & Szepesvári 2006). */
-function uct(child: TreeNode, parentVisits: number, c: number): number {
+export function uct(child: Pick<TreeNode, "visits" | "valueSum">, parentVisits: number, c: number): number {
   if (child.visits === 0) return Number.POSITIVE_INFINITY;
   return child.valueSum / child.visits + c * Math.sqrt(Math.log(Math.max(1, parentVisits)) / child.visits);
+}
+
+/** The child a simulation descends into: the highest UCT (an unvisited one first); ties: the earliest. */
+export function selectChild<T extends Pick<TreeNode, "visits" | "valueSum">>(
+  children: readonly T[],
+  parentVisits: number,
+  c: number,
+): T {
+  return children.reduce((best, child) =>
+    uct(child, parentVisits, c) > uct(best, parentVisits, c) ? child : best,
+  );
 }
 
 /**
@@ -70,12 +82,7 @@ export const mcts = defineStrategy({
     for (; simulations < options.simulations; simulations++) {
       let leaf = root;
       while (leaf.children.length > 0) {
-        const parentVisits = leaf.visits;
-        leaf = leaf.children.reduce((best, child) =>
-          uct(child, parentVisits, options.exploration) > uct(best, parentVisits, options.exploration)
-            ? child
-            : best,
-        );
+        leaf = selectChild(leaf.children, leaf.visits, options.exploration);
       }
       const outcome = await simulate(leaf);
       if (outcome === "budget") {
@@ -176,11 +183,12 @@ export const mcts = defineStrategy({
       while (t.children.length > 0) t = t.children.reduce((a, b) => (b.visits > a.visits ? b : a));
       if (t !== root) candidates.push(nodeCandidate(problem, t.node));
     }
-    const { answer, tally } = selectAnswer(problem, candidates, options.select);
+    const { answer, tally, chosen } = selectAnswer(problem, candidates, options.select);
     return {
       answer,
       candidates,
       tally,
+      chosen,
       stopReason,
       detail: { simulations, rootVisits: root.visits, treeSize: countNodes(root) - 1 },
     };

@@ -179,11 +179,12 @@ export const particleFiltering = defineStrategy({
     const finished = particles.filter((p) => p.done && p !== root);
     const pool = finished.length > 0 ? finished : particles.filter((p) => p !== root);
     const candidates = pool.map((node) => nodeCandidate(problem, node));
-    const { answer, tally } = selectAnswer(problem, candidates, options.select);
+    const { answer, tally, chosen } = selectAnswer(problem, candidates, options.select);
     return {
       answer,
       candidates,
       tally,
+      chosen,
       stopReason,
       detail: {
         depth,

@@ -5,10 +5,15 @@
  */
 import { z } from "zod";
 import { BudgetExhaustedError, InvalidInputError } from "../core/errors.js";
-import type { AnswerTally, Candidate, FinishReason, Problem } from "../core/types.js";
+import {
+  type Selection,
+  type SelectionRule,
+  selectAnswer as selectCandidates,
+  selectionRuleSchema,
+} from "../core/selection.js";
+import { type Candidate, type FinishReason, type Problem, taskStepDelimiter } from "../core/types.js";
 import { aggregateStepScores, type StepAggregation, stepAggregationSchema } from "../core/verifier.js";
 import type { StrategyContext } from "./strategy.js";
-import { bestScoredIndex, tallyAnswers } from "./vote.js";
 
 /** Solution length cap for a path when the caller sets no `maxTokens`. */
 export const defaultPathTokens = 1024;
@@ -27,15 +32,12 @@ export const stepSearchFields = {
   aggregation: stepAggregationSchema
     .default("min")
     .describe("how a path's step scores make its score: min, product, mean or last"),
-  select: z
-    .enum(["best", "weighted-majority", "majority"])
-    .default("best")
-    .describe("how the answer is picked among finished solutions"),
+  select: selectionRuleSchema.default("best").describe("how the answer is picked among finished solutions"),
 };
 
-/** A step ends at a newline for the arithmetic task (one reduction per line), else at a blank line. */
+/** Where a step ends: the option when given, else the task's own delimiter (a blank line by default). */
 export function stepDelimiter(problem: Problem, override?: string): string {
-  return override ?? (problem.task.name === "arithmetic" ? "\n" : "\n\n");
+  return override ?? taskStepDelimiter(problem.task);
 }
 
 /**
@@ -301,22 +303,11 @@ export const byScore = (nodes: readonly SearchNode[]): SearchNode[] =>
     .sort((a, b) => b.node.score - a.node.score || a.index - b.index)
     .map((x) => x.node);
 
-/** The answer among finished solutions: the best-scored one, or votes (weighted or not). */
+/** The answer among finished solutions by the search's `select` rule (see `core/selection.ts`). */
 export function selectAnswer(
   problem: Problem,
   candidates: readonly Candidate[],
-  select: "best" | "weighted-majority" | "majority",
-): { answer: string | undefined; tally: AnswerTally[] } {
-  if (select === "best") {
-    const best = bestScoredIndex(candidates);
-    return {
-      answer: best === undefined ? undefined : candidates[best]!.answer,
-      tally: tallyAnswers(candidates, problem.task, (c) => c.score ?? 0, "max"),
-    };
-  }
-  const tally =
-    select === "majority"
-      ? tallyAnswers(candidates, problem.task)
-      : tallyAnswers(candidates, problem.task, (c) => c.score ?? 0);
-  return { answer: tally[0]?.answer, tally };
+  select: SelectionRule,
+): Selection {
+  return selectCandidates(candidates, problem.task, select);
 }

@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { Backend, SamplingOptions, TokenEvent } from "../core/backend.js";
 import type { Budget, BudgetLimits } from "../core/budget.js";
 import type { Meter } from "../core/meter.js";
+import type { SelectionRule } from "../core/selection.js";
 import type { Tracer } from "../core/trace.js";
 import type { Candidate, Problem, Result, StrategyOutcome, Task } from "../core/types.js";
 import type { Verifier, VerifierContext } from "../core/verifier.js";
@@ -70,6 +71,11 @@ export interface Strategy<Options = unknown> {
   /** Whether `ctx.verifier` must be set. */
   readonly needsVerifier: boolean;
   readonly fromPool?: PoolShortcut<Options>;
+  /**
+   * For strategies that draw samples and then select: the rule they select by (majority,
+   * weighted or best score), so a caller pooling their samples (iterative-deepening) selects alike.
+   */
+  readonly selection?: SelectionRule;
   run(problem: Problem, ctx: StrategyContext, options: Options): Promise<StrategyOutcome>;
 }
 

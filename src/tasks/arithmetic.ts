@@ -197,7 +197,13 @@ export const arithmeticTask = referenceTask({
   extractAnswer: extractArithmeticAnswer,
   equivalent: sameInteger,
   isCorrect: sameInteger,
+  prompt: formatArithmeticPrompt,
+  /** One reduction per line. */
+  stepDelimiter: "\n",
 });
+
+/** Whether a task name is this task's (the step checker judges only its steps). */
+export const isArithmeticTask = (name: string): boolean => name === arithmeticTask.name;
 
 /** A generated problem as the engine's Problem (completion-style prompt). */
 export function toProblem(p: ArithmeticProblem): Problem {

@@ -1,15 +1,9 @@
 import { InvalidInputError } from "../core/errors.js";
-import type { Task } from "../core/types.js";
-import { arithmeticTask, formatArithmeticPrompt } from "./arithmetic.js";
+import { type Task, taskPrompt } from "../core/types.js";
+import { arithmeticTask } from "./arithmetic.js";
 import { choiceTask } from "./choice.js";
 import { humanEvalJudging } from "./code.js";
 import { gsm8kTask, mathTask } from "./math.js";
-
-interface TaskEntry {
-  task: Task;
-  /** Turns a bare question into what the model is sent, unless the user gives a template. */
-  prompt: (question: string) => string;
-}
 
 const stepByStep = (question: string) =>
   `${question.trim()}\n\nPlease reason step by step, and put your final answer within \\boxed{}.`;
@@ -26,33 +20,51 @@ const codeTask: Task = {
   extractAnswer: (text) => humanEvalJudging.extractAnswer(text),
   equivalent: humanEvalJudging.equivalent,
   grade: (answer, problem, ctx) => humanEvalJudging.grade(answer, problem.meta, ctx),
+  prompt: completeFunction,
 };
 
-const tasks: Record<string, TaskEntry> = {
-  math: { task: mathTask, prompt: stepByStep },
-  gsm8k: { task: gsm8kTask, prompt: stepByStep },
-  arithmetic: { task: arithmeticTask, prompt: formatArithmeticPrompt },
-  code: { task: codeTask, prompt: completeFunction },
-  choice: { task: choiceTask, prompt: pickOption },
-};
+/** The task with `prompt` as its prompt, unless it has one of its own. */
+const prompted = <T extends Task>(task: T, prompt: (question: string) => string): T =>
+  task.prompt ? task : { ...task, prompt };
 
-export const taskNames = Object.keys(tasks);
+/** Every task by name: the CLI, recipes, the server and the AI SDK middleware look them up here. */
+const tasks = new Map<string, Task>(
+  [
+    prompted(mathTask, stepByStep),
+    prompted(gsm8kTask, stepByStep),
+    arithmeticTask,
+    codeTask,
+    prompted(choiceTask, pickOption),
+  ].map((task) => [task.name, task]),
+);
 
-export function getTaskEntry(name: string): TaskEntry {
-  // Own entries only: `__proto__`, `constructor` or `toString` are not tasks.
-  const entry = Object.hasOwn(tasks, name) ? tasks[name] : undefined;
-  if (!entry)
-    throw new InvalidInputError("task", `unknown task "${name}"`, `one of: ${taskNames.join(", ")}`);
-  return entry;
+/** The names of the registered tasks (built-in ones and those added by `registerTask`). */
+export const taskNames: string[] = [...tasks.keys()];
+
+/**
+ * Adds a task written by user code; from then on the CLI, recipes, the server and `getTask`
+ * reach it by name like a built-in one. Its `prompt` (optional) renders bare questions, its
+ * `stepDelimiter` (optional, default a blank line) ends steps in step search. Replacing a name
+ * already taken is refused.
+ */
+export function registerTask(task: Task): void {
+  if (tasks.has(task.name))
+    throw new InvalidInputError("task", `a task named "${task.name}" is already registered`);
+  tasks.set(task.name, task);
+  taskNames.push(task.name);
 }
 
-export const getTask = (name: string): Task => getTaskEntry(name).task;
+export function getTask(name: string): Task {
+  const task = tasks.get(name);
+  if (!task) throw new InvalidInputError("task", `unknown task "${name}"`, `one of: ${taskNames.join(", ")}`);
+  return task;
+}
 
 /** Fills `{question}` in a user template, or applies the task's own prompt. */
 export function renderPrompt(taskName: string, question: string, template?: string): string {
   // A replacement function, not a string: a string would read `$$`, `$&`, `` $` `` and `$'` in the
   // question (LaTeX is full of `$$`) as replacement patterns.
   return template === undefined
-    ? getTaskEntry(taskName).prompt(question)
+    ? taskPrompt(getTask(taskName), question)
     : template.replaceAll("{question}", () => question);
 }

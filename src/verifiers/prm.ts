@@ -15,7 +15,7 @@
  */
 import { z } from "zod";
 import { BackendError, InvalidInputError } from "../core/errors.js";
-import type { ChatMessage, Problem } from "../core/types.js";
+import { type ChatMessage, type Problem, taskStepDelimiter } from "../core/types.js";
 import {
   aggregateStepScores,
   stepAggregationSchema,
@@ -80,8 +80,7 @@ export function processRewardModelVerifier(input: PrmOptions): Verifier {
   const tag = options.stepTag ?? styles[options.style].tag;
   const positive = options.positiveIndex ?? styles[options.style].positive;
   const what = "process reward model";
-  const delimiterFor = (problem: Problem) =>
-    options.delimiter ?? (problem.task.name === "arithmetic" ? "\n" : "\n\n");
+  const delimiterFor = (problem: Problem) => options.delimiter ?? taskStepDelimiter(problem.task);
 
   /** The text (or chat) that puts a tag after every step. */
   function tagged(problem: Problem, steps: readonly string[]): string | ChatMessage[] {

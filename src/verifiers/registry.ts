@@ -29,14 +29,17 @@ export async function resolveVerifier(spec: string, ctx: VerifierSpecContext): P
   const rest = spec.includes(":") ? spec.slice(spec.indexOf(":") + 1) : undefined;
   switch (name) {
     case "step-checker": {
-      if (ctx.task !== "arithmetic")
+      const [{ stepCheckerVerifier }, { isArithmeticTask }] = await Promise.all([
+        import("./step-checker.js"),
+        import("../tasks/arithmetic.js"),
+      ]);
+      if (!isArithmeticTask(ctx.task))
         throw new InvalidInputError(
           "verifier",
           "step-checker only judges the arithmetic task",
           "use --task arithmetic",
         );
       const noise = argument === undefined ? 0 : Number(argument);
-      const { stepCheckerVerifier } = await import("./step-checker.js");
       return stepCheckerVerifier({ noise });
     }
     case "reward": {
