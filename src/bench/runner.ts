@@ -6,20 +6,22 @@
  * ends exactly as an uninterrupted one would.
  */
 import { randomBytes } from "node:crypto";
+import type { ReplayBackend } from "../backends/replay.js";
 import type { Backend } from "../core/backend.js";
-import { AbortedError, throwIfAborted } from "../core/errors.js";
+import { AbortedError, InvalidInputError, throwIfAborted } from "../core/errors.js";
 import { collectTrace } from "../core/trace.js";
 import type { Verifier } from "../core/verifier.js";
 import { run } from "../run.js";
 import { resultKey } from "../store/results.js";
 import { sampleCacheMiddleware } from "../store/sample-cache.js";
-import type { DrawRecord, MetricRecord } from "../store/sqlite.js";
+import type { DrawRecord, MetricRecord, ProblemRecord } from "../store/sqlite.js";
 import { type RunRecord, type RunStore, StoreError } from "../store/sqlite.js";
+import { getStrategy } from "../strategies/registry.js";
 import { getTask } from "../tasks/registry.js";
 import { resolveVerifier } from "../verifiers/registry.js";
 import { memoizedTask } from "./answer-classes.js";
 import { loadProblemSet, problemOf, samplingOf } from "./problem-set.js";
-import { type BenchConfig, benchConfigs, parseRecipe, type RecipeInput } from "./recipe.js";
+import { type BenchConfig, benchConfigs, parseRecipe, type Recipe, type RecipeInput } from "./recipe.js";
 import { computeRunMetrics } from "./result-metrics.js";
 
 export interface BenchProgress {
@@ -74,9 +76,39 @@ export async function startBench(
 ): Promise<BenchOutcome> {
   const recipe = parseRecipe(recipeInput);
   const problems = await loadProblemSet(recipe);
+  refuseShortRecordings(recipe, problems, options.backend);
   const runId = options.runId ?? newRunId();
   options.store.createRun({ id: runId, recipe, seed: recipe.seed, backend: options.backend.id, problems });
   return resumeBench(runId, options);
+}
+
+/**
+ * Refuses, before a run is created, a recording (a replay backend) that holds fewer samples of a
+ * problem than a configuration draws: the run would fail at that problem after hours of work.
+ * Only strategies that draw a fixed number of samples are checked; adaptive ones may stop early.
+ */
+function refuseShortRecordings(recipe: Recipe, problems: readonly ProblemRecord[], backend: Backend): void {
+  const remaining = (backend as Partial<Pick<ReplayBackend, "remaining">>).remaining;
+  if (typeof remaining !== "function") return;
+  let largest: { config: string; samples: number } | undefined;
+  for (const config of benchConfigs(recipe)) {
+    const samples = getStrategy(config.strategy).fromPool?.samples(config.options);
+    if (samples !== undefined && (!largest || samples > largest.samples))
+      largest = { config: config.config, samples };
+  }
+  if (!largest) return;
+  const task = getTask(recipe.task);
+  const short = problems.flatMap((record) => {
+    const available = remaining.call(backend, problemOf(record, task).prompt);
+    return available < largest.samples ? [{ id: record.problemId, available }] : [];
+  });
+  if (short.length === 0) return;
+  const fewest = Math.min(...short.map((s) => s.available));
+  throw new InvalidInputError(
+    "backend",
+    `the recording holds ${fewest} samples for problem ${short.find((s) => s.available === fewest)!.id} (${short.length} of ${problems.length} problems have fewer than ${largest.samples}), but "${largest.config}" draws ${largest.samples}`,
+    "lower the budgets (--n) to what was recorded, or record more samples per problem",
+  );
 }
 
 /** Whether another live process is working on the run right now. */

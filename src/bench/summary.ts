@@ -42,6 +42,8 @@ export interface Comparison {
 export interface RunSummary {
   runId: string;
   status: RunRecord["status"];
+  /** Why the run failed, when it did. */
+  error?: string;
   name?: string;
   backend?: string;
   createdAt: string;
@@ -128,6 +130,7 @@ export function summarizeRun(
   return {
     runId,
     status: run.status,
+    ...(run.error ? { error: run.error } : {}),
     name: (run.recipe as { name?: string }).name,
     backend: run.backend,
     createdAt: run.createdAt,
@@ -182,6 +185,7 @@ export const oracleLegend =
 export function formatSummary(summary: RunSummary): string {
   const lines = [
     `run ${summary.runId} (${summary.status})${summary.name ? `: ${summary.name}` : ""}`,
+    ...(summary.error ? [`failed: ${summary.error}`] : []),
     `${summary.problems} problems, ${summary.samples} samples drawn, ${summary.completionTokens} completion tokens${summary.backend ? `, ${summary.backend}` : ""}`,
   ];
   const names = Object.keys(summary.strategies).sort(

@@ -132,7 +132,8 @@ export function askCommand(): Command {
         });
         process.stdout.write(
           flags.json
-            ? `${JSON.stringify({ ...result, trace: trace.events }, null, 2)}\n`
+            ? // `"answer": null` when none was found: JSON.stringify would leave the key out.
+              `${JSON.stringify({ ...result, answer: result.answer ?? null, trace: trace.events }, null, 2)}\n`
             : formatResult(result),
         );
       } finally {

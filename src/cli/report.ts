@@ -66,6 +66,7 @@ export function reportCommand(): Command {
               dataset: recipe.dataset?.name,
               createdAt: run.createdAt,
               status: run.status,
+              ...(run.error ? { error: run.error } : {}),
               samples: summary.samples,
             },
             metrics: rows,

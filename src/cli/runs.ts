@@ -2,6 +2,12 @@ import { Command } from "commander";
 import { runInUse } from "../bench/runner.js";
 import { defaultDbPath, openStore } from "../store/sqlite.js";
 
+/** An error message on one line, short enough for a table. */
+const oneLine = (text: string) => {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > 120 ? `${line.slice(0, 117)}…` : line;
+};
+
 export function runsCommand(): Command {
   return new Command("runs")
     .description("List the bench runs in the database, newest first.")
@@ -18,6 +24,7 @@ export function runsCommand(): Command {
           dataset: (run.recipe as { dataset?: { name?: string } }).dataset?.name,
           backend: run.backend,
           samples: store.draws.count(run.id),
+          ...(run.error ? { error: run.error } : {}),
           createdAt: run.createdAt,
           finishedAt: run.finishedAt,
         }));
@@ -25,9 +32,36 @@ export function runsCommand(): Command {
           process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
           return;
         }
-        for (const r of runs)
+        if (runs.length === 0) {
+          process.stdout.write(`no runs in ${flags.db} yet: \`reckon bench\` starts one\n`);
+          return;
+        }
+        const table = [
+          ["run", "status", "dataset", "samples", "created", "name / note"],
+          ...runs.map((r) => [
+            r.runId,
+            r.status,
+            r.dataset ?? "",
+            String(r.samples),
+            r.createdAt,
+            [
+              r.name,
+              r.status === "failed" && r.error ? `failed: ${oneLine(r.error)}` : undefined,
+              r.status === "interrupted" || r.status === "aborted" || r.status === "failed"
+                ? `continue: reckon bench --resume ${r.runId}${flags.db === defaultDbPath ? "" : ` --db ${flags.db}`}`
+                : undefined,
+            ]
+              .filter(Boolean)
+              .join("; "),
+          ]),
+        ];
+        const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+        for (const row of table)
           process.stdout.write(
-            `${r.runId}  ${r.status.padEnd(11)}  ${String(r.dataset ?? "").padEnd(10)}  ${String(r.samples).padStart(7)} samples  ${r.createdAt}${r.name ? `  ${r.name}` : ""}${r.status === "interrupted" ? `  (continue: reckon bench --resume ${r.runId}${flags.db === defaultDbPath ? "" : ` --db ${flags.db}`})` : ""}\n`,
+            `${row
+              .map((cell, c) => (c === 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+              .join("  ")
+              .trimEnd()}\n`,
           );
       } finally {
         store.close();
