@@ -2,13 +2,13 @@
  * The replay file: recorded samples, one JSONL row per problem, served back by the replay
  * backend and written by `reckon export`.
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { createInterface } from "node:readline";
-import { createGunzip } from "node:zlib";
+import { createGunzip, gunzipSync } from "node:zlib";
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
-import { parseJsonLine, parseJsonl, parseRow, readTextFile, readTextFileSync } from "../core/jsonl.js";
+import { parseJsonLine, parseJsonl, parseRow, readTextFile } from "../core/jsonl.js";
 
 /** One recorded sample. */
 export const replaySampleSchema = z.object({
@@ -85,9 +85,29 @@ export async function readReplayQuestions(path: string): Promise<ReplayQuestion[
   return rows;
 }
 
-/** Synchronous `readReplayFile`, for constructing a backend without awaiting. */
+/**
+ * Synchronous `readReplayFile`, for constructing a backend without awaiting. Lines are decoded
+ * one at a time from the file's bytes, so a large file is never held as one string beside its
+ * lines and their rows.
+ */
 export function readReplayFileSync(path: string): ReplayRow[] {
-  return parseReplayRows(readTextFileSync(path, "replay file"), basename(path));
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+  } catch (error) {
+    throw new InvalidInputError("replay file", `cannot read ${path}: ${(error as Error).message}`);
+  }
+  const source = basename(path);
+  const rows: ReplayRow[] = [];
+  for (let start = 0, line = 1; start < bytes.length; line++) {
+    const newline = bytes.indexOf(0x0a, start);
+    const end = newline === -1 ? bytes.length : newline;
+    const text = bytes.toString("utf8", start, end);
+    if (text.trim() !== "") rows.push(parseJsonLine(replayRowSchema, text, `${source} line ${line}`));
+    start = end + 1;
+  }
+  return rows;
 }
 
 /** Serialises rows as replay JSONL (validated first; one row per line, trailing newline). */
