@@ -10,6 +10,7 @@ import { createOpenAIBackend } from "../../src/backends/openai.js";
 import type { TokenEvent } from "../../src/core/backend.js";
 import type { Problem } from "../../src/core/types.js";
 import { run } from "../../src/index.js";
+import { chunk, completionResponse, openAIUsage } from "../../src/server/responses.js";
 import { getTask } from "../../src/tasks/registry.js";
 import { type OpenAITestServer, startOpenAITestServer } from "../support/openai-test-server.js";
 
@@ -282,6 +283,42 @@ describe("inline think tags", () => {
       expect(fresh!.reasoning).toBe(thinking);
     } finally {
       await continuing.close();
+    }
+  });
+});
+
+describe("reckon serve's response shapes", () => {
+  it("return the thinking as reasoning_content and count reasoning tokens as OpenAI does", async () => {
+    const llm = await startOpenAITestServer({
+      respond: (_request, index) => ({ text: answerOf(index), reasoning: thinking }),
+    });
+    try {
+      const result = await vote(llm.url, false);
+      const usage = openAIUsage(result);
+      expect(usage.completion_tokens_details?.reasoning_tokens).toBe(result.usage.reasoningTokens);
+      const ids = { id: "x", created: 0, model: "m" };
+      const response = completionResponse(
+        "chat",
+        ids,
+        "The answer is \\boxed{5}.",
+        "stop",
+        usage,
+        {} as never,
+        null,
+        thinking,
+      ) as {
+        choices: { message: { content: string; reasoning_content?: string } }[];
+      };
+      expect(response.choices[0]!.message).toMatchObject({
+        content: "The answer is \\boxed{5}.",
+        reasoning_content: thinking,
+      });
+      const delta = chunk("chat", ids, { reasoning_content: "Hmm" }, null) as {
+        choices: { delta: unknown }[];
+      };
+      expect(delta.choices[0]!.delta).toEqual({ reasoning_content: "Hmm" });
+    } finally {
+      await llm.close();
     }
   });
 });
