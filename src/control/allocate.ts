@@ -9,15 +9,14 @@
 import { z } from "zod";
 import type { Backend, BackendMiddleware, SamplingOptions } from "../core/backend.js";
 import { defaultMaxTokensUnderBudget } from "../core/metering.js";
+import { leadingCounts, majoritySettledProbability, tallyAnswers } from "../core/selection.js";
 import type { TraceSink } from "../core/trace.js";
 import type { AnswerTally, Candidate, Problem, Usage } from "../core/types.js";
 import { totalTokens } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
-import { leadingCounts, majoritySettledProbability } from "../strategies/adaptive-stopping.js";
 import { createRootContext } from "../strategies/context.js";
 import { drawCandidates } from "../strategies/sampling.js";
 import type { StrategyContext } from "../strategies/strategy.js";
-import { tallyAnswers } from "../strategies/vote.js";
 
 export const allocationSettingsSchema = z
   .object({

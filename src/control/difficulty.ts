@@ -8,8 +8,8 @@
  */
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
+import { tallyAnswers } from "../core/selection.js";
 import type { Task } from "../core/types.js";
-import { tallyAnswers } from "../strategies/vote.js";
 
 export const difficultySignalNames = [
   "agreement",

@@ -133,3 +133,29 @@ export function chosenIndex(
         });
   return bestOf(candidates, matching.length > 0 ? matching : all);
 }
+
+/** log C(n, k), exact enough for n up to millions. */
+function logChoose(n: number, k: number): number {
+  let sum = 0;
+  for (let i = 1; i <= k; i++) sum += Math.log(n - k + i) - Math.log(i);
+  return sum;
+}
+
+/**
+ * Adaptive-Consistency's Beta criterion (Aggarwal et al. 2023): with `top` votes for the
+ * leading answer and `second` for the runner-up, the posterior probability that the leader's
+ * true share exceeds the runner-up's, P(p > 1/2) for p ~ Beta(top + 1, second + 1). For
+ * integer parameters that is P(Binomial(top + second + 1, 1/2) <= top), summed exactly.
+ */
+export function majoritySettledProbability(top: number, second: number): number {
+  if (top < 0 || second < 0) throw new RangeError("vote counts are non-negative");
+  const trials = top + second + 1;
+  let probability = 0;
+  for (let k = 0; k <= top; k++) probability += Math.exp(logChoose(trials, k) - trials * Math.LN2);
+  return Math.min(1, probability);
+}
+
+/** Vote counts of the leading and second answers. */
+export function leadingCounts(tally: readonly AnswerTally[]): { top: number; second: number } {
+  return { top: tally[0]?.count ?? 0, second: tally[1]?.count ?? 0 };
+}
