@@ -134,11 +134,12 @@ export interface Backend {
  * then the sample to `onSample`. Streaming backends call `onSample` themselves.
  */
 export function reportWholeSample(request: GenerateRequest, completion: Completion, index: number): void {
-  if (request.onToken && completion.text !== "")
+  if (request.onToken && (completion.text !== "" || completion.reasoning))
     request.onToken({
       index,
       text: completion.text,
       tokens: completion.tokens,
+      ...(completion.reasoning ? { reasoning: completion.reasoning } : {}),
       ...(completion.logprobs ? { logprobs: completion.logprobs } : {}),
     });
   request.onSample?.(completion, index);

@@ -198,6 +198,7 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
     const chosen = chosenCandidate(result);
     return {
       text: chosen?.text ?? "",
+      reasoning: chosen?.reasoning,
       logprobs: sampling.logprobs ? wireLogprobs(endpoint, chosen?.logprobs) : null,
       finish: openAIFinishReason(chosen?.finishReason),
       usage: openAIUsage(result),
@@ -211,11 +212,15 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
   if (body.stream !== true) {
     try {
       const result = await runRequest();
-      const { text, logprobs, finish: reason, usage, reckon } = summarize(result);
+      const { text, reasoning, logprobs, finish: reason, usage, reckon } = summarize(result);
       finish(200, result);
-      return c.json(completionResponse(endpoint, ids, text, reason, usage, reckon, logprobs), 200, {
-        "server-timing": `total;dur=${(performance.now() - started).toFixed(2)}, upstream;dur=${result.usage.latencyMs.toFixed(2)}`,
-      });
+      return c.json(
+        completionResponse(endpoint, ids, text, reason, usage, reckon, logprobs, reasoning),
+        200,
+        {
+          "server-timing": `total;dur=${(performance.now() - started).toFixed(2)}, upstream;dur=${result.usage.latencyMs.toFixed(2)}`,
+        },
+      );
     } catch (error) {
       const failure = failureOf(error);
       finish(
@@ -234,7 +239,15 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
   // Text a strategy streams as it is decoded (single) goes out at once; the rest of the answer
   // goes out the moment the strategy has decided.
   let streamed = "";
+  let streamedReasoning = false;
+  // The thinking streams as `reasoning_content` deltas, as reasoning servers send it (chat only).
+  const sendReasoning = (reasoning: string | undefined) => {
+    if (endpoint !== "chat" || !reasoning) return;
+    streamedReasoning = true;
+    sse.data(chunk(endpoint, ids, { reasoning_content: reasoning }, null, usageField));
+  };
   const onAnswerToken = (event: TokenEvent) => {
+    sendReasoning(event.reasoning);
     if (event.text === "") return;
     streamed += event.text;
     sse.data(
@@ -247,7 +260,8 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
         (event) => sse.comment(`reckon ${JSON.stringify(compactEvent(event))}`),
         onAnswerToken,
       );
-      const { text, finish: reason, usage, reckon } = summarize(result);
+      const { text, reasoning, finish: reason, usage, reckon } = summarize(result);
+      if (!streamedReasoning) sendReasoning(reasoning);
       const rest = text.startsWith(streamed) ? text.slice(streamed.length) : "";
       if (rest !== "") sse.data(chunk(endpoint, ids, { content: rest }, null, usageField));
       sse.data(chunk(endpoint, ids, {}, reason, { ...usageField, reckon }));
