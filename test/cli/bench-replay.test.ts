@@ -81,7 +81,10 @@ describe("reckon bench --backend replay:FILE without --dataset", () => {
     const esc = summary.strategies.esc[0];
     const fixed = summary.strategies["self-consistency"][0];
     expect(esc).toMatchObject({ config: "esc", problems: 4 });
-    expect(esc.accuracy).toBeGreaterThanOrEqual(0);
+    // The replay rows are seeded (3 of 4 problems have a right majority): exact figures.
+    expect(esc.accuracy).toBe(0.75);
+    expect(fixed.accuracy).toBe(0.75);
+    expect(esc.meanSamples).toBe(9);
     expect(fixed.meanSamples).toBe(16);
     // Windows of 4, at most 16: it stopped early on some problem, and paid less for it.
     expect(esc.meanSamples).toBeGreaterThanOrEqual(4);

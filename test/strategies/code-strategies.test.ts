@@ -128,6 +128,10 @@ describe("self-debug", () => {
       expect(r.detail?.testRuns).toBe((r.detail?.rounds as number) + 1);
       if (r.detail?.visiblePassed) expect(r.stopReason).toBe("early-stop");
     }
+    // The rule above is exercised: some answers pass their visible tests and stop early.
+    expect(debugged.results.filter((r) => r.detail?.visiblePassed).length).toBeGreaterThanOrEqual(
+      single.correct + 3,
+    );
   });
 
   it("runs only the visible tests: the docstring's examples, never the hidden ones", () => {
@@ -236,6 +240,8 @@ describe("codet", () => {
       );
       expect(r.tally.every((t) => (t.score ?? 0) <= (r.tally[0]!.score ?? 0))).toBe(true);
     }
+    // Both branches above are exercised: some problems had a choice to make, and wrote tests.
+    expect(codet.results.some((r) => (r.detail?.distinctSolutions as number) > 1)).toBe(true);
   });
 
   it("runs every distinct solution once on all the tests, never the hidden tests", () => {
@@ -283,6 +289,8 @@ describe("execution-vote", () => {
       expect(r.detail?.inputs).toBe(r.detail?.exampleInputs);
       expect(r.tally[0]!.count).toBe(r.detail?.largestCluster);
     }
+    // Clustering is exercised, not only the one-solution fallback.
+    expect(voted.results.some((r) => (r.detail?.distinctSolutions as number) >= 2)).toBe(true);
     // Clustering alone, without the examples' expected values, still beats one sample here,
     // but less: wrong programs often agree on one or two inputs.
     const clustered = await sweep("execution-vote", { n: 5, filterByExamples: false });

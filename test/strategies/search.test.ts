@@ -172,6 +172,8 @@ describe("revision strategies on the bundled model", () => {
       expect(result.candidates.length).toBeGreaterThanOrEqual(1);
       expect(result.candidates.length).toBeLessThanOrEqual(3);
       expect(result.answer).toBeDefined();
+      // The answer is the chosen candidate's.
+      expect(result.answer).toBe(problem.task.extractAnswer(result.candidates[result.chosen!]!.text));
       expect(typeof result.detail?.stoppedBecause).toBe("string");
       expectTree(trace.events);
     }
@@ -190,6 +192,7 @@ describe("revision strategies on the bundled model", () => {
       });
       expect(result.candidates).toHaveLength(4);
       expect(result.answer).toBeDefined();
+      expect(result.answer).toBe(problem.task.extractAnswer(result.candidates[result.chosen!]!.text));
       expect(trace.events.filter((e) => e.kind === "revised")).toHaveLength(2);
       expectTree(trace.events);
     }
