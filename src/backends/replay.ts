@@ -3,7 +3,6 @@
  * past run, and fast deterministic benchmarks of voting and verification strategies.
  */
 import { basename } from "node:path";
-import { type ReplayRow, type ReplaySample, readReplayFileSync } from "../bench/replay-format.js";
 import {
   type Backend,
   type GenerateRequest,
@@ -13,6 +12,7 @@ import {
 import { BackendError, InvalidInputError, throwIfAborted } from "../core/errors.js";
 import type { Candidate, ChatMessage, Completion, Problem, Usage } from "../core/types.js";
 import type { Verifier, VerifierContext } from "../core/verifier.js";
+import { type ReplayRow, type ReplaySample, readReplayFileSync } from "./replay-format.js";
 
 /** Where the recorded samples come from: a replay file, or rows already in memory. */
 export interface ReplayBackendOptions {
