@@ -15,7 +15,7 @@ import {
   humanEvalSolution,
   humanEvalVisibleProgram,
   normalizeCode,
-  summarizeRun,
+  visibleTestsOutcome,
 } from "../tasks/code.js";
 
 /** What a code strategy may know about a problem: the prompt and the function's name, not its tests. */
@@ -77,18 +77,7 @@ export async function runVisibleTests(
     { language: "python", code: humanEvalVisibleProgram(asMeta(problem), code), limits: sandboxLimits },
     { signal: limits.signal },
   );
-  const checked = Number([...result.stdout.matchAll(/^visible examples passed: (\d+)$/gm)].pop()?.[1] ?? 0);
-  if (result.status !== "ok")
-    return { passed: false, checked, feedback: summarizeRun(result, sandboxLimits), status: result.status };
-  return {
-    passed: true,
-    checked,
-    feedback:
-      checked === 0
-        ? "No examples in the prompt could be checked."
-        : `All ${checked} examples from the prompt passed.`,
-    status: result.status,
-  };
+  return { ...visibleTestsOutcome(result, sandboxLimits), status: result.status };
 }
 
 /** The outcome of one snippet: passed (an assert) or its value's repr (a call), else why not. */

@@ -67,16 +67,36 @@ export async function judgeCode(input: JudgeInput, options: JudgeOptions = {}): 
   const sandbox = options.sandbox ?? (await defaultSandbox());
   const limits = { ...defaultCodeLimits, ...options.limits };
   const result = await sandbox.run({ language: "python", code: program, limits }, { signal: options.signal });
-  const passed = result.status === "ok";
-  if (passed && tests === "visible") {
-    const checked = [...result.stdout.matchAll(/^visible examples passed: (\d+)$/gm)].pop()?.[1];
-    const feedback =
-      checked === undefined || checked === "0"
-        ? "No examples in the prompt could be checked."
-        : `All ${checked} examples from the prompt passed.`;
+  if (tests === "visible") {
+    const { passed, feedback } = visibleTestsOutcome(result, limits);
     return { passed, feedback, result };
   }
-  return { passed, feedback: summarizeRun(result, limits), result };
+  return { passed: result.status === "ok", feedback: summarizeRun(result, limits), result };
+}
+
+/** What a run of the visible tests (the docstring's examples) says, as feedback for a model. */
+export interface VisibleTestsOutcome {
+  passed: boolean;
+  /** Examples the docstring showed that could be checked. */
+  checked: number;
+  feedback: string;
+}
+
+/** Reads a sandbox run of `humanEvalVisibleProgram`: the one place its report line is read. */
+export function visibleTestsOutcome(
+  result: SandboxResult,
+  limits: { timeoutMs: number; memoryMb: number },
+): VisibleTestsOutcome {
+  const checked = Number([...result.stdout.matchAll(/^visible examples passed: (\d+)$/gm)].pop()?.[1] ?? 0);
+  if (result.status !== "ok") return { passed: false, checked, feedback: summarizeRun(result, limits) };
+  return {
+    passed: true,
+    checked,
+    feedback:
+      checked === 0
+        ? "No examples in the prompt could be checked."
+        : `All ${checked} examples from the prompt passed.`,
+  };
 }
 
 /**
