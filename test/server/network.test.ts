@@ -230,6 +230,9 @@ describe("what is kept per request", () => {
     const up = await upstream({ models: ["test-model"] });
     const server = await proxy({ upstreams: [up.url] });
     await postJson(chat(server), { model: "test-model", messages });
+    // Every route read below once already, so that "before" holds their series too.
+    for (const page of ["/metrics", "/ui/api/live", "/ui"]) await fetch(`${server.url}${page}`);
+    await postJson(chat(server), { model: "unknown-model", messages });
     const metricsBefore = await (await fetch(`${server.url}/metrics`)).text();
     const filler = "x".repeat(20_000);
     for (let batch = 0; batch < 15; batch++)
