@@ -180,6 +180,8 @@ const choicesEquivalent = (a: string, b: string) => choiceKey(a) === choiceKey(b
 
 export const choiceTask: Task = {
   name: "choice",
+  prompt: (question) =>
+    `${question.trim()}\n\nReason step by step, then end with "The answer is (X)", where X is the letter of the correct option.`,
   extractAnswer: extractChoiceAnswer,
   equivalent: choicesEquivalent,
   answerKey: choiceKey,

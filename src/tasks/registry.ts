@@ -8,9 +8,6 @@ import { gsm8kTask, mathTask } from "./math.js";
 const stepByStep = (question: string) =>
   `${question.trim()}\n\nPlease reason step by step, and put your final answer within \\boxed{}.`;
 
-const pickOption = (question: string) =>
-  `${question.trim()}\n\nReason step by step, then end with "The answer is (X)", where X is the letter of the correct option.`;
-
 const completeFunction = (question: string) =>
   `Complete the following Python function. Reply with the whole function in one \`\`\`python block.\n\n\`\`\`python\n${question}\`\`\``;
 
@@ -29,13 +26,9 @@ const prompted = <T extends Task>(task: T, prompt: (question: string) => string)
 
 /** Every task by name: the CLI, recipes, the server and the AI SDK middleware look them up here. */
 const tasks = new Map<string, Task>(
-  [
-    prompted(mathTask, stepByStep),
-    prompted(gsm8kTask, stepByStep),
-    arithmeticTask,
-    codeTask,
-    prompted(choiceTask, pickOption),
-  ].map((task) => [task.name, task]),
+  [prompted(mathTask, stepByStep), prompted(gsm8kTask, stepByStep), arithmeticTask, codeTask, choiceTask].map(
+    (task) => [task.name, task],
+  ),
 );
 
 /** The names of the registered tasks (built-in ones and those added by `registerTask`). */
