@@ -48,14 +48,28 @@ const noStrategies: StrategyLookup = {
 /** What the root scope of a run is built from (`run()`'s request without problem and strategy). */
 export interface RootSettings {
   backend: Backend;
-  sampling?: SamplingOptions;
   verifier?: Verifier;
+  sampling?: SamplingOptions;
+  /** Tokens (generator and verifier), calls, wall time and, with `prices`, money. */
   budget?: BudgetLimits;
   prices?: Prices;
   signal?: AbortSignal;
   trace?: TraceSink;
+  /**
+   * Middleware between the meter and the engine, e.g. the bench's sample cache: what it serves
+   * is metered as if drawn, so usage is the same whether a sample came from the engine or a store.
+   */
   middleware?: readonly BackendMiddleware[];
+  /**
+   * Receives the answer's text as it is decoded, from strategies whose answer is one pass they
+   * can stream (`single`); others answer only at the end.
+   */
   onAnswerToken?: (event: TokenEvent) => void;
+  /**
+   * Where strategy names are looked up, for this run and the strategies it runs
+   * (`ctx.strategy`, `ctx.runStrategy`): the default registry (`registerStrategy`) unless given,
+   * e.g. `createStrategyRegistry([myStrategy])`.
+   */
   strategies?: StrategyLookup;
 }
 
