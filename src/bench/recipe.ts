@@ -6,7 +6,8 @@ import { z } from "zod";
 import { budgetSchema } from "../core/budget.js";
 import { InvalidInputError } from "../core/errors.js";
 import { parseOrThrow } from "../core/validate.js";
-import { acceptsOption, getStrategy, listStrategies } from "../strategies/registry.js";
+import { acceptsOption, defaultStrategies } from "../strategies/registry.js";
+import type { StrategyLookup } from "../strategies/strategy.js";
 import { taskNames } from "../tasks/registry.js";
 import { datasetOptionsSchema } from "./datasets.js";
 
@@ -135,15 +136,23 @@ export interface BenchConfig {
 
 type Entry = z.output<typeof strategyEntry>;
 
-function gridOf(entry: Entry, defaultN: number[]): Record<string, (string | number | boolean)[]> {
+function gridOf(
+  entry: Entry,
+  defaultN: number[],
+  strategies: StrategyLookup,
+): Record<string, (string | number | boolean)[]> {
   if (entry.grid) return entry.grid;
-  const strategy = getStrategy(entry.name);
+  const strategy = strategies.get(entry.name);
   if (acceptsOption(strategy, "n") && entry.options.n === undefined) return { n: defaultN };
   return {};
 }
 
-function expandEntry(entry: Entry, recipe: { n: number[]; verifier?: string }): BenchConfig[] {
-  const grid = Object.entries(gridOf(entry, recipe.n));
+function expandEntry(
+  entry: Entry,
+  recipe: { n: number[]; verifier?: string },
+  strategies: StrategyLookup,
+): BenchConfig[] {
+  const grid = Object.entries(gridOf(entry, recipe.n, strategies));
   let points: Record<string, unknown>[] = [{}];
   for (const [key, values] of grid) points = points.flatMap((p) => values.map((v) => ({ ...p, [key]: v })));
   const series = entry.label ?? entry.name;
@@ -162,84 +171,94 @@ function expandEntry(entry: Entry, recipe: { n: number[]; verifier?: string }): 
   });
 }
 
-export const recipeSchema = recipeShape
-  .superRefine((recipe, ctx) => {
-    const task = recipe.task ?? defaultTaskOf[recipe.dataset.name];
-    if (task === undefined)
-      ctx.addIssue({
-        code: "custom",
-        path: ["task"],
-        message: "a replay file needs --task (math, gsm8k, …)",
-      });
-    else if (!taskNames.includes(task))
-      ctx.addIssue({
-        code: "custom",
-        path: ["task"],
-        message: `unknown task "${task}" (one of: ${taskNames.join(", ")})`,
-      });
-    const configs = new Set<string>();
-    recipe.strategies.forEach((entry, i) => {
-      const known = listStrategies().find((s) => s.name === entry.name);
-      if (!known) {
+/** The recipe schema over a registry: strategy names and options are checked against it. */
+export const recipeSchemaFor = (strategies: StrategyLookup) =>
+  recipeShape
+    .superRefine((recipe, ctx) => {
+      const task = recipe.task ?? defaultTaskOf[recipe.dataset.name];
+      if (task === undefined)
         ctx.addIssue({
           code: "custom",
-          path: ["strategies", i, "name"],
-          message: `unknown strategy "${entry.name}" (one of: ${listStrategies()
-            .map((s) => s.name)
-            .join(", ")})`,
+          path: ["task"],
+          message: "a replay file needs --task (math, gsm8k, …)",
         });
-        return;
-      }
-      for (const key of Object.keys(entry.grid ?? {}))
-        if (!acceptsOption(known, key))
+      else if (!taskNames.includes(task))
+        ctx.addIssue({
+          code: "custom",
+          path: ["task"],
+          message: `unknown task "${task}" (one of: ${taskNames.join(", ")})`,
+        });
+      const configs = new Set<string>();
+      recipe.strategies.forEach((entry, i) => {
+        if (!strategies.has(entry.name)) {
           ctx.addIssue({
             code: "custom",
-            path: ["strategies", i, "grid", key],
-            message: `${entry.name} has no option "${key}"`,
+            path: ["strategies", i, "name"],
+            message: `unknown strategy "${entry.name}" (one of: ${strategies
+              .list()
+              .map((s) => s.name)
+              .join(", ")})`,
           });
-      if (known.needsVerifier && (entry.verifier ?? recipe.verifier) === undefined)
-        ctx.addIssue({
-          code: "custom",
-          path: ["strategies", i, "verifier"],
-          message: `${entry.name} needs a verifier (set verifier here or at the top level)`,
-        });
-      for (const config of expandEntry(entry, recipe)) {
-        const parsed = known.options.safeParse(config.options);
-        if (!parsed.success)
-          for (const issue of parsed.error.issues)
+          return;
+        }
+        const known = strategies.get(entry.name);
+        for (const key of Object.keys(entry.grid ?? {}))
+          if (!acceptsOption(known, key))
             ctx.addIssue({
               code: "custom",
-              path: [
-                "strategies",
-                i,
-                "options",
-                ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
-              ],
-              message: issue.message,
+              path: ["strategies", i, "grid", key],
+              message: `${entry.name} has no option "${key}"`,
             });
-        if (configs.has(config.config))
+        if (known.needsVerifier && (entry.verifier ?? recipe.verifier) === undefined)
           ctx.addIssue({
             code: "custom",
-            path: ["strategies", i, "label"],
-            message: `configuration "${config.config}" appears twice: give one entry a label`,
+            path: ["strategies", i, "verifier"],
+            message: `${entry.name} needs a verifier (set verifier here or at the top level)`,
           });
-        configs.add(config.config);
-      }
-    });
-  })
-  .transform((recipe) => ({ ...recipe, task: recipe.task ?? defaultTaskOf[recipe.dataset.name]! }));
+        for (const config of expandEntry(entry, recipe, strategies)) {
+          const parsed = known.options.safeParse(config.options);
+          if (!parsed.success)
+            for (const issue of parsed.error.issues)
+              ctx.addIssue({
+                code: "custom",
+                path: [
+                  "strategies",
+                  i,
+                  "options",
+                  ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
+                ],
+                message: issue.message,
+              });
+          if (configs.has(config.config))
+            ctx.addIssue({
+              code: "custom",
+              path: ["strategies", i, "label"],
+              message: `configuration "${config.config}" appears twice: give one entry a label`,
+            });
+          configs.add(config.config);
+        }
+      });
+    })
+    .transform((recipe) => ({ ...recipe, task: recipe.task ?? defaultTaskOf[recipe.dataset.name]! }));
 
-export type Recipe = z.output<typeof recipeSchema>;
-export type RecipeInput = z.input<typeof recipeSchema>;
+export type Recipe = z.output<ReturnType<typeof recipeSchemaFor>>;
+export type RecipeInput = z.input<ReturnType<typeof recipeSchemaFor>>;
 
-/** Validates a recipe object; errors name the field, e.g. `recipe.strategies[1].options.n`. */
-export function parseRecipe(value: unknown, source = "recipe"): Recipe {
-  return parseOrThrow(recipeSchema, value, source);
+/**
+ * Validates a recipe object against a strategy registry (the default one unless given); errors
+ * name the field, e.g. `recipe.strategies[1].options.n`.
+ */
+export function parseRecipe(
+  value: unknown,
+  source = "recipe",
+  strategies: StrategyLookup = defaultStrategies,
+): Recipe {
+  return parseOrThrow(recipeSchemaFor(strategies), value, source);
 }
 
 /** Every configuration the run evaluates, in recipe order. */
-export function benchConfigs(recipe: Recipe): BenchConfig[] {
-  return recipe.strategies.flatMap((entry) => expandEntry(entry, recipe));
+export function benchConfigs(recipe: Recipe, strategies: StrategyLookup = defaultStrategies): BenchConfig[] {
+  return recipe.strategies.flatMap((entry) => expandEntry(entry, recipe, strategies));
 }
 
 /**

@@ -19,7 +19,8 @@ import { deriveSeed, seededRandom } from "../core/random.js";
 import { type Candidate, type Task, totalTokens } from "../core/types.js";
 import type { ResultFacts } from "../store/results.js";
 import type { MetricRecord, ProblemRecord, RunStore } from "../store/sqlite.js";
-import { getStrategy } from "../strategies/registry.js";
+import { defaultStrategies } from "../strategies/registry.js";
+import type { StrategyLookup } from "../strategies/strategy.js";
 import { getTask } from "../tasks/registry.js";
 import { AnswerClasses, memoizedTask } from "./answer-classes.js";
 import { bootstrapMeanInterval, type Interval } from "./bootstrap.js";
@@ -35,6 +36,8 @@ export interface MetricsOptions {
   signal?: AbortSignal;
   /** Problems whose figures are computed, of all: reported while the long part runs. */
   onProgress?: (done: number, total: number) => void;
+  /** Where the recipe's strategy names are looked up; default: the default registry. */
+  strategies?: StrategyLookup;
 }
 
 const mean = (values: readonly number[]) =>
@@ -74,14 +77,19 @@ export async function computeRunMetrics(
   recipe: Recipe,
   options: MetricsOptions | ((note: string) => void) = {},
 ): Promise<MetricRecord[]> {
-  const { onNote, signal, onProgress } = typeof options === "function" ? { onNote: options } : options;
+  const {
+    onNote,
+    signal,
+    onProgress,
+    strategies = defaultStrategies,
+  } = typeof options === "function" ? { onNote: options } : options;
   const problems = store.getProblems(runId);
   const facts = store.results.facts(runId);
   const groups = groupsOf(problems);
   const resamples = recipe.metrics?.bootstrapResamples ?? 1000;
   const interval = (values: number[], ...labels: (string | number | undefined)[]): Interval =>
     bootstrapMeanInterval(values, { resamples, seed: deriveSeed(recipe.seed, "bootstrap", ...labels) });
-  const configs = benchConfigs(recipe);
+  const configs = benchConfigs(recipe, strategies);
   const byConfig = new Map<string, ResultFacts[]>(configs.map((c) => [c.config, []]));
   for (const r of facts) byConfig.get(r.config)?.push(r);
 
@@ -90,7 +98,10 @@ export async function computeRunMetrics(
   const subsets = subsetsPerProblem(problems.length);
   let lastYield = Date.now();
   for (const [i, record] of problems.entries()) {
-    figures.set(record.problemId, await problemFigures(store, runId, recipe, record, task, configs, subsets));
+    figures.set(
+      record.problemId,
+      await problemFigures(store, runId, recipe, record, task, configs, subsets, strategies),
+    );
     // Between problems: let a signal handler run, and say how far the estimates are.
     if (Date.now() - lastYield > 50 || i === problems.length - 1) {
       await new Promise((resolve) => setImmediate(resolve));
@@ -147,8 +158,8 @@ export async function computeRunMetrics(
       });
     }
   }
-  rows.push(...passAtKRows(configs, figures, groups, interval, onNote));
-  rows.push(...poolShortcutRows(configs, figures, groups, interval));
+  rows.push(...passAtKRows(configs, figures, groups, interval, strategies, onNote));
+  rows.push(...poolShortcutRows(configs, figures, groups, interval, strategies));
   return rows;
 }
 
@@ -164,6 +175,7 @@ async function problemFigures(
   task: Task,
   configs: readonly BenchConfig[],
   subsets: number,
+  strategies: StrategyLookup,
 ): Promise<ProblemFigures> {
   const classes = new AnswerClasses(task);
   const memo = memoizedTask(task, classes);
@@ -210,8 +222,8 @@ async function problemFigures(
   // Pool estimates: each series' selection rule over subsets of its largest configuration's
   // candidates, on the task whose answers are compared once per pair.
   const estimates = new Map<string, number>();
-  for (const members of shortcutSeries(configs)) {
-    const shortcut = getStrategy(members[0]!.strategy).fromPool!;
+  for (const members of shortcutSeries(configs, strategies)) {
+    const shortcut = strategies.get(members[0]!.strategy).fromPool!;
     const largest = members.reduce((a, b) =>
       shortcut.samples(b.options) > shortcut.samples(a.options) ? b : a,
     );
@@ -247,14 +259,14 @@ async function problemFigures(
  * than one sample somewhere in the series (a pool of one, as `single`'s, would only repeat the
  * real run's accuracy under another name).
  */
-function shortcutSeries(configs: readonly BenchConfig[]): BenchConfig[][] {
+function shortcutSeries(configs: readonly BenchConfig[], strategies: StrategyLookup): BenchConfig[][] {
   const series = new Map<string, BenchConfig[]>();
   for (const c of configs) {
-    if (!getStrategy(c.strategy).fromPool) continue;
+    if (!strategies.get(c.strategy).fromPool) continue;
     series.set(c.series, [...(series.get(c.series) ?? []), c]);
   }
   return [...series.values()].filter((members) => {
-    const shortcut = getStrategy(members[0]!.strategy).fromPool!;
+    const shortcut = strategies.get(members[0]!.strategy).fromPool!;
     return members.some((c) => shortcut.samples(c.options) > 1);
   });
 }
@@ -270,10 +282,11 @@ function passAtKRows(
   figures: ReadonlyMap<string, ProblemFigures>,
   groups: Group[],
   interval: (values: number[], ...labels: (string | number | undefined)[]) => Interval,
+  strategies: StrategyLookup,
   onNote?: (note: string) => void,
 ): MetricRecord[] {
   const budgets = configs.flatMap((c) => {
-    const shortcut = getStrategy(c.strategy).fromPool;
+    const shortcut = strategies.get(c.strategy).fromPool;
     return shortcut ? [shortcut.samples(c.options)] : [];
   });
   const rows: MetricRecord[] = [];
@@ -324,10 +337,11 @@ function poolShortcutRows(
   figures: ReadonlyMap<string, ProblemFigures>,
   groups: Group[],
   interval: (values: number[], ...labels: (string | number | undefined)[]) => Interval,
+  strategies: StrategyLookup,
 ): MetricRecord[] {
   const rows: MetricRecord[] = [];
-  for (const members of shortcutSeries(configs)) {
-    const shortcut = getStrategy(members[0]!.strategy).fromPool!;
+  for (const members of shortcutSeries(configs, strategies)) {
+    const shortcut = strategies.get(members[0]!.strategy).fromPool!;
     for (const config of members) {
       const k = shortcut.samples(config.options);
       for (const group of groups) {

@@ -16,7 +16,8 @@ import { resultKey } from "../store/results.js";
 import { sampleCacheMiddleware } from "../store/sample-cache.js";
 import type { DrawRecord, MetricRecord, ProblemRecord } from "../store/sqlite.js";
 import { type RunRecord, type RunStore, StoreError } from "../store/sqlite.js";
-import { getStrategy } from "../strategies/registry.js";
+import { defaultStrategies } from "../strategies/registry.js";
+import type { StrategyLookup } from "../strategies/strategy.js";
 import { getTask } from "../tasks/registry.js";
 import { resolveVerifier } from "../verifiers/registry.js";
 import { memoizedTask } from "./answer-classes.js";
@@ -52,6 +53,8 @@ export interface BenchOptions {
   onProgress?: (progress: BenchProgress) => void;
   /** Notes about the metrics (e.g. a budget skipped for lack of samples). */
   onNote?: (note: string) => void;
+  /** Where the recipe's strategy names are looked up, and what `run()` gets; default: the default registry. */
+  strategies?: StrategyLookup;
 }
 
 export interface BenchOutcome {
@@ -74,9 +77,9 @@ export async function startBench(
   recipeInput: RecipeInput,
   options: BenchOptions & { runId?: string },
 ): Promise<BenchOutcome> {
-  const recipe = parseRecipe(recipeInput);
+  const recipe = parseRecipe(recipeInput, "recipe", options.strategies);
   const problems = await loadProblemSet(recipe);
-  refuseShortRecordings(recipe, problems, options.backend);
+  refuseShortRecordings(recipe, problems, options.backend, options.strategies);
   const runId = options.runId ?? newRunId();
   options.store.createRun({ id: runId, recipe, seed: recipe.seed, backend: options.backend.id, problems });
   return resumeBench(runId, options);
@@ -87,12 +90,17 @@ export async function startBench(
  * problem than a configuration draws: the run would fail at that problem after hours of work.
  * Only strategies that draw a fixed number of samples are checked; adaptive ones may stop early.
  */
-function refuseShortRecordings(recipe: Recipe, problems: readonly ProblemRecord[], backend: Backend): void {
+function refuseShortRecordings(
+  recipe: Recipe,
+  problems: readonly ProblemRecord[],
+  backend: Backend,
+  strategies: StrategyLookup = defaultStrategies,
+): void {
   const remaining = (backend as Partial<Pick<ReplayBackend, "remaining">>).remaining;
   if (typeof remaining !== "function") return;
   let largest: { config: string; samples: number } | undefined;
-  for (const config of benchConfigs(recipe)) {
-    const samples = getStrategy(config.strategy).fromPool?.samples(config.options);
+  for (const config of benchConfigs(recipe, strategies)) {
+    const samples = strategies.get(config.strategy).fromPool?.samples(config.options);
     if (samples !== undefined && (!largest || samples > largest.samples))
       largest = { config: config.config, samples };
   }
@@ -135,10 +143,10 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
       `run ${runId} is in use by process ${runRecord.ownerPid}`,
       "wait for it to finish, or stop that process first",
     );
-  const recipe = parseRecipe(runRecord.recipe, `run ${runId} recipe`);
+  const recipe = parseRecipe(runRecord.recipe, `run ${runId} recipe`, options.strategies);
   const task = getTask(recipe.task);
   const problems = store.getProblems(runId);
-  const configs = benchConfigs(recipe);
+  const configs = benchConfigs(recipe, options.strategies);
   store.setRunStatus(runId, "running");
   store.heartbeat(runId);
   const beat = setInterval(() => store.heartbeat(runId), heartbeatEveryMs);
@@ -218,6 +226,7 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
           signal: stop.signal,
           trace: trace.sink,
           middleware: [cache],
+          ...(options.strategies ? { strategies: options.strategies } : {}),
         });
         const grade = await task.grade(result.answer, problem, { signal: stop.signal });
         throwIfAborted(stop.signal);
@@ -263,6 +272,7 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
     progress.metricsDone = 0;
     report();
     const metrics = await computeRunMetrics(store, runId, recipe, {
+      strategies: options.strategies,
       onNote: options.onNote,
       signal: stop.signal,
       onProgress: (doneProblems) => {

@@ -7,15 +7,16 @@ import { loadProblemSet } from "../../src/bench/problem-set.js";
 import { benchConfigs, loadRecipe, parseRecipe, readRecipeFile } from "../../src/bench/recipe.js";
 import { recipeFromFlags } from "../../src/cli/bench-flags.js";
 import { InvalidInputError } from "../../src/core/errors.js";
-import { registerStrategy } from "../../src/strategies/registry.js";
+import { createStrategyRegistry } from "../../src/strategies/registry.js";
+import type { StrategyLookup } from "../../src/strategies/strategy.js";
 import { defineStrategy } from "../../src/strategies/strategy.js";
 
 const dir = mkdtempSync(join(tmpdir(), "reckon-recipe-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function fieldOf(value: unknown): string {
+function fieldOf(value: unknown, strategies?: StrategyLookup): string {
   try {
-    parseRecipe(value);
+    parseRecipe(value, "recipe", strategies);
   } catch (error) {
     expect(error).toBeInstanceOf(InvalidInputError);
     return (error as InvalidInputError).field;
@@ -23,8 +24,8 @@ function fieldOf(value: unknown): string {
   throw new Error("recipe was accepted");
 }
 
-// A strategy of user code, known to recipes once registered.
-registerStrategy(
+// A strategy of user code, known to recipes read with a registry that holds it.
+const withFirstOf = createStrategyRegistry([
   defineStrategy({
     name: "recipe-test-first-of",
     description: "The first of k samples (a test strategy).",
@@ -36,7 +37,7 @@ registerStrategy(
       return { answer: undefined, candidates: [], tally: [], stopReason: "completed" };
     },
   }),
-);
+]);
 
 describe("recipes", () => {
   it("fills defaults, including the dataset's own task", () => {
@@ -210,29 +211,46 @@ describe("recipes", () => {
   });
 
   it("accepts a strategy registered by user code, with a default grid over n when it takes n", () => {
-    const recipe = parseRecipe({
-      dataset: { name: "gsm8k" },
-      n: [1, 3],
-      strategies: [
-        "recipe-test-first-of",
-        { name: "recipe-test-first-of", label: "first", grid: { k: [2, 5] } },
-      ],
-    });
-    expect(benchConfigs(recipe).map((c) => [c.config, c.strategy, c.options, c.budget])).toEqual([
-      ["recipe-test-first-of n=1", "recipe-test-first-of", { n: 1 }, 1],
-      ["recipe-test-first-of n=3", "recipe-test-first-of", { n: 3 }, 3],
-      ["first k=2", "recipe-test-first-of", { k: 2 }, 2],
-      ["first k=5", "recipe-test-first-of", { k: 5 }, 5],
-    ]);
-    expect(
-      fieldOf({
+    const recipe = parseRecipe(
+      {
         dataset: { name: "gsm8k" },
-        strategies: [{ name: "recipe-test-first-of", grid: { k: [0] } }],
-      }),
+        n: [1, 3],
+        strategies: [
+          "recipe-test-first-of",
+          { name: "recipe-test-first-of", label: "first", grid: { k: [2, 5] } },
+        ],
+      },
+      "recipe",
+      withFirstOf,
+    );
+    expect(benchConfigs(recipe, withFirstOf).map((c) => [c.config, c.strategy, c.options, c.budget])).toEqual(
+      [
+        ["recipe-test-first-of n=1", "recipe-test-first-of", { n: 1 }, 1],
+        ["recipe-test-first-of n=3", "recipe-test-first-of", { n: 3 }, 3],
+        ["first k=2", "recipe-test-first-of", { k: 2 }, 2],
+        ["first k=5", "recipe-test-first-of", { k: 5 }, 5],
+      ],
+    );
+    expect(
+      fieldOf(
+        {
+          dataset: { name: "gsm8k" },
+          strategies: [{ name: "recipe-test-first-of", grid: { k: [0] } }],
+        },
+        withFirstOf,
+      ),
     ).toBe("recipe.strategies[0].options.k");
     expect(() =>
-      parseRecipe({ dataset: { name: "gsm8k" }, strategies: ["recipe-test-unregistered"] }),
+      parseRecipe(
+        { dataset: { name: "gsm8k" }, strategies: ["recipe-test-unregistered"] },
+        "recipe",
+        withFirstOf,
+      ),
     ).toThrow(/unknown strategy "recipe-test-unregistered" \(one of: .*recipe-test-first-of/);
+    // The registry is a value: the default one never learnt the test's strategy.
+    expect(fieldOf({ dataset: { name: "gsm8k" }, strategies: ["recipe-test-first-of"] })).toBe(
+      "recipe.strategies[0].name",
+    );
   });
 
   it("reads the problems of a replay file, which needs a task", () => {

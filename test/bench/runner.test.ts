@@ -19,7 +19,7 @@ import { AbortedError } from "../../src/core/errors.js";
 import { totalTokens } from "../../src/core/types.js";
 import { functionVerifier } from "../../src/core/verifier.js";
 import { openStore, type RunStore } from "../../src/store/sqlite.js";
-import { registerStrategy } from "../../src/strategies/registry.js";
+import { createStrategyRegistry } from "../../src/strategies/registry.js";
 import { drawCandidates } from "../../src/strategies/sampling.js";
 import { defineStrategy } from "../../src/strategies/strategy.js";
 import { tallyAnswers } from "../../src/strategies/vote.js";
@@ -29,8 +29,8 @@ import { makeMathReplayRows } from "../../tools/make-math-replay.js";
 import { arithmeticResponder } from "../support/arithmetic-responder.js";
 import { type OpenAITestServer, startOpenAITestServer } from "../support/openai-test-server.js";
 
-/** A strategy defined by user code, not in src/strategies: the bench reaches it by name. */
-registerStrategy(
+/** A strategy defined by user code, not in src/strategies: the bench reaches it by name in its registry. */
+const withShortestOfN = createStrategyRegistry([
   defineStrategy({
     name: "shortest-of-n",
     description: "Sample n and answer with the shortest solution that has an answer.",
@@ -48,7 +48,7 @@ registerStrategy(
       };
     },
   }),
-);
+]);
 
 let dir: string;
 let store: RunStore;
@@ -100,7 +100,7 @@ describe("bench on the bundled model", () => {
         sampling: { temperature: 1, max_tokens: 96 },
         metrics: { bootstrapResamples: 100 },
       },
-      { store, backend, runId: "tiny" },
+      { store, backend, runId: "tiny", strategies: withShortestOfN },
     );
     expect(run.status).toBe("completed");
     const results = store.getResults("tiny");
@@ -188,7 +188,7 @@ describe("bench on the bundled model", () => {
         sampling: { temperature: 1, max_tokens: 96 },
         metrics: { bootstrapResamples: 100 },
       },
-      { store, backend, runId: "tiny-again" },
+      { store, backend, runId: "tiny-again", strategies: withShortestOfN },
     );
     const answers = (runId: string) =>
       store
@@ -213,7 +213,7 @@ describe("bench on a replay file", () => {
         verifier: "reward",
         n: [1, 4, 8],
       },
-      { store, backend, runId: "replayed" },
+      { store, backend, runId: "replayed", strategies: withShortestOfN },
     );
     const results = store.getResults("replayed");
     expect(new Set(results.map((r) => r.problemId)).size).toBe(5);
