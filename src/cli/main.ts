@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { ReckonError } from "../core/errors.js";
 import { askCommand } from "./ask.js";
 import { benchCommand } from "./bench.js";
+import { compareCommand } from "./compare.js";
 import { demoCommand } from "./demo.js";
 import { exportCommand } from "./export.js";
 import { gradeCommand } from "./grade.js";
@@ -27,6 +28,7 @@ const program = new Command()
   .addCommand(gradeCommand())
   .addCommand(benchCommand())
   .addCommand(runsCommand())
+  .addCommand(compareCommand())
   .addCommand(reportCommand())
   .addCommand(exportCommand())
   .addCommand(sandboxCommand())

@@ -1,12 +1,15 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
+import { compareRuns, formatComparison } from "../bench/compare.js";
 import { parseRecipe } from "../bench/recipe.js";
 import { computeRunMetrics } from "../bench/result-metrics.js";
 import { formatSummary, summarizeRun } from "../bench/summary.js";
 import { InvalidInputError } from "../core/errors.js";
 import { metricsToCsv, renderReport } from "../report/html.js";
 import { defaultDbPath, type MetricRecord, openStore, type RunStore } from "../store/sqlite.js";
+import { comparisonFlagsSchema, shownStatus } from "./compare.js";
+import { parseFlags } from "./flags.js";
 
 /**
  * The metric rows of a run: the stored ones once it completed, else computed from the results
@@ -16,6 +19,16 @@ async function runMetrics(store: RunStore, runId: string): Promise<MetricRecord[
   const run = store.getRun(runId);
   if (run.status === "completed") return store.getMetrics(runId);
   return computeRunMetrics(store, runId, parseRecipe(run.recipe, `run ${runId} recipe`));
+}
+
+interface ReportFlags {
+  out?: string;
+  json?: boolean;
+  csv?: boolean;
+  db: string;
+  against?: string;
+  seed: string;
+  confidence: string;
 }
 
 export function reportCommand(): Command {
@@ -28,16 +41,32 @@ export function reportCommand(): Command {
     .option("--json", "print the run summary as JSON instead")
     .option("--csv", "print the metric rows as CSV instead")
     .option("--db <file>", "SQLite database", defaultDbPath)
-    .action(async (runId: string, flags: { out?: string; json?: boolean; csv?: boolean; db: string }) => {
+    .option("--against <runId>", "add a comparison with this run (A) to the report: see `reckon compare`")
+    .option("--seed <seed>", "seed of the comparison's bootstrap (with --against)", "0")
+    .option("--confidence <level>", "coverage of the comparison's intervals (with --against)", "0.95")
+    .action(async (runId: string, rawFlags: ReportFlags) => {
+      const { seed, confidence, ...flags } = rawFlags;
+      const comparing = parseFlags(comparisonFlagsSchema, { seed, confidence });
       if (flags.json && flags.csv)
         throw new InvalidInputError("--json, --csv", "choose one output format", "--json or --csv, not both");
+      if (flags.csv && flags.against)
+        throw new InvalidInputError(
+          "--against",
+          "the CSV holds this run's metrics only",
+          "use --json or the HTML report",
+        );
       const store = openStore(flags.db, { create: false });
       try {
         const run = store.getRun(runId);
+        // First: an unknown or unrelated run is refused before any figure is computed.
+        const against =
+          flags.against === undefined
+            ? undefined
+            : compareRuns(store, flags.against, runId, { ...comparing, statusOf: shownStatus });
         const rows = await runMetrics(store, runId);
         const summary = summarizeRun(store, runId, rows);
         if (flags.json) {
-          process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify(against ? { ...summary, against } : summary, null, 2)}\n`);
           return;
         }
         if (flags.csv) {
@@ -71,10 +100,14 @@ export function reportCommand(): Command {
             },
             metrics: rows,
             comparisons: summary.comparisons,
+            ...(against ? { against } : {}),
           },
           out,
         );
-        process.stdout.write(`${formatSummary(summary)}report: ${files.html}\n`);
+        const comparison = against
+          ? `\ncompared with run ${against.a.runId}:\n${formatComparison(against)}`
+          : "";
+        process.stdout.write(`${formatSummary(summary)}${comparison}report: ${files.html}\n`);
       } finally {
         store.close();
       }

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { parseOrThrow } from "../core/validate.js";
 import type { MetricRecord } from "../store/sqlite.js";
 import { chartRows, renderAccuracyChart } from "./charts.js";
+import { comparisonSectionHtml, runComparisonSchema } from "./comparison.js";
 import { escapeHtml, metricsTableHtml, metricsToCsv, metricsToJson } from "./tables.js";
 
 export { metricsToCsv, metricsToJson } from "./tables.js";
@@ -52,6 +53,8 @@ export const reportInputSchema = z.object({
       }),
     )
     .default([]),
+  /** This run (B) against another (A), per configuration both ran: `reckon report B --against A`. */
+  against: runComparisonSchema.optional(),
 });
 /** Input of `renderReport`. */
 export type ReportInput = z.input<typeof reportInputSchema>;
@@ -160,6 +163,7 @@ other text: each configuration's own ceiling is its <code>coverage</code> (any c
 in the table below. Hover a point for its configuration.</p>
 ${comparisonsHtml(report.comparisons)}
 </section>
+${comparisonSectionHtml(report.against)}
 ${levelSection}
 <section>
 <h2>All metrics</h2>
@@ -250,4 +254,6 @@ table.metrics th { background: #eef0f4; position: sticky; top: 0; }
 details { margin-top: 1rem; }
 summary { cursor: pointer; font-weight: 600; margin-bottom: .5rem; }
 table.metrics td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.ok { color: #1a7f37; } td.bad { color: #c62828; }
+ul.warnings { color: #8a5300; }
 `;

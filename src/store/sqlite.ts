@@ -418,6 +418,35 @@ export class RunStore {
     return rows.map(toRun);
   }
 
+  /**
+   * Deletes runs and everything of theirs (problems, draws, results, metrics, and whatever other
+   * table is keyed by `run_id`) in one transaction: every run named, or, on any error, none.
+   * Returns the rows removed, per run and table. An unknown id is a StoreError naming it.
+   */
+  deleteRuns(ids: readonly string[]): { runId: string; rows: Record<string, number> }[] {
+    for (const id of ids) this.getRun(id);
+    // Tables found rather than listed, so that a table a later migration adds goes too.
+    const tables = (
+      this.db
+        .prepare(
+          `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c
+             WHERE m.type = 'table' AND c.name = 'run_id' AND m.name NOT IN ('runs', 'problems')
+             ORDER BY m.name`,
+        )
+        .all() as { name: string }[]
+    ).map((t) => t.name);
+    const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
+    return this.db.transaction(() =>
+      [...new Set(ids)].map((runId) => {
+        const rows: Record<string, number> = {};
+        for (const table of [...tables, "problems"])
+          rows[table] = this.db.prepare(`DELETE FROM ${quoted(table)} WHERE run_id = ?`).run(runId).changes;
+        this.db.prepare("DELETE FROM runs WHERE id = ?").run(runId);
+        return { runId, rows };
+      }),
+    )();
+  }
+
   setRunStatus(id: string, status: RunStatus, error?: string): void {
     const finishedAt = status === "running" ? null : new Date().toISOString();
     this.db
