@@ -3,10 +3,25 @@ import type { UpstreamStatus } from "../../backends/pool.js";
 import { benchConfigs, parseRecipe } from "../../bench/recipe.js";
 import { computeRunMetrics } from "../../bench/result-metrics.js";
 import { renderAccuracyChart } from "../../report/charts.js";
+import type { ResultFacts } from "../../store/results.js";
 import type { ProblemRecord, ResultRecord, RunRecord, RunStore } from "../../store/sqlite.js";
+import { getTask } from "../../tasks/registry.js";
 import type { LiveRequest } from "../live.js";
 import { type Html, html, page, percent, raw } from "./html.js";
+import {
+  currentOrder,
+  nextOrder,
+  type ProblemQuery,
+  type ProblemRow,
+  type ProblemTable,
+  problemTable,
+  type SortKey,
+  tableHref,
+} from "./problem-table.js";
 import { traceTree } from "./tree.js";
+
+/** The run's name: its recipe's `name`, when it has one. */
+const runName = (run: RunRecord) => (run.recipe as { name?: string } | undefined)?.name;
 
 const liveColumns = ["started", "model", "strategy", "caller", "status", "stop", "answer", "tokens", "ms"];
 
@@ -56,9 +71,9 @@ export function overviewPage(
   const runSection =
     runs === undefined
       ? html`<h2 id="runs">Bench runs</h2><p class="muted">No database: start with <code>--db FILE</code> to browse bench runs.</p>`
-      : html`<h2 id="runs">Bench runs</h2><table id="run-list"><thead><tr><th>run</th><th>status</th><th>backend</th><th>created</th></tr></thead><tbody>${runs.map(
+      : html`<h2 id="runs">Bench runs</h2><table id="run-list"><thead><tr><th>run</th><th>name</th><th>status</th><th>backend</th><th>created</th></tr></thead><tbody>${runs.map(
           (r) =>
-            html`<tr><td><a href="/ui/runs/${encodeURIComponent(r.id)}">${r.id}</a></td><td>${r.status}</td><td>${r.backend ?? ""}</td><td>${r.createdAt}</td></tr>`,
+            html`<tr><td><a href="/ui/runs/${encodeURIComponent(r.id)}">${r.id}</a></td><td>${runName(r) ?? ""}</td><td>${r.status}</td><td>${r.backend ?? ""}</td><td>${r.createdAt}</td></tr>`,
         )}</tbody></table>`;
   return page(
     "dashboard",
@@ -70,14 +85,33 @@ export function overviewPage(
 /** Mean of a usage figure over results. */
 const mean = (values: number[]) =>
   values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
-const tokensOf = (r: ResultRecord) =>
+const tokensOf = (r: Pick<ResultRecord, "usage">) =>
   r.usage.promptTokens + r.usage.completionTokens + (r.usage.verifierTokens ?? 0);
 
-export async function runPage(store: RunStore, run: RunRecord): Promise<string> {
+/**
+ * A run: its name and id, the accuracy chart, a table per configuration, and the problems,
+ * filtered, sorted and paged as `query` asks (a bad parameter throws a QueryParameterError).
+ */
+export async function runPage(store: RunStore, run: RunRecord, query: ProblemQuery): Promise<string> {
   const problems = store.getProblems(run.id);
-  const results = store.getResults(run.id);
-  // A run still going (or interrupted) has no stored metrics yet: compute them from its results.
+  // Without texts or traces: the candidates' answers are read per problem, where needed.
+  const results = store.results.facts(run.id);
   const recipe = parseRecipe(run.recipe, `run ${run.id} recipe`);
+  // In recipe order, whatever order the runner stored them in.
+  const ran = new Set(results.map((r) => r.config));
+  const configs = benchConfigs(recipe)
+    .map((c) => c.config)
+    .filter((c) => ran.has(c));
+  // First, so that a bad parameter is answered before any figure is computed.
+  const table = problemTable(
+    problems,
+    results,
+    configs,
+    (problemId) => store.results.candidateAnswersOfProblem(run.id, problemId),
+    getTask(recipe.task),
+    query,
+  );
+  // A run still going (or interrupted) has no stored metrics yet: compute them from its results.
   const metrics =
     run.status === "completed" ? store.getMetrics(run.id) : await computeRunMetrics(store, run.id, recipe);
   const overall = metrics.filter((m) => m.level === undefined);
@@ -91,43 +125,94 @@ export async function runPage(store: RunStore, run: RunRecord): Promise<string> 
         )
       : html``;
 
-  // In recipe order, whatever order the runner stored them in.
-  const ran = new Set(results.map((r) => r.config));
-  const configs = benchConfigs(recipe)
-    .map((c) => c.config)
-    .filter((c) => ran.has(c));
   const byConfig = configs.map((config) => {
     const rows = results.filter((r) => r.config === config);
     return { config, rows, accuracy: mean(rows.map((r) => (r.correct ? 1 : 0))) };
   });
-  const cell = new Map(results.map((r) => [`${r.problemId}\u0000${r.config}`, r]));
   const summary = html`<table id="configs"><thead><tr><th>configuration</th><th>accuracy</th><th>mean tokens</th><th>problems</th></tr></thead><tbody>${byConfig.map(
     (c) =>
       html`<tr><td>${c.config}</td><td class="num">${percent(c.accuracy)}</td><td class="num">${Math.round(
         mean(c.rows.map(tokensOf)),
       )}</td><td class="num">${c.rows.length}</td></tr>`,
   )}</tbody></table>`;
-  const problemTable = html`<table id="problems"><thead><tr><th>problem</th><th>level</th><th>reference</th>${configs.map(
-    (c) => html`<th>${c}</th>`,
-  )}</tr></thead><tbody>${problems.map(
-    (p) =>
-      html`<tr><td><a href="/ui/runs/${encodeURIComponent(run.id)}/problems/${encodeURIComponent(p.problemId)}">${p.problemId}</a></td><td>${
-        p.level ?? ""
-      }</td><td>${p.reference}</td>${configs.map((c) => {
-        const r = cell.get(`${p.problemId}\u0000${c}`);
-        if (!r) return html`<td class="muted">–</td>`;
-        return html`<td class="${r.correct ? "ok" : "bad"}">${r.correct ? "✓" : "✗"} ${r.answer ?? "(none)"}</td>`;
-      })}</tr>`,
-  )}</tbody></table>`;
+  const name = runName(run);
   return page(
-    run.id,
-    html`<h1>Run ${run.id}</h1>
-<p>${run.status} · backend ${run.backend ?? "?"} · seed ${run.seed} · created ${run.createdAt}${run.error ? html` · <span class="bad">${run.error}</span>` : ""}</p>
+    name ? `${name} · ${run.id}` : run.id,
+    html`<h1 id="run-title">${name ?? html`Run ${run.id}`}</h1>
+<p>run <code id="run-id">${run.id}</code> · ${run.status} · backend ${run.backend ?? "?"} · seed ${run.seed} · created ${run.createdAt}${run.error ? html` · <span class="bad">${run.error}</span>` : ""}</p>
 <div class="chart">${chart}</div>
 <h2>Configurations</h2>${summary}
-<h2>Problems</h2>${problemTable}
+<h2 id="problems-heading">Problems</h2>${problemsSection(run, configs, table, query, problems.length)}
 <details><summary>recipe</summary><pre>${JSON.stringify(run.recipe, null, 2)}</pre></details>`,
   );
+}
+
+const answersLabel = { all: "all answers", correct: "correct", wrong: "wrong" } as const;
+const disagreeLabel = { all: "all", yes: "candidates disagree", no: "candidates agree" } as const;
+
+/** The filter form, the table with sortable headers, and the page links. */
+function problemsSection(
+  run: RunRecord,
+  allConfigs: readonly string[],
+  table: ProblemTable,
+  query: ProblemQuery,
+  total: number,
+): Html {
+  const base = `/ui/runs/${encodeURIComponent(run.id)}`;
+  const option = (value: string, label: string, current: string | undefined) =>
+    html`<option value="${value}"${value === (current ?? "") ? raw(" selected") : ""}>${label}</option>`;
+  const form = html`<form id="problem-filters" method="get" action="${base}">
+<label>configuration <select name="config">${option("", "all", query.config)}${allConfigs.map((c) => option(c, c, query.config))}</select></label>
+<label>answers <select name="answers">${Object.entries(answersLabel).map(([v, l]) => option(v, l, query.answers))}</select></label>
+${table.levels.length === 0 ? "" : html`<label>level <select name="level">${option("", "all", undefined)}${table.levels.map((l) => option(String(l), String(l), query.level === undefined ? "" : String(query.level)))}</select></label>`}
+<label>candidates <select name="disagree">${Object.entries(disagreeLabel).map(([v, l]) => option(v, l, query.disagree))}</select></label>
+<label>per page <input name="per" type="number" min="1" max="500" value="${query.per}"></label>
+${query.sort === "position" ? "" : html`<input type="hidden" name="sort" value="${query.sort}">`}${query.order === undefined ? "" : html`<input type="hidden" name="order" value="${query.order}">`}
+<button type="submit">apply</button> <a href="${base}">reset</a>
+</form>`;
+  const header = (sort: SortKey, label: string) => {
+    const current = query.sort === sort;
+    const arrow = current ? (currentOrder(query) === "asc" ? " ▲" : " ▼") : "";
+    return html`<th data-sort="${sort}"${current ? raw(' class="sorted"') : ""}><a href="${tableHref(base, query, { sort, order: nextOrder(query, sort), page: 1 })}">${label}${arrow}</a></th>`;
+  };
+  const first = (query.page - 1) * query.per + 1;
+  const count =
+    table.rows.length === 0
+      ? html`No problems${query.page > table.pages ? html` on page ${query.page}` : ""} (${table.matching} match, of ${total}).`
+      : html`Problems ${first}–${first + table.rows.length - 1} of ${table.matching}${table.matching < total ? ` (filtered from ${total})` : ""}.`;
+  const nav = html`<nav id="problem-pages" class="pages">${
+    query.page > 1
+      ? html`<a rel="prev" href="${tableHref(base, query, { page: Math.min(query.page - 1, table.pages) })}">← previous</a>`
+      : ""
+  } page ${query.page} of ${table.pages} ${
+    query.page < table.pages
+      ? html`<a rel="next" href="${tableHref(base, query, { page: query.page + 1 })}">next →</a>`
+      : ""
+  }</nav>`;
+  return html`${form}<p id="problem-count">${count}</p>
+<table id="problems"><thead><tr>${header("problem", "problem")}${header("level", "level")}<th>reference</th>${table.configs.map(
+    (c) => html`<th>${c}</th>`,
+  )}${header("correct", "correct")}${header("disagreement", "candidate answers")}${header("tokens", "tokens")}</tr></thead><tbody>${table.rows.map(
+    (row) => problemRowHtml(run, table.configs, row),
+  )}</tbody></table>${nav}`;
+}
+
+function problemRowHtml(run: RunRecord, configs: readonly string[], row: ProblemRow): Html {
+  const p = row.problem;
+  const stored = [...row.results.values()];
+  const right = stored.filter((r) => r.correct).length;
+  return html`<tr data-problem="${p.problemId}"><td><a href="/ui/runs/${encodeURIComponent(run.id)}/problems/${encodeURIComponent(p.problemId)}">${p.problemId}</a></td><td>${
+    p.level ?? ""
+  }</td><td>${p.reference}</td>${configs.map((c) => resultCell(row.results.get(c)))}<td class="num correct" data-value="${row.correct ?? ""}">${
+    stored.length === 0 ? "–" : `${right}/${stored.length}`
+  }</td><td class="num answers" data-value="${row.agreement}" title="distinct answers among the candidates; share of the most common">${
+    row.answers === 0 ? "–" : `${row.answers} (${percent(row.agreement)})`
+  }</td><td class="num tokens" data-value="${row.tokens ?? ""}">${row.tokens === undefined ? "–" : Math.round(row.tokens)}</td></tr>`;
+}
+
+function resultCell(r: ResultFacts | undefined): Html {
+  if (!r) return html`<td class="muted">–</td>`;
+  return html`<td class="${r.correct ? "ok" : "bad"}">${r.correct ? "✓" : "✗"} ${r.answer ?? "(none)"}</td>`;
 }
 
 export function problemPage(

@@ -8,7 +8,9 @@ import type { UpstreamStatus } from "../../backends/pool.js";
 import type { RunRecord, RunStore } from "../../store/sqlite.js";
 import { HttpError } from "../errors.js";
 import type { LiveRequest } from "../live.js";
+import { html, page } from "./html.js";
 import { liveRows, overviewPage, problemPage, runPage } from "./pages.js";
+import { parseProblemQuery, QueryParameterError } from "./problem-table.js";
 
 export interface DashboardParts {
   runs?: RunStore;
@@ -34,7 +36,22 @@ export function dashboardRoutes(app: Hono, parts: DashboardParts): void {
     const live = parts.live?.() ?? [];
     return c.req.query("format") === "rows" ? c.html(liveRows(live).text) : c.json({ requests: live });
   });
-  app.get("/ui/runs/:id", async (c) => c.html(await runPage(parts.runs!, findRun(c.req.param("id")))));
+  app.get("/ui/runs/:id", async (c) => {
+    const run = findRun(c.req.param("id"));
+    try {
+      return c.html(await runPage(parts.runs!, run, parseProblemQuery(c.req.query())));
+    } catch (error) {
+      // A page, not a JSON error: the parameter came from a link or the address bar.
+      if (!(error instanceof QueryParameterError)) throw error;
+      return c.html(
+        page(
+          "bad request",
+          html`<h1>Bad request</h1><p class="bad" id="error">${error.message}</p><p><a href="/ui/runs/${encodeURIComponent(run.id)}">← run ${run.id}</a></p>`,
+        ),
+        400,
+      );
+    }
+  });
   app.get("/ui/runs/:id/problems/:problemId", (c) => {
     const run = findRun(c.req.param("id"));
     const problemId = c.req.param("problemId");
