@@ -1,10 +1,14 @@
 /** Evaluation sets read from JSONL (optionally gzipped) into one row shape. */
-import { existsSync } from "node:fs";
-import { basename, resolve } from "node:path";
+import { basename } from "node:path";
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
-import { parseJsonl, readTextFile } from "../core/jsonl.js";
+import { decodeText, parseJsonLine, readTextFile } from "../core/jsonl.js";
 import { deriveSeed, seededRandom, shuffled } from "../core/random.js";
+import { type DatasetFile, type DatasetSources, locateDataset } from "./dataset-cache.js";
+import { type DatasetName, datasetHomes, datasetNames, type LoaderField } from "./dataset-registry.js";
+
+export { defaultDatasetPath } from "./dataset-cache.js";
+export { type DatasetName, datasetNames, type LoaderField, loaderFields } from "./dataset-registry.js";
 
 /** One benchmark problem, whatever file it came from. */
 export interface DatasetRow {
@@ -17,132 +21,128 @@ export interface DatasetRow {
   meta?: Record<string, unknown>;
 }
 
-/** Describes how one dataset's file is read. */
-interface DatasetFormat {
-  /** File name under the shared datasets folder. */
-  file: string;
-  /** Schema of one raw line; errors name the field. */
+/**
+ * How one dataset's rows become problems. The schema is over the loader's field names; the
+ * registry (or `--fields`) says which of the file's fields each one reads. Only what the task
+ * uses is required: a MATH-style file needs no `solution`, a HumanEval one no canonical solution.
+ */
+interface DatasetReader {
   schema: z.ZodType;
-  toRow(raw: never, index: number): DatasetRow;
+  toRow(fields: never, index: number): DatasetRow;
 }
 
-/**
- * Known datasets. A new one is an entry here plus its name in `datasetNames`; a generated
- * dataset (such as the synthetic arithmetic task) would register a format whose rows come from
- * a generator instead of a file.
- */
-export const datasetNames = ["gsm8k", "math500", "aime24", "amc23", "humaneval"] as const;
-/** Name of a known dataset. */
-export type DatasetName = (typeof datasetNames)[number];
-
 const text = z.string().min(1);
+const answer = z.union([text, z.number()], { error: "expected text or a number" });
+const id = z.union([text, z.number()], { error: "expected text or a number" }).optional();
+/** A MATH level as published (`3`) or as in the original MATH files (`"Level 3"`). */
+const level = z
+  .preprocess(
+    (value) =>
+      typeof value === "string" && /^\s*(?:level\s*)?\d+\s*$/i.test(value)
+        ? Number(/\d+/.exec(value)![0])
+        : value,
+    z.number({ error: 'expected a level such as 3 or "Level 3"' }).int(),
+  )
+  .optional();
 
-const gsm8kLine = z.object({
-  question: text,
-  answer: text.regex(/####\s*\S/, "has no '#### <answer>' line"),
+/** A GSM8K answer: a worked solution ending in `#### <number>`, or the number alone. */
+const gsm8kAnswer = answer.refine(
+  (value) => typeof value === "number" || /####\s*\S/.test(value) || isNumberText(value),
+  "has no '#### <answer>' line and is not a number",
+);
+const isNumberText = (value: string) => /^\s*-?[\d,]*\.?\d+\s*$/.test(value);
+
+const gsm8kFields = z.object({ id, prompt: text, answer: gsm8kAnswer });
+const mathFields = z.object({
+  id,
+  prompt: text,
+  answer,
+  solution: z.string().optional(),
+  level,
+  subject: text.optional(),
 });
-const math500Line = z.object({
-  problem: text,
-  solution: z.string(),
-  answer: text,
-  subject: text,
-  level: z.number().int(),
-  unique_id: text,
-});
-const aime24Line = z.object({
-  id: z.union([z.number(), z.string()]),
-  problem: text,
-  answer: z.union([text, z.number()]),
+const competitionFields = z.object({
+  id,
+  prompt: text,
+  answer,
   solution: z.string().optional(),
   url: z.string().optional(),
 });
-const amc23Line = z.object({
-  id: z.union([z.number(), z.string()]),
-  question: text.optional(),
-  problem: text.optional(),
-  answer: z.union([text, z.number()]),
-  url: z.string().optional(),
-});
-const humanEvalLine = z.object({
-  task_id: text,
-  prompt: text,
-  entry_point: text,
-  canonical_solution: z.string(),
-  test: text,
-});
+const codeFields = z.object({ id, prompt: text, test: text, entry_point: text });
 
 /** Numbers stored as floats (`27.0`) become the integer text a grader expects (`27`). */
-function answerText(answer: string | number): string {
-  return typeof answer === "number" ? String(answer) : answer.trim();
+function answerText(value: string | number): string {
+  return typeof value === "number" ? String(value) : value.trim();
 }
 
-const formats: Record<DatasetName, DatasetFormat> = {
+/** A row's id: the file's own (numbers prefixed with the dataset's name when `prefix`), else its position. */
+function idOf(name: DatasetName, value: string | number | undefined, index: number, prefix = false): string {
+  if (value === undefined) return `${name}-${index}`;
+  return prefix ? `${name}-${value}` : String(value);
+}
+
+const readers: Record<DatasetName, DatasetReader> = {
   gsm8k: {
-    file: "gsm8k-test.jsonl",
-    schema: gsm8kLine,
-    toRow: (raw: z.output<typeof gsm8kLine>, index) => {
-      const final = raw.answer.slice(raw.answer.lastIndexOf("####") + 4).trim();
+    schema: gsm8kFields,
+    toRow: (raw: z.output<typeof gsm8kFields>, index) => {
+      const solution = typeof raw.answer === "string" && raw.answer.includes("####") ? raw.answer : undefined;
+      const final = solution ? solution.slice(solution.lastIndexOf("####") + 4) : String(raw.answer);
       // Thousands separators are formatting, not part of the number.
       return {
-        id: `gsm8k-${index}`,
-        question: raw.question,
-        reference: final.replace(/,/g, ""),
-        meta: { solution: raw.answer },
+        id: idOf("gsm8k", raw.id, index),
+        question: raw.prompt,
+        reference: final.trim().replace(/,/g, ""),
+        ...(solution ? { meta: { solution } } : {}),
       };
     },
   },
   math500: {
-    file: "math500-test.jsonl",
-    schema: math500Line,
-    toRow: (raw: z.output<typeof math500Line>) => ({
-      id: raw.unique_id,
-      question: raw.problem,
-      reference: raw.answer,
+    schema: mathFields,
+    toRow: (raw: z.output<typeof mathFields>, index) => ({
+      id: idOf("math500", raw.id, index),
+      question: raw.prompt,
+      reference: answerText(raw.answer),
       level: raw.level,
       subject: raw.subject,
-      meta: { solution: raw.solution },
+      ...(raw.solution === undefined ? {} : { meta: { solution: raw.solution } }),
     }),
   },
   aime24: {
-    file: "aime24-test.jsonl",
-    schema: aime24Line,
-    toRow: (raw: z.output<typeof aime24Line>) => ({
-      id: `aime24-${raw.id}`,
-      question: raw.problem,
+    schema: competitionFields,
+    toRow: (raw: z.output<typeof competitionFields>, index) => ({
+      id: idOf("aime24", raw.id, index, true),
+      question: raw.prompt,
       reference: answerText(raw.answer),
       meta: { solution: raw.solution, url: raw.url },
     }),
   },
   amc23: {
-    file: "amc23-test.jsonl",
-    schema: amc23Line.refine((raw) => raw.question ?? raw.problem, {
-      message: "needs 'question' or 'problem'",
-      path: ["question"],
-    }),
-    toRow: (raw: z.output<typeof amc23Line>) => ({
-      id: `amc23-${raw.id}`,
-      question: (raw.question ?? raw.problem)!,
+    schema: competitionFields,
+    toRow: (raw: z.output<typeof competitionFields>, index) => ({
+      id: idOf("amc23", raw.id, index, true),
+      question: raw.prompt,
       reference: answerText(raw.answer),
       meta: { url: raw.url },
     }),
   },
   humaneval: {
-    file: "HumanEval.jsonl.gz",
-    schema: humanEvalLine,
-    toRow: (raw: z.output<typeof humanEvalLine>) => ({
-      id: raw.task_id,
+    schema: codeFields,
+    toRow: (raw: z.output<typeof codeFields>, index) => ({
+      id: idOf("humaneval", raw.id, index),
       question: raw.prompt,
       reference: raw.entry_point,
-      // What judging needs; the reference solution stays out, as strategies can read `meta`.
+      // What judging needs; a reference solution stays out, as strategies can read `meta`.
       meta: { prompt: raw.prompt, test: raw.test, entry_point: raw.entry_point },
     }),
   },
 };
 
-/** Options of `loadDataset`; `path` defaults to `defaultDatasetPath(name)`. */
+/** Options of `loadDataset`; without `path`, the named dataset is read from the cache (fetched on first use). */
 export const datasetOptionsSchema = z.object({
   name: z.enum(datasetNames),
   path: z.string().min(1).optional(),
+  /** Loader field → the file's field (`{ prompt: "question", answer: "final" }`), over the dataset's own names. */
+  fields: z.record(z.string().min(1), z.string().min(1)).optional(),
   limit: z.number().int().positive().optional(),
   /** Shuffles deterministically before `limit`, so a limited run is a fair sample. */
   seed: z.number().int().optional(),
@@ -153,41 +153,55 @@ export const datasetOptionsSchema = z.object({
 export type DatasetOptions = z.input<typeof datasetOptionsSchema>;
 
 /**
- * The shared copy of a dataset (`../shared/datasets/<file>` relative to `cwd`) when it exists,
- * as that relative path so recipes stay portable; undefined otherwise.
+ * Makes sure a named dataset read from its home is at hand (fetched into the cache if need be)
+ * before a run starts; other datasets, and files given by path, need nothing.
  */
-export function defaultDatasetPath(name: DatasetName, cwd: string = process.cwd()): string | undefined {
-  const relative = `../shared/datasets/${formats[name].file}`;
-  return existsSync(resolve(cwd, relative)) ? relative : undefined;
+export async function prepareDataset(
+  dataset: { name: string; path?: unknown },
+  sources: DatasetSources = {},
+): Promise<DatasetFile | undefined> {
+  const name = datasetNames.find((known) => known === dataset.name);
+  if (name === undefined || dataset.path !== undefined) return undefined;
+  return locateDataset(name, sources, publishedReader(name));
 }
+
+/** Checks that fetched bytes read as the published dataset (its own field names). */
+const publishedReader = (name: DatasetName) => (bytes: Buffer, source: string) => {
+  parseDatasetText(name, decodeText(source, bytes), source);
+};
 
 /** The file name a dataset is published under (e.g. `math500-test.jsonl`). */
 export function datasetFileName(name: DatasetName): string {
-  return formats[name].file;
+  return datasetHomes[name].file;
 }
 
 /**
  * Reads, validates and filters a dataset: filter by `levels`/`subjects`, then shuffle with
- * `seed` (when given), then keep the first `limit` rows. A bad line throws InvalidInputError
- * naming the file, line number and field.
+ * `seed` (when given), then keep the first `limit` rows. Without `path` the named dataset comes
+ * from the cache, else the development copy, else its public home (`locateDataset`). A bad line
+ * throws InvalidInputError naming the file, line number and field.
  */
-export async function loadDataset(options: DatasetOptions): Promise<DatasetRow[]> {
+export async function loadDataset(
+  options: DatasetOptions,
+  sources: DatasetSources = {},
+): Promise<DatasetRow[]> {
   const parsed = datasetOptionsSchema.safeParse(options);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new InvalidInputError(`dataset.${issue.path.join(".")}`, issue.message);
   }
-  const { name, limit, seed, levels, subjects } = parsed.data;
-  const path = parsed.data.path ?? defaultDatasetPath(name);
-  if (!path) {
-    throw new InvalidInputError(
-      "dataset.path",
-      `no path given and ../shared/datasets/${formats[name].file} does not exist`,
-      "pass the path of the JSONL file",
-    );
+  const { name, path, fields = {}, limit, seed, levels, subjects } = parsed.data;
+  // A bad mapping is refused before anything is fetched.
+  fieldColumns(name, fields);
+  let rows: DatasetRow[];
+  if (path !== undefined) {
+    rows = parseDatasetText(name, await readTextFile(path, "dataset.path"), basename(path), fields);
+  } else {
+    // A fetched file must read as the published dataset before it is kept.
+    const file = await locateDataset(name, sources, publishedReader(name));
+    rows = parseDatasetText(name, decodeText(file.path, file.bytes), basename(file.path), fields);
   }
-  let rows = parseDatasetText(name, await readTextFile(path, "dataset.path"), basename(path));
-  if (rows.length === 0) throw new InvalidInputError("dataset.path", `${path} holds no problems`);
+  if (rows.length === 0) throw new InvalidInputError("dataset.path", `${path ?? name} holds no problems`);
   if (levels) {
     refuseUnknown(name, "levels", levels.map(String), rows.flatMap((row) => row.level ?? []).map(String));
     rows = rows.filter((row) => row.level !== undefined && levels.includes(row.level));
@@ -234,8 +248,87 @@ function refuseUnknown(
   );
 }
 
-/** Parses the JSONL text of a dataset; `source` names the file in errors. */
-export function parseDatasetText(name: DatasetName, content: string, source: string = name): DatasetRow[] {
-  const format = formats[name];
-  return parseJsonl(format.schema, content, source).map((row, i) => format.toRow(row as never, i));
+/**
+ * The file's field(s) each loader field of the dataset reads: the registry's, with `mapping`
+ * laid over it. A mapping of a field the dataset does not read is refused, naming its fields.
+ */
+function fieldColumns(
+  name: DatasetName,
+  mapping: Record<string, string>,
+): [LoaderField, readonly string[]][] {
+  const defaults = datasetHomes[name].fields;
+  const known = Object.keys(defaults);
+  for (const field of Object.keys(mapping))
+    if (!known.includes(field))
+      throw new InvalidInputError(
+        `dataset.fields.${field}`,
+        `${name} reads no field "${field}"`,
+        `map its fields: ${known.join(", ")} (e.g. --fields prompt=question,answer=final)`,
+      );
+  return Object.entries(defaults).map(([field, columns]) => {
+    const mapped = mapping[field];
+    return [
+      field as LoaderField,
+      mapped !== undefined ? [mapped] : typeof columns === "string" ? [columns] : columns!,
+    ];
+  });
+}
+
+const jsonObject = z.record(z.string(), z.unknown());
+
+/**
+ * Parses the JSONL text of a dataset; `source` names the file in errors, and `mapping` (loader
+ * field → the file's field) overrides the registry's names for the published file.
+ */
+export function parseDatasetText(
+  name: DatasetName,
+  content: string,
+  source: string = name,
+  mapping: Record<string, string> = {},
+): DatasetRow[] {
+  const reader = readers[name];
+  const columns = fieldColumns(name, mapping);
+  const rows: DatasetRow[] = [];
+  content.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    const where = `${source} line ${i + 1}`;
+    const raw = parseJsonLine(jsonObject, line, where);
+    const picked: Record<string, unknown> = {};
+    const read: Record<string, string> = {};
+    for (const [field, candidates] of columns) {
+      const present = candidates.find((c) => raw[c] !== undefined);
+      read[field] = present ?? candidates.join('" or "');
+      picked[field] = present === undefined ? undefined : raw[present];
+    }
+    const parsed = reader.schema.safeParse(picked);
+    if (!parsed.success) throw lineError(parsed.error.issues[0]!, where, read, picked, mapping);
+    rows.push(reader.toRow(parsed.data as never, rows.length));
+  });
+  return rows;
+}
+
+/** An invalid line, named by the file's own field (and the mapping that chose it). */
+function lineError(
+  issue: z.core.$ZodIssue,
+  where: string,
+  read: Record<string, string>,
+  picked: Record<string, unknown>,
+  mapping: Record<string, string>,
+): InvalidInputError {
+  const field = String(issue.path[0] ?? "");
+  const column = read[field];
+  if (column === undefined) return new InvalidInputError(`${where}, field "(row)"`, issue.message);
+  const rest = issue.path
+    .slice(1)
+    .map((part) => `[${String(part)}]`)
+    .join("");
+  if (picked[field] === undefined)
+    return new InvalidInputError(
+      `${where}, field "${column}"`,
+      `missing (read as ${field})`,
+      mapping[field] !== undefined
+        ? `--fields ${field}=${column} names a field this line does not have`
+        : `name the field that holds the ${field} with --fields ${field}=NAME`,
+    );
+  return new InvalidInputError(`${where}, field "${column}${rest}"`, issue.message);
 }

@@ -14,10 +14,27 @@ const intList = z.string().transform((value, ctx) => {
   return items;
 });
 const int = z.coerce.number().int();
+/** `--fields prompt=question,answer=final`: the loader's fields onto the file's. */
+const fieldMapping = z.string().transform((value, ctx) => {
+  const mapping: Record<string, string> = {};
+  for (const entry of list(value)) {
+    const match = /^([\w-]+)=(.+)$/.exec(entry);
+    if (!match) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected FIELD=NAME pairs, e.g. prompt=question,answer=final; got "${entry}"`,
+      });
+      return z.NEVER;
+    }
+    mapping[match[1]!] = match[2]!.trim();
+  }
+  return mapping;
+});
 
 export const benchFlagsSchema = z.object({
   dataset: z.string().optional(),
   datasetPath: z.string().optional(),
+  fields: fieldMapping.optional(),
   limit: int.optional(),
   levels: intList.optional(),
   subjects: z.string().transform(list).optional(),
@@ -65,6 +82,7 @@ export function recipeFromFlags(
     ...defined({
       name: flags.dataset,
       path: flags.datasetPath,
+      fields: flags.fields,
       limit: flags.limit,
       levels: flags.levels,
       subjects: flags.subjects,
@@ -104,6 +122,7 @@ export function recipeFromFlags(
 export const recipeFlags: (keyof BenchFlags)[] = [
   "dataset",
   "datasetPath",
+  "fields",
   "limit",
   "levels",
   "subjects",

@@ -6,7 +6,9 @@ import { InvalidInputError } from "../core/errors.js";
 import { defaultDbPath, openStore } from "../store/sqlite.js";
 import { type BenchFlags, benchFlagsSchema, recipeFlags, recipeFromFlags } from "./bench-flags.js";
 import { executeBench } from "./bench-session.js";
+import { fetchBenchDataset } from "./datasets.js";
 import { parseFlags, retriesOption, timeoutOption } from "./flags.js";
+import { pathsCreatedBy, removeCreated } from "./new-database.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -17,7 +19,11 @@ export function benchCommand(): Command {
     )
     .argument("[recipe]", "YAML or JSON recipe file (flags override its settings)")
     .option("--dataset <name>", "gsm8k, math500, aime24, amc23, humaneval or arithmetic")
-    .option("--dataset-path <file>", "JSONL file of the dataset (default: ../shared/datasets/...)")
+    .option(
+      "--dataset-path <file>",
+      "any JSONL file of problems (default: the named dataset, fetched on first use; see `reckon datasets`)",
+    )
+    .option("--fields <map>", "the dataset's fields in the file, e.g. prompt=question,answer=final")
     .option("--limit <count>", "use this many problems (shuffled first when --dataset-seed is set)")
     .option("--levels <list>", "only these difficulty levels, e.g. 1,2,3")
     .option("--subjects <list>", "only these subjects (MATH)")
@@ -47,10 +53,14 @@ export function benchCommand(): Command {
     .addOption(retriesOption())
     .action(async (recipePath: string | undefined, rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(benchFlagsSchema, rawFlags);
-      // Only a new run may create the database; resuming names a run that must be in it.
+      // Only a new run may create the database; resuming names a run that must be in it. A
+      // database created here that holds no run in the end (the run was refused) is removed.
+      const created = flags.resume === undefined ? pathsCreatedBy(flags.db) : [];
       const store = openStore(flags.db, { create: flags.resume === undefined });
       try {
         const { recipe, runId } = await planRun(recipePath, flags, store);
+        if (flags.resume === undefined)
+          await fetchBenchDataset(recipe.dataset, { quiet: flags.json || flags.quiet });
         const summary = await executeBench({
           store,
           dbPath: flags.db,
@@ -65,7 +75,9 @@ export function benchCommand(): Command {
         });
         process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
       } finally {
+        const unused = created.length > 0 && store.listRuns().length === 0;
         store.close();
+        if (unused) removeCreated(created);
       }
     });
 }

@@ -4,6 +4,7 @@ import { ReckonError } from "../core/errors.js";
 import { askCommand } from "./ask.js";
 import { benchCommand } from "./bench.js";
 import { compareCommand } from "./compare.js";
+import { datasetsCommand } from "./datasets.js";
 import { demoCommand } from "./demo.js";
 import { exportCommand } from "./export.js";
 import { gradeCommand } from "./grade.js";
@@ -27,6 +28,7 @@ const program = new Command()
   .addCommand(strategiesCommand())
   .addCommand(gradeCommand())
   .addCommand(benchCommand())
+  .addCommand(datasetsCommand())
   .addCommand(runsCommand())
   .addCommand(compareCommand())
   .addCommand(reportCommand())

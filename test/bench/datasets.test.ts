@@ -77,7 +77,7 @@ describe("loadDataset on bad input", () => {
   it("names the line and field of an invalid row", async () => {
     const path = join(dir, "bad.jsonl");
     const good = JSON.stringify({ question: "1+1?", answer: "2\n#### 2" });
-    writeFileSync(path, `${good}\n${good}\n${JSON.stringify({ question: "x", answer: 3 })}\n`);
+    writeFileSync(path, `${good}\n${good}\n${JSON.stringify({ question: "x", answer: "three" })}\n`);
     const error = await loadDataset({ name: "gsm8k", path }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidInputError);
     expect((error as InvalidInputError).field).toBe('bad.jsonl line 3, field "answer"');
