@@ -12,10 +12,13 @@ import { parseArithmeticPrompt } from "../tasks/arithmetic.js";
 import { getTask, renderPrompt, taskNames } from "../tasks/registry.js";
 import { resolveVerifier } from "../verifiers/registry.js";
 import {
+  apiKeyFromEnv,
+  envNameSchema,
   parseFlags,
   retriesOption,
   serverBackendOptions,
   serverFlagsSchema,
+  strategyOptionsFlag,
   timeoutOption,
 } from "./flags.js";
 
@@ -27,6 +30,7 @@ const askFlagsSchema = z.object({
   endpoint: z.string().optional(),
   model: z.string().optional(),
   apiKey: z.string().optional(),
+  apiKeyEnv: envNameSchema.optional(),
   mode: z.enum(["chat", "completion"]).optional(),
   task: z.string().optional(),
   template: z
@@ -59,6 +63,7 @@ export function askCommand(): Command {
     .option("--endpoint <url>", "OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
     .option("--model <name>", "model name on the server, or a GGUF path")
     .option("--api-key <key>", "API key (default: $OPENAI_API_KEY)")
+    .option("--api-key-env <name>", "read the API key from this environment variable instead")
     .option("--mode <mode>", "chat or completion")
     .option("--task <name>", `how answers are read and compared: ${taskNames.join(", ")}`)
     .option("--template <text>", "prompt template with {question}")
@@ -84,6 +89,8 @@ export function askCommand(): Command {
           "it is empty",
           'ask something, e.g. reckon ask "Q: 12*3+5=?"',
         );
+      if (flags.apiKey !== undefined && flags.apiKeyEnv !== undefined)
+        throw new InvalidInputError("--api-key-env", "give the key by --api-key or --api-key-env, not both");
       const usesServer = flags.endpoint !== undefined || flags.backend?.startsWith("openai") === true;
       const bundled = !usesServer && flags.backend === undefined && flags.model === undefined;
       const taskName = flags.task ?? (bundled ? "arithmetic" : "math");
@@ -100,7 +107,7 @@ export function askCommand(): Command {
         backend: flags.backend,
         endpoint: flags.endpoint,
         model: flags.model,
-        apiKey: flags.apiKey ?? process.env.OPENAI_API_KEY,
+        apiKey: flags.apiKey ?? apiKeyFromEnv(flags.apiKeyEnv) ?? process.env.OPENAI_API_KEY,
         mode: flags.mode,
         ...serverBackendOptions(flags),
       });
@@ -192,22 +199,4 @@ function formatResult(result: Result): string {
   );
   if (result.stopReason !== "completed") lines.push(`stopped: ${result.stopReason}`);
   return `${lines.join("\n")}\n`;
-}
-
-/** `--options '<json>'`: an object, checked field by field against the strategy's schema by run(). */
-function strategyOptionsFlag(raw: string | undefined): Record<string, unknown> {
-  if (raw === undefined) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (error) {
-    throw new InvalidInputError(
-      "--options",
-      `is not JSON: ${(error as Error).message}`,
-      `e.g. --options '{"beamWidth": 4}'`,
-    );
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value))
-    throw new InvalidInputError("--options", "must be a JSON object", `e.g. --options '{"beamWidth": 4}'`);
-  return value as Record<string, unknown>;
 }

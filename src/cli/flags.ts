@@ -51,3 +51,46 @@ export const runIdSchema = z
     "use only letters, digits, '.', '_' and '-', not starting with '.'",
   )
   .max(128);
+
+/** `--api-key-env NAME`: the name of an environment variable, never the key itself. */
+export const envNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected the name of an environment variable, e.g. MY_API_KEY");
+
+/**
+ * The API key held by the environment variable `name` (from `--api-key-env`); a variable that is
+ * not set, or empty, is an error naming it. No name: undefined.
+ */
+export function apiKeyFromEnv(
+  name: string | undefined,
+  flag = "--api-key-env",
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  if (name === undefined) return undefined;
+  const key = env[name];
+  if (key === undefined || key.trim() === "")
+    throw new InvalidInputError(
+      flag,
+      `the environment variable ${name} is ${key === undefined ? "not set" : "empty"}`,
+      `set it (export ${name}=…) or name the variable that holds the key`,
+    );
+  return key.trim();
+}
+
+/** `--options '<json>'`: a JSON object of strategy options (checked by the strategy's schema later). */
+export function strategyOptionsFlag(raw: string | undefined, flag = "--options"): Record<string, unknown> {
+  if (raw === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw new InvalidInputError(
+      flag,
+      `is not JSON: ${(error as Error).message}`,
+      `e.g. ${flag} '{"beamWidth": 4}'`,
+    );
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new InvalidInputError(flag, "must be a JSON object", `e.g. ${flag} '{"beamWidth": 4}'`);
+  return value as Record<string, unknown>;
+}

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { Command } from "commander";
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
@@ -10,13 +10,14 @@ import {
   type ServerConfigInput,
 } from "../server/config.js";
 import { defaultDbPath, openStore } from "../store/sqlite.js";
-import { parseFlags } from "./flags.js";
+import { apiKeyFromEnv, envNameSchema, parseFlags } from "./flags.js";
 
 const serveFlagsSchema = z.object({
   port: z.coerce.number().int().min(0).max(65_535).optional(),
   host: z.string().min(1).optional(),
   upstream: z.array(z.string()).optional(),
   upstreamApiKey: z.string().min(1).optional(),
+  upstreamApiKeyEnv: envNameSchema.optional(),
   model: z.string().min(1).optional(),
   apiKeyFile: z.string().min(1).optional(),
   config: z.string().min(1).optional(),
@@ -25,6 +26,8 @@ const serveFlagsSchema = z.object({
   verifier: z.array(z.string().min(1)).optional(),
   adminKeyFile: z.string().min(1).optional(),
   db: z.string().min(1).optional(),
+  accessLog: z.string().min(1).optional(),
+  accessLogContent: z.boolean().optional(),
 });
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -42,6 +45,10 @@ export function serveCommand(): Command {
       collect,
     )
     .option("--upstream-api-key <key>", "Bearer token for the upstreams (default: $OPENAI_API_KEY)")
+    .option(
+      "--upstream-api-key-env <name>",
+      "read the upstreams' Bearer token from this environment variable",
+    )
     .option(
       "--model <path>",
       "serve this GGUF in-process instead (default without --upstream: the bundled model)",
@@ -63,13 +70,25 @@ export function serveCommand(): Command {
       "keys for /metrics and /ui, one per line (default: any API key opens them)",
     )
     .option("--db <file>", `reckon database whose bench runs /ui shows (default ${defaultDbPath} if present)`)
+    .option(
+      "--access-log <file>",
+      "append one JSON line per request to FILE (- for stderr): key name, route, model, strategy, status, tokens, latency; never a key",
+    )
+    .option("--access-log-content", "add each request's prompt and answer to its access-log line")
     .action(async (rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(serveFlagsSchema, rawFlags);
       const input: ServerConfigInput = flags.config ? readConfigFile(flags.config) : {};
       if (flags.port !== undefined) input.port = flags.port;
       if (flags.host !== undefined) input.host = flags.host;
       if (flags.upstream) input.upstreams = flags.upstream;
+      if (flags.upstreamApiKey && flags.upstreamApiKeyEnv)
+        throw new InvalidInputError(
+          "--upstream-api-key-env",
+          "give the key by --upstream-api-key or --upstream-api-key-env, not both",
+        );
       if (flags.upstreamApiKey) input.upstreamApiKey = flags.upstreamApiKey;
+      if (flags.upstreamApiKeyEnv)
+        input.upstreamApiKey = apiKeyFromEnv(flags.upstreamApiKeyEnv, "--upstream-api-key-env");
       if (flags.model) input.model = flags.model;
       if (flags.task) input.task = flags.task;
       for (const entry of flags.verifier ?? []) {
@@ -80,12 +99,20 @@ export function serveCommand(): Command {
       if (flags.adminKeyFile)
         input.adminKeys = [...(input.adminKeys ?? []), ...readKeyLines(flags.adminKeyFile)];
       if (flags.db) input.db = flags.db;
+      if (flags.accessLog) input.accessLog = flags.accessLog;
+      if (flags.accessLogContent) input.accessLogContent = true;
       if (flags.strategy) input.defaultStrategy = { name: flags.strategy, options: {} };
       if (flags.apiKeyFile) {
         const text = readText(flags.apiKeyFile, "--api-key-file");
         input.apiKeys = [...(input.apiKeys ?? []), ...parseApiKeyFile(text, flags.apiKeyFile)];
       }
       const config = parseServerConfig(input, flags.config ?? "config");
+      if (config.accessLogContent && config.accessLog === undefined)
+        throw new InvalidInputError(
+          "--access-log-content",
+          "it adds to the access log: pass --access-log FILE too",
+        );
+      if (config.accessLog !== undefined && config.accessLog !== "-") checkWritable(config.accessLog);
       if (config.upstreams.length > 0 && config.model !== undefined)
         throw new InvalidInputError("--model", "serve either upstreams or an embedded model, not both");
       const dbPath = config.db ?? (existsSync(defaultDbPath) ? defaultDbPath : undefined);
@@ -137,4 +164,13 @@ function readKeyLines(path: string): string[] {
     .split(/\r?\n/)
     .map((line) => line.replace(/#.*$/, "").trim())
     .filter((line) => line !== "");
+}
+
+/** The access log is opened (and created, mode 0600) at start-up: a path that cannot be written is refused now. */
+function checkWritable(path: string): void {
+  try {
+    closeSync(openSync(path, "a", 0o600));
+  } catch (error) {
+    throw new InvalidInputError("--access-log", `cannot write ${path}: ${(error as Error).message}`);
+  }
 }

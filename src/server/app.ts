@@ -12,6 +12,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ReckonError } from "../core/errors.js";
 import type { RunStore } from "../store/sqlite.js";
+import { accessLog } from "./access-log.js";
 import { AdminAuth, ApiKeyAuth } from "./auth.js";
 import type { ServerConfig } from "./config.js";
 import { HttpError, toHttpError } from "./errors.js";
@@ -94,6 +95,7 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
   };
 
   const app = new Hono();
+  if (config.accessLog) app.use(accessLog(config, redact));
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();

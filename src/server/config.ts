@@ -116,6 +116,10 @@ export const serverConfigSchema = z
     recentRequests: z.number().int().nonnegative().default(200),
     /** A reckon database whose bench runs the dashboard shows. */
     db: z.string().min(1).optional(),
+    /** Appends one JSON line per request to this file (`-`: stderr); none: no access log. */
+    accessLog: z.string().min(1).optional(),
+    /** Adds each request's prompt and answer to its access-log line (never a credential). */
+    accessLogContent: z.boolean().default(false),
   })
   .strict();
 

@@ -7,12 +7,15 @@ import { randomUUID } from "node:crypto";
 import type { Context, Hono } from "hono";
 import type { TokenEvent } from "../core/backend.js";
 import type { BudgetLimits } from "../core/budget.js";
+import { Meter } from "../core/meter.js";
+import { meteringMiddleware } from "../core/metering.js";
 import { collectTrace, type TraceEvent } from "../core/trace.js";
 import { type ChatMessage, type Result, type Task, taskPrompt, totalTokens } from "../core/types.js";
 import type { Verifier } from "../core/verifier.js";
 import { run } from "../run.js";
 import { listStrategies } from "../strategies/registry.js";
 import { getTask } from "../tasks/registry.js";
+import { recordCompletion } from "./access-log.js";
 import type { ApiKeyAuth, Caller } from "./auth.js";
 import { promptBound, requestCapsMiddleware } from "./caps.js";
 import type { ServerConfig } from "./config.js";
@@ -152,11 +155,24 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
   const failureOf = (error: unknown) =>
     deps.present(overtime.aborted ? requestTimedOut(config) : error, requestParam);
   const trace = collectTrace();
+  // What the strategy spent, so far when it fails or is cancelled (for the access log).
+  const spent = new Meter();
   let finished = false;
   const finish = (status: number, result?: Result, error?: HttpError) => {
     if (finished) return;
     finished = true;
     clearTimeout(overtimer);
+    recordCompletion(c, {
+      id: ids.id,
+      model: body.model,
+      strategy: selection.strategy.name,
+      stream: body.stream === true,
+      status,
+      usage: result?.usage ?? spent.usage,
+      ...(error ? { error: error.code ?? error.type } : {}),
+      prompt,
+      ...(result ? { answer: chosenCandidate(result)?.text ?? "" } : {}),
+    });
     // Plain responses are counted by the app's middleware; a stream only ends here.
     const route = endpoint === "chat" ? "/v1/chat/completions" : "/v1/completions";
     if (body.stream === true) deps.metrics.request(route, status, (performance.now() - started) / 1000);
@@ -185,6 +201,7 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
           maxTokens: Math.min(config.limits.maxBudgetTokens, budget.maxTokens ?? Infinity),
           maxTokensPerSample: config.limits.maxTokensPerSample,
         }),
+        meteringMiddleware({ meter: spent }),
       ],
       trace: onTrace
         ? (event) => {
