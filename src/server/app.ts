@@ -18,10 +18,12 @@ import type { ServerConfig } from "./config.js";
 import { HttpError, toHttpError } from "./errors.js";
 import { KeyLimiter } from "./limits.js";
 import { LiveRequests } from "./live.js";
+import { anthropicErrorBody, isMessagesPath, messagesRoutes } from "./messages-api.js";
 import { ServerMetrics } from "./metrics.js";
 import { embeddedModel, type ModelSource, upstreamModels } from "./models.js";
 import { openAIRoutes } from "./openai-routes.js";
 import { createRedactor, type Redact, truncate } from "./redact.js";
+import { responsesRoutes } from "./responses-api.js";
 import { checkServerConfig } from "./startup.js";
 import { dashboardRoutes } from "./ui/routes.js";
 import { ServerVerifiers } from "./verifiers.js";
@@ -131,6 +133,8 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
   };
   app.use("/v1/chat/completions", requireJson);
   app.use("/v1/completions", requireJson);
+  app.use("/v1/responses", requireJson);
+  app.use("/v1/messages", requireJson);
   const overLimit = () =>
     new HttpError(
       413,
@@ -156,7 +160,7 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
     if (Number(length) > config.limits.maxBodyBytes) throw overLimit();
     return next();
   });
-  openAIRoutes(app, {
+  const routeDeps = {
     config,
     source,
     auth: new ApiKeyAuth(config.apiKeys),
@@ -167,7 +171,10 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
     present,
     shutdown: shutdown.signal,
     track,
-  });
+  };
+  openAIRoutes(app, routeDeps);
+  responsesRoutes(app, routeDeps);
+  messagesRoutes(app, routeDeps);
   // Liveness: the process answers. Readiness: it can serve (not draining, an upstream answers).
   app.get("/healthz", (c) =>
     c.json({ status: shutdown.signal.aborted || closing ? "draining" : "ok", inFlight }, closing ? 503 : 200),
@@ -211,7 +218,9 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
   );
   app.onError((error, c) => {
     const failure = present(error);
-    return c.json(failure.body(), failure.status as ContentfulStatusCode, failure.headers);
+    // Anthropic's clients read errors in Anthropic's shape; every other route answers OpenAI's.
+    const body = isMessagesPath(c.req.path) ? anthropicErrorBody(failure) : failure.body();
+    return c.json(body, failure.status as ContentfulStatusCode, failure.headers);
   });
 
   let server: ReturnType<typeof serve> | undefined;
@@ -262,6 +271,8 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
 const routeMethods: Record<string, string> = {
   "/v1/chat/completions": "POST",
   "/v1/completions": "POST",
+  "/v1/responses": "POST",
+  "/v1/messages": "POST",
   "/v1/models": "GET",
   "/healthz": "GET",
   "/readyz": "GET",

@@ -1,6 +1,7 @@
 /**
- * API keys: `Authorization: Bearer KEY`, compared in constant time against every configured
- * key (digests of equal length, no early exit), answered with OpenAI's 401 bodies.
+ * API keys: `Authorization: Bearer KEY` (and, on the routes of Anthropic's API, `x-api-key:
+ * KEY`), compared in constant time against every configured key (digests of equal length, no
+ * early exit), answered with 401s.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { ApiKeyConfig } from "./config.js";
@@ -39,13 +40,49 @@ export class ApiKeyAuth {
         "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
         "invalid_request_error",
       );
-    const offered = digest(match[1]!);
+    return this.check(match[1]!);
+  }
+
+  /**
+   * As `identify`, where clients may also send the key as `x-api-key` (Anthropic's SDKs and
+   * Claude Code). A request with both headers must name one caller in both: each key offered
+   * is checked, none is ignored.
+   */
+  identifyWithApiKeyHeader(authorization: string | undefined, apiKey: string | undefined): Caller {
+    if (!this.enabled) return { name: "anonymous" };
+    if (apiKey === undefined) {
+      if (authorization === undefined)
+        throw new HttpError(
+          401,
+          "You didn't provide an API key: send it in an x-api-key header, or as Authorization: Bearer YOUR_KEY.",
+          "invalid_request_error",
+        );
+      return this.identify(authorization);
+    }
+    const match = /^\s*(\S+)\s*$/.exec(apiKey);
+    if (!match)
+      throw new HttpError(401, "The x-api-key header is empty or malformed.", "invalid_request_error");
+    const caller = this.check(match[1]!);
+    if (authorization !== undefined && this.identify(authorization).key !== caller.key)
+      throw new HttpError(
+        401,
+        "The x-api-key and Authorization headers name different keys; send one.",
+        "invalid_request_error",
+        null,
+        "invalid_api_key",
+      );
+    return caller;
+  }
+
+  /** The caller whose key this is, or a 401. */
+  private check(key: string): Caller {
+    const offered = digest(key);
     let found: (typeof this.entries)[number] | undefined;
     for (const entry of this.entries) if (timingSafeEqual(entry.digest, offered) && !found) found = entry;
     if (!found)
       throw new HttpError(
         401,
-        `Incorrect API key provided: ${redact(match[1]!)}.`,
+        `Incorrect API key provided: ${redact(key)}.`,
         "invalid_request_error",
         null,
         "invalid_api_key",

@@ -3,6 +3,7 @@
  * strategy chosen, most specific first: the body's `reckon` object, a model-name prefix
  * (`self-consistency-16/<model>`), the server's default.
  */
+import type { Context } from "hono";
 import { z } from "zod";
 import type { SamplingOptions } from "../core/backend.js";
 import { type BudgetLimits, budgetSchema } from "../core/budget.js";
@@ -111,6 +112,19 @@ const reckonSchema = z.looseObject({
 });
 const reckonOwnFields = ["strategy", "task", "verifier", "budget", "trace"];
 
+/** The JSON body, or a 400 (OpenAI's words unless told otherwise) for one that does not parse. */
+export async function readJson(
+  c: Context,
+  message = "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)",
+): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalidRequest(message);
+  }
+}
+
 /** Parses a body with `schema`, or a 400 naming the field as the client wrote it. */
 export function parseBody<Schema extends z.ZodType>(
   schema: Schema,
@@ -132,13 +146,23 @@ export function chatMessages(body: ChatBody): ChatMessage[] {
   }));
 }
 
-export function samplingOf(body: ChatBody | CompletionBody, config: ServerConfig): SamplingOptions {
+/**
+ * The sampling settings of a request; `maxTokensParam` is the client's name for the token limit
+ * when its API does not call it `max_tokens` (`max_output_tokens`).
+ */
+export function samplingOf(
+  body: ChatBody | CompletionBody,
+  config: ServerConfig,
+  maxTokensParam?: string,
+): SamplingOptions {
   const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? undefined;
-  if (maxTokens !== undefined && maxTokens > config.limits.maxTokensPerSample)
+  if (maxTokens !== undefined && maxTokens > config.limits.maxTokensPerSample) {
+    const param = maxTokensParam ?? (body.max_completion_tokens ? "max_completion_tokens" : "max_tokens");
     throw invalidRequest(
-      `max_tokens is ${maxTokens}, over this server's limit of ${config.limits.maxTokensPerSample}`,
-      body.max_completion_tokens ? "max_completion_tokens" : "max_tokens",
+      `${param} is ${maxTokens}, over this server's limit of ${config.limits.maxTokensPerSample}`,
+      param,
     );
+  }
   const sampling: SamplingOptions = {};
   if (body.temperature != null) sampling.temperature = body.temperature;
   if (body.top_p != null) sampling.topP = body.top_p;

@@ -1,6 +1,7 @@
 /**
- * Server-sent events in OpenAI's streaming format: `data: {chunk}` lines ending with
- * `data: [DONE]`. Progress goes out as SSE comments (`: reckon {...}`), which OpenAI clients
+ * Server-sent events: `data: {chunk}` lines ending with `data: [DONE]` (OpenAI's Chat
+ * Completions), or named events (`event: NAME` and its `data:` line, as the Responses and
+ * Messages APIs stream). Progress goes out as SSE comments (`: reckon {...}`), which OpenAI clients
  * skip and reckon-aware clients read; a keep-alive comment keeps idle proxies from closing
  * the connection while a strategy works.
  */
@@ -42,6 +43,11 @@ export class SseStream {
 
   data(value: unknown): void {
     this.write(`data: ${JSON.stringify(value)}\n\n`);
+  }
+
+  /** A named event: `event: NAME` and one `data:` line. */
+  event(name: string, value: unknown): void {
+    this.write(`event: ${name}\ndata: ${JSON.stringify(value)}\n\n`);
   }
 
   /** A comment line: ignored by SSE parsers that follow the spec. */
