@@ -1,6 +1,9 @@
 /** `reckon bench` flags, and how they become the same recipe object a recipe file gives. */
 import { z } from "zod";
-import { runIdSchema, serverFlagsSchema } from "./flags.js";
+import { InvalidInputError } from "../core/errors.js";
+import { parseOrThrow } from "../core/validate.js";
+import { defaultStrategies } from "../strategies/registry.js";
+import { envNameSchema, runIdSchema, serverFlagsSchema, strategyOptionsFlag } from "./flags.js";
 
 const list = (value: string) =>
   value
@@ -46,6 +49,8 @@ export const benchFlagsSchema = z.object({
   model: z.string().optional(),
   mode: z.string().optional(),
   strategy: z.string().transform(list).optional(),
+  options: z.string().optional(),
+  apiKeyEnv: envNameSchema.optional(),
   n: intList.optional(),
   verifier: z.string().optional(),
   temperature: z.coerce.number().optional(),
@@ -108,7 +113,10 @@ export function recipeFromFlags(
       backend: flags.backend,
       model: flags.model,
       mode: flags.mode,
-      strategies: flags.strategy?.map((name) => ({ name })),
+      strategies:
+        flags.options === undefined
+          ? flags.strategy?.map((name) => ({ name }))
+          : withOptionsFlag(flags.strategy?.map((name) => ({ name })) ?? base.strategies, flags.options),
       n: flags.n,
       verifier: flags.verifier,
       seed: flags.seed,
@@ -116,6 +124,33 @@ export function recipeFromFlags(
       name: flags.name,
     }),
   };
+}
+
+/**
+ * `--options '<json>'`: the options of the run's one strategy (named by `--strategy` or the recipe
+ * file), laid over that entry's own as a recipe file's per-strategy `options`, and checked by the
+ * strategy's own schema so that an error names the field (`--options.beamWidth`).
+ */
+function withOptionsFlag(entries: unknown, raw: string): unknown[] {
+  const given = strategyOptionsFlag(raw);
+  if (!Array.isArray(entries) || entries.length === 0)
+    throw new InvalidInputError(
+      "--options",
+      "it sets one strategy's options: name the strategy with --strategy NAME",
+    );
+  const named = entries.map((e) => (typeof e === "string" ? { name: e } : (e as Record<string, unknown>)));
+  if (named.length > 1)
+    throw new InvalidInputError(
+      "--options",
+      `it sets one strategy's options, and ${named.length} are selected (${named.map((e) => String(e.name)).join(", ")})`,
+      "choose one with --strategy NAME, or give each strategy its options in a recipe file",
+    );
+  const entry = named[0]!;
+  const options = { ...((entry.options ?? {}) as Record<string, unknown>), ...given };
+  // An unknown name is left to the recipe's own check, which lists the known ones.
+  if (typeof entry.name === "string" && defaultStrategies.has(entry.name))
+    parseOrThrow(defaultStrategies.get(entry.name).options, options, "--options");
+  return [{ ...entry, options }];
 }
 
 /** Flags that define what a run computes; a resumed run keeps its recorded recipe instead. */
@@ -133,6 +168,7 @@ export const recipeFlags: (keyof BenchFlags)[] = [
   "model",
   "mode",
   "strategy",
+  "options",
   "n",
   "verifier",
   "temperature",

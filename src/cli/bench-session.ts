@@ -16,6 +16,8 @@ export interface BenchSession {
   resume: boolean;
   /** Overrides the recipe's backend (e.g. a replay file served from elsewhere). */
   backend?: string;
+  /** The API key of an OpenAI-compatible server (default: $OPENAI_API_KEY); never in the recipe. */
+  apiKey?: string;
   json?: boolean;
   quiet?: boolean;
   /** Seconds per attempt of a request to an OpenAI-compatible server. */
@@ -35,7 +37,7 @@ export async function executeBench(session: BenchSession): Promise<RunSummary> {
     backend: session.backend ?? recipe.backend,
     model: recipe.model,
     mode: recipe.mode,
-    apiKey: process.env.OPENAI_API_KEY,
+    apiKey: session.apiKey ?? process.env.OPENAI_API_KEY,
     // One request per problem in flight: let the HTTP client allow as many.
     concurrency: recipe.concurrency,
     ...serverBackendOptions(session),

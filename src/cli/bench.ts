@@ -7,7 +7,7 @@ import { defaultDbPath, openStore } from "../store/sqlite.js";
 import { type BenchFlags, benchFlagsSchema, recipeFlags, recipeFromFlags } from "./bench-flags.js";
 import { executeBench } from "./bench-session.js";
 import { fetchBenchDataset } from "./datasets.js";
-import { parseFlags, retriesOption, timeoutOption } from "./flags.js";
+import { apiKeyFromEnv, parseFlags, retriesOption, timeoutOption } from "./flags.js";
 import { pathsCreatedBy, removeCreated } from "./new-database.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -33,8 +33,16 @@ export function benchCommand(): Command {
     .option("--template <text>", "prompt template with {question}")
     .option("--backend <spec>", "openai:URL, llamacpp:PATH or replay:FILE (default: the bundled model)")
     .option("--model <name>", "model name on an OpenAI-compatible server")
+    .option(
+      "--api-key-env <name>",
+      "read the server's API key from this environment variable (default: $OPENAI_API_KEY)",
+    )
     .option("--mode <mode>", "chat or completion (openai backend)")
     .option("-s, --strategy <list>", "registered strategies (see `reckon strategies`), comma-separated")
+    .option(
+      "--options <json>",
+      "options of the one strategy, as JSON, e.g. '{\"batchSize\": 4}' (see `reckon strategies`)",
+    )
     .option("-n, --n <list>", "budget grid, e.g. 1,2,4,8,16")
     .option("--verifier <name>", "verifier for best-of-n and weighted-majority (e.g. reward)")
     .option("-t, --temperature <t>", "sampling temperature")
@@ -53,6 +61,8 @@ export function benchCommand(): Command {
     .addOption(retriesOption())
     .action(async (recipePath: string | undefined, rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(benchFlagsSchema, rawFlags);
+      // Read before anything is created; kept out of the recipe, so never stored.
+      const apiKey = apiKeyFromEnv(flags.apiKeyEnv);
       // Only a new run may create the database; resuming names a run that must be in it. A
       // database created here that holds no run in the end (the run was refused) is removed.
       const created = flags.resume === undefined ? pathsCreatedBy(flags.db) : [];
@@ -68,6 +78,7 @@ export function benchCommand(): Command {
           runId,
           resume: flags.resume !== undefined,
           backend: flags.backend,
+          apiKey,
           json: flags.json,
           quiet: flags.quiet,
           timeout: flags.timeout,

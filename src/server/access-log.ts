@@ -85,9 +85,14 @@ const textLimit = 200;
 export function accessLog(config: ServerConfig, redact: Redact): MiddlewareHandler {
   const write = lineWriter(config.accessLog ?? "-");
   const auth = new ApiKeyAuth(config.apiKeys);
-  const keyName = (authorization: string | undefined): string | null => {
+  // Named as the route that answered identifies its caller: Anthropic's (`/v1/messages`) take
+  // `x-api-key` too. (Not imported from messages-api.ts: the route's pipeline imports this module.)
+  const keyName = (c: Context): string | null => {
     try {
-      return auth.identify(authorization).name;
+      const authorization = c.req.header("authorization");
+      return /^\/v1\/messages(\/|$)/.test(c.req.path)
+        ? auth.identifyWithApiKeyHeader(authorization, c.req.header("x-api-key")).name
+        : auth.identify(authorization).name;
     } catch {
       return null;
     }
@@ -109,7 +114,7 @@ export function accessLog(config: ServerConfig, redact: Redact): MiddlewareHandl
         const routePath = c.req.routePath;
         const line: AccessLogLine = {
           time,
-          key: keyName(c.req.header("authorization")),
+          key: keyName(c),
           method: c.req.method,
           route: routePath === "/*" ? null : routePath,
           path: shown(c.req.path),

@@ -3,13 +3,15 @@
  * streamed or not) through the real `openai` client, with the key's name but never a key, and
  * the prompt and answer only when asked for.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { AccessLogLine } from "../../src/server/access-log.js";
-import { reckon } from "../support/cli.js";
+import { reckon, repoRoot } from "../support/cli.js";
 import { type OpenAITestServer, startOpenAITestServer } from "../support/openai-test-server.js";
 import { type RunningProxy, startProxy } from "./helpers.js";
 
@@ -119,6 +121,24 @@ describe("the access log", () => {
       expect(text).not.toContain(secret);
     expect(line).not.toHaveProperty("prompt");
     expect(line).not.toHaveProperty("answer");
+  });
+
+  it("names the key of Anthropic's Messages API sent as x-api-key, and writes neither key nor prompt", async () => {
+    const up = await upstream();
+    const path = logPath("messages");
+    const server = await proxy({ upstreams: [up.url], accessLog: path });
+    const anthropic = new Anthropic({ baseURL: server.url, apiKey: clientKey, maxRetries: 0 });
+    const message = await anthropic.messages.create({
+      model: "test-model",
+      max_tokens: 64,
+      messages: [{ role: "user", content: secretPrompt }],
+    });
+    const line = await lineOf(path, (l) => l.route === "/v1/messages");
+    expect(line).toMatchObject({ key: "team-a", status: 200, model: "test-model", strategy: "single" });
+    expect(line.tokensOut).toBe(message.usage.output_tokens);
+    const text = readFileSync(path, "utf8");
+    for (const secret of [clientKey, upstreamKey, "private-question-marker", "private-answer-marker"])
+      expect(text).not.toContain(secret);
   });
 
   it("writes lines for refused and failed requests: 401, 400, 429, 502, 404, with what is known", async () => {
@@ -302,5 +322,62 @@ describe("reckon serve's access-log flags", () => {
     ]);
     expect(unwritable.code).toBe(2);
     expect(unwritable.stderr).toMatch(/invalid --access-log: cannot write/);
+  });
+});
+
+describe("reckon serve --access-log", () => {
+  it("logs the requests of the command's server, with the upstream key read by --upstream-api-key-env and in no line", async () => {
+    const up = await upstream();
+    const path = logPath("cli");
+    const keys = join(dir, "keys.txt");
+    writeFileSync(keys, `${clientKey} name=team-a\n`);
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "src/cli/main.ts",
+        "serve",
+        "--port",
+        "0",
+        "--upstream",
+        up.url,
+        "--upstream-api-key-env",
+        "RECKON_TEST_UPSTREAM_KEY",
+        "--api-key-file",
+        keys,
+        "--access-log",
+        path,
+      ],
+      { cwd: repoRoot, env: { ...process.env, RECKON_TEST_UPSTREAM_KEY: upstreamKey, OPENAI_API_KEY: "" } },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    cleanups.push(async () => {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const url = await vi.waitFor(
+      () => {
+        const match = /serving .* at (http:\/\/\S+)\/v1/.exec(stderr);
+        if (!match) throw new Error(`not serving yet: ${stderr}`);
+        return match[1]!;
+      },
+      { timeout: 60_000, interval: 50 },
+    );
+    const response = await client(url).chat.completions.create({
+      model: "test-model",
+      messages: [{ role: "user", content: secretPrompt }],
+    });
+    expect(response.choices[0]!.message.content).toContain("boxed{4}");
+    expect(up.requests.at(-1)!.authorization).toBe(`Bearer ${upstreamKey}`);
+    const line = await lineOf(path, (l) => l.requestId === response.id);
+    expect(line).toMatchObject({ key: "team-a", status: 200, route: "/v1/chat/completions" });
+    const text = readFileSync(path, "utf8");
+    for (const secret of [clientKey, upstreamKey, "private-question-marker"])
+      expect(text).not.toContain(secret);
   });
 });
