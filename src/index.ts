@@ -32,10 +32,11 @@ export { Meter, type Prices } from "./core/meter.js";
 export { meteringMiddleware } from "./core/metering.js";
 export {
   bestScoredIndex,
-  chosenIndex,
   type Selection,
   type SelectionRule,
   selectAnswer,
+  type Vote,
+  voteAnswer,
 } from "./core/selection.js";
 export { collectTrace, type TraceEvent, Tracer, type TraceSink } from "./core/trace.js";
 export * from "./core/types.js";

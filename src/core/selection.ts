@@ -75,12 +75,25 @@ export function bestScoredIndex(candidates: readonly Candidate[]): number | unde
   return best;
 }
 
-/** Of these indices, the one of the best-scored candidate (unscored count as lowest); ties: the first. */
-function bestOf(candidates: readonly Candidate[], indices: readonly number[]): number | undefined {
+/**
+ * The "last" rule of revision loops: the latest attempt that states an answer, else the latest
+ * attempt (its text is what the loop ended on); undefined without attempts.
+ */
+export function latestAnsweredIndex(attempts: readonly Candidate[]): number | undefined {
+  const answered = attempts.findLastIndex((c) => c.answer !== undefined);
+  return answered >= 0 ? answered : attempts.length > 0 ? attempts.length - 1 : undefined;
+}
+
+const everyIndex = (candidates: readonly Candidate[]): number[] => candidates.map((_, i) => i);
+
+/** Of these indices, the one `rank` puts highest (default: the score, unscored lowest); ties: the first. */
+function bestOf(
+  candidates: readonly Candidate[],
+  indices: readonly number[],
+  rank: (candidate: Candidate) => number = (c) => c.score ?? -Infinity,
+): number | undefined {
   let best: number | undefined;
-  for (const i of indices)
-    if (best === undefined || (candidates[i]!.score ?? -Infinity) > (candidates[best]!.score ?? -Infinity))
-      best = i;
+  for (const i of indices) if (best === undefined || rank(candidates[i]!) > rank(candidates[best]!)) best = i;
   return best;
 }
 
@@ -88,11 +101,42 @@ export interface Selection {
   answer: string | undefined;
   /** Every answer with its votes and score, the chosen one first (`best`: each answer's best score). */
   tally: AnswerTally[];
-  /** Index into the candidates of the one whose text answers: the best-scored of the chosen answer's. */
+  /**
+   * Index into the candidates of the one whose text answers: the best-ranked of the chosen
+   * answer's; when no candidate states an answer, the best-ranked of all (its text is still
+   * what the model said). Undefined only without candidates.
+   */
   chosen: number | undefined;
 }
 
 const score = (c: Candidate) => c.score ?? 0;
+
+/** A vote by a rule of the caller's own (what `selectAnswer` does with weight 1 or the score). */
+export interface Vote {
+  /** What one candidate's vote weighs (default 1). */
+  weight?: (candidate: Candidate) => number;
+  /** Whether an answer's weights add up (a vote) or the largest counts (the best of each answer). */
+  combine?: "sum" | "max";
+  /**
+   * Which member of the winning answer stands for it: the one ranked highest by this, the
+   * first on ties (default: the best-scored, unscored lowest).
+   */
+  rank?: (candidate: Candidate) => number;
+}
+
+/**
+ * Votes among candidates by `vote`'s weights (see `tallyAnswers` for the order) and names the
+ * candidate that stands for the winning answer.
+ */
+export function voteAnswer(candidates: readonly Candidate[], task: Task, vote: Vote = {}): Selection {
+  const groups = groupAnswers(candidates, task, vote.weight ?? (() => 1), vote.combine ?? "sum");
+  const winner = groups[0];
+  return {
+    answer: winner?.answer,
+    tally: groups.map(({ answer, count, score }) => ({ answer, count, score })),
+    chosen: bestOf(candidates, winner ? winner.members : everyIndex(candidates), vote.rank),
+  };
+}
 
 /** Chooses an answer among candidates by a rule; `chosen` names the candidate that stands for it. */
 export function selectAnswer(candidates: readonly Candidate[], task: Task, rule: SelectionRule): Selection {
@@ -101,37 +145,10 @@ export function selectAnswer(candidates: readonly Candidate[], task: Task, rule:
     return {
       answer: chosen === undefined ? undefined : candidates[chosen]!.answer,
       tally: tallyAnswers(candidates, task, score, "max"),
-      chosen,
+      chosen: chosen ?? bestOf(candidates, everyIndex(candidates)),
     };
   }
-  const groups = groupAnswers(candidates, task, rule === "majority" ? () => 1 : score, "sum");
-  const winner = groups[0];
-  return {
-    answer: winner?.answer,
-    tally: groups.map(({ answer, count, score }) => ({ answer, count, score })),
-    chosen: winner && bestOf(candidates, winner.members),
-  };
-}
-
-/**
- * The candidate that stands for an answer a strategy chose by a rule of its own: the
- * best-scored of those with an equivalent answer (the first on ties), else the best-scored of
- * all; undefined without candidates.
- */
-export function chosenIndex(
-  candidates: readonly Candidate[],
-  answer: string | undefined,
-  task: Task,
-): number | undefined {
-  const all = candidates.map((_, i) => i);
-  const matching =
-    answer === undefined
-      ? all
-      : all.filter((i) => {
-          const a = candidates[i]!.answer;
-          return a !== undefined && (a === answer || task.equivalent(a, answer));
-        });
-  return bestOf(candidates, matching.length > 0 ? matching : all);
+  return voteAnswer(candidates, task, rule === "majority" ? {} : { weight: score });
 }
 
 /** log C(n, k), exact enough for n up to millions. */

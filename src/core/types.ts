@@ -197,11 +197,13 @@ export interface StrategyOutcome {
   tally: AnswerTally[];
   stopReason: StopReason;
   /**
-   * Index into `candidates` of the candidate whose text gives the answer. A strategy that
-   * selects with `core/selection.ts` sets it; `run()` fills it for the others (the best-scored
-   * candidate with the chosen answer). Undefined only without candidates.
+   * Index into `candidates` of the candidate whose text gives the answer (the proxy and the AI
+   * SDK middleware answer with its text). Every strategy names it by its own rule (a vote's
+   * representative, the latest revision, the aggregate, …); nobody downstream guesses. With no
+   * answer stated it still names the text that stands for the outcome; undefined only when
+   * there is no candidate.
    */
-  chosen?: number;
+  chosen: number | undefined;
   /** Strategy-specific figures (samples used, depth reached, why it stopped). */
   detail?: Record<string, unknown>;
 }

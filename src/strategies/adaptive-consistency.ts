@@ -42,6 +42,6 @@ export const adaptiveConsistency = defineStrategy({
           : undefined;
       },
     });
-    return { answer: drawn.tally[0]?.answer, ...drawn };
+    return drawn;
   },
 });

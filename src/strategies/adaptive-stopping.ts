@@ -4,7 +4,7 @@
  * far, decides after each window whether more samples can still change the answer.
  */
 
-import { leadingCounts, majoritySettledProbability, tallyAnswers } from "../core/selection.js";
+import { leadingCounts, majoritySettledProbability, selectAnswer } from "../core/selection.js";
 import type { AnswerTally, Candidate, Problem, StopReason, Task } from "../core/types.js";
 import { totalTokens } from "../core/types.js";
 import { drawCandidates } from "./sampling.js";
@@ -30,6 +30,9 @@ export type StoppingRule = (
 ) => string | undefined;
 
 export interface SequentialDraw {
+  /** The majority of every sample drawn, and the sample that stands for it. */
+  answer: string | undefined;
+  chosen: number | undefined;
   candidates: Candidate[];
   tally: AnswerTally[];
   stopReason: StopReason;
@@ -77,10 +80,12 @@ export async function drawUntilSettled(
       break;
     }
   }
-  const tally = tallyAnswers(candidates, problem.task);
+  const { answer, tally, chosen } = selectAnswer(candidates, problem.task, "majority");
   ctx.trace.emit({ kind: "voted", data: { tally } });
   const spent = ctx.meter.usage;
   return {
+    answer,
+    chosen,
     candidates,
     tally,
     stopReason,

@@ -63,6 +63,7 @@ export const auto = defineStrategy({
         answer: result.answer,
         candidates: result.candidates,
         tally: result.tally,
+        chosen: result.chosen,
         stopReason: result.stopReason,
         detail: {
           choice: fixed.config,
@@ -102,6 +103,7 @@ export const auto = defineStrategy({
         answer: probe.answer,
         candidates: probe.candidates,
         tally: probe.tally,
+        chosen: probe.chosen,
         stopReason: probe.stopReason,
         detail: { ...decided, samples: probe.candidates.length, tokens: totalTokens(ctx.meter.usage) },
       };
@@ -111,6 +113,7 @@ export const auto = defineStrategy({
       answer: chosen.answer,
       candidates: chosen.candidates,
       tally: chosen.tally,
+      chosen: chosen.chosen,
       stopReason: chosen.stopReason,
       detail: {
         ...decided,

@@ -151,10 +151,13 @@ export const codet = defineStrategy({
         groups: groups.map((g) => ({ solutions: g.members, testsPassed: g.passed, score: g.score })),
       },
     });
+    // The winning group's first solution stands for it; with none (no solution has code), the first drawn.
+    const chosen = best ? best.members[0]! : candidates.length > 0 ? 0 : undefined;
     return {
       answer: best ? candidates[best.members[0]!]!.answer : undefined,
       candidates,
       tally,
+      chosen,
       stopReason,
       detail: {
         solutions: drawn.candidates.length,

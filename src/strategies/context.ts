@@ -8,12 +8,11 @@ import {
 } from "../core/backend.js";
 import { Budget, type BudgetLimits, budgetSchema } from "../core/budget.js";
 import { drawIndexMiddleware } from "../core/draws.js";
-import { InvalidInputError } from "../core/errors.js";
+import { InvalidInputError, ReckonError } from "../core/errors.js";
 import { Meter, type Prices, pricesSchema } from "../core/meter.js";
 import { meteringMiddleware } from "../core/metering.js";
-import { chosenIndex } from "../core/selection.js";
 import { discardTrace, Tracer, type TraceSink } from "../core/trace.js";
-import type { Problem, Result } from "../core/types.js";
+import type { Problem, Result, StrategyOutcome } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
 import type { Verifier } from "../core/verifier.js";
 import type { Strategy, StrategyContext, StrategyLookup } from "./strategy.js";
@@ -151,6 +150,24 @@ export function createContext(
   return ctx;
 }
 
+/**
+ * A strategy names the candidate whose text answers; nothing downstream guesses it. The type
+ * makes TypeScript strategies set it; this catches a JavaScript one that forgot it, and an
+ * index that points at no candidate.
+ */
+function checkChosen(name: string, outcome: StrategyOutcome): void {
+  const { chosen, candidates } = outcome;
+  const named =
+    chosen === undefined
+      ? "chosen" in outcome
+      : Number.isInteger(chosen) && chosen >= 0 && chosen < candidates.length;
+  if (!named)
+    throw new ReckonError(
+      `strategy "${name}" returned chosen ${String(chosen)} with ${candidates.length} candidates`,
+      "set chosen to the index of the candidate whose text answers (undefined only without candidates)",
+    );
+}
+
 /** Validates the options, runs the strategy in `ctx` and reports that scope's usage. */
 export async function runStrategyIn(
   ctx: StrategyContext,
@@ -166,11 +183,10 @@ export async function runStrategyIn(
       "pass a verifier (--verifier NAME)",
     );
   const outcome = await strategy.run(problem, ctx, options);
+  checkChosen(strategy.name, outcome);
   ctx.trace.emit({ kind: "answer", text: outcome.answer, data: { stopReason: outcome.stopReason } });
-  const chosen = outcome.chosen ?? chosenIndex(outcome.candidates, outcome.answer, problem.task);
   return {
     ...outcome,
-    ...(chosen === undefined ? {} : { chosen }),
     usage: ctx.meter.usage,
     strategy: strategy.name,
   };

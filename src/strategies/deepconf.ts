@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { TokenEvent } from "../core/backend.js";
 import { AbortedError, BudgetExhaustedError, InvalidInputError } from "../core/errors.js";
+import { type Selection, voteAnswer } from "../core/selection.js";
 import type { Candidate, Completion, Problem, StopReason, TokenLogprob } from "../core/types.js";
 import { totalTokens } from "../core/types.js";
 import {
@@ -12,7 +13,6 @@ import {
 } from "./deepconf-confidence.js";
 import { drawCandidates, toCandidate } from "./sampling.js";
 import { defineStrategy, type StrategyContext } from "./strategy.js";
-import { tallyAnswers } from "./vote.js";
 
 export const deepConfOptions = z
   .object({
@@ -77,12 +77,16 @@ function confidencesOf(logprobs: readonly TokenLogprob[] | undefined, options: D
   return tokens.map((t) => tokenConfidence(t, options.confidence));
 }
 
-function vote(problem: Problem, kept: readonly ScoredTrace[], weighted: boolean) {
-  const weights = new Map(kept.map((t) => [t.candidate, weighted ? t.confidence : 1]));
-  return tallyAnswers(
+/** The vote of the kept traces; the most confident trace of the winning answer stands for it. */
+function vote(problem: Problem, kept: readonly ScoredTrace[], weighted: boolean): Selection {
+  const confidence = new Map(kept.map((t) => [t.candidate, t.confidence]));
+  return voteAnswer(
     kept.map((t) => t.candidate),
     problem.task,
-    (c) => weights.get(c) ?? 0,
+    {
+      weight: (c) => (weighted ? (confidence.get(c) ?? 0) : 1),
+      rank: (c) => confidence.get(c) ?? Number.NEGATIVE_INFINITY,
+    },
   );
 }
 
@@ -134,14 +138,16 @@ export const deepConf = defineStrategy({
       stoppedBecause = grown.stoppedBecause;
       abandoned = grown.abandoned;
     }
-    const tally = vote(problem, kept, options.weighted);
+    const { answer, tally, chosen } = vote(problem, kept, options.weighted);
     ctx.trace.emit({ kind: "voted", data: { tally, threshold } });
     const spent = ctx.meter.usage;
     return {
-      answer: tally[0]?.answer,
+      answer,
       candidates: all,
       tally,
       stopReason,
+      // Kept traces are the very candidates of `all`.
+      chosen: chosen === undefined ? undefined : all.indexOf(kept[chosen]!.candidate),
       detail: {
         mode: options.mode,
         samples: all.length,
@@ -167,7 +173,7 @@ async function growTraces(
 ): Promise<{ stopReason: StopReason; stoppedBecause: string; abandoned: number }> {
   let abandoned = 0;
   const settled = (): number | undefined => {
-    const tally = vote(problem, kept, true);
+    const { tally } = vote(problem, kept, true);
     const total = tally.reduce((sum, t) => sum + (t.score ?? 0), 0);
     const share = total > 0 ? (tally[0]?.score ?? 0) / total : 0;
     return share >= options.consensus ? share : undefined;

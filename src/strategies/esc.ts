@@ -28,6 +28,6 @@ export const esc = defineStrategy({
           ? `a window of ${windowSize} samples agreed`
           : undefined,
     });
-    return { answer: drawn.tally[0]?.answer, ...drawn };
+    return drawn;
   },
 });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { BudgetExhaustedError } from "../core/errors.js";
+import { selectAnswer } from "../core/selection.js";
 import type { AnswerTally, Candidate, StopReason } from "../core/types.js";
 import { visibleExamples } from "../tasks/code.js";
 import {
@@ -12,7 +13,6 @@ import {
 import { distinctSnippets, inputWritingPrompt, parseCalls } from "./code-prompts.js";
 import { drawCandidates } from "./sampling.js";
 import { defineStrategy } from "./strategy.js";
-import { tallyAnswers } from "./vote.js";
 
 const executionVoteOptions = z
   .object({
@@ -119,16 +119,17 @@ export const executionVote = defineStrategy({
     const inputs = calls.map((call) => [...examples, ...generated].find((input) => input.call === call)!);
     const candidates: Candidate[] = drawn.candidates;
     if (inputs.length === 0 || distinct < 2) {
-      const tally = tallyAnswers(candidates, problem.task);
+      const { answer, tally, chosen } = selectAnswer(candidates, problem.task, "majority");
       ctx.trace.emit({
         kind: "voted",
-        text: tally[0]?.answer,
+        text: answer,
         data: { inputs: [], fallback: "identical code", distinctSolutions: distinct },
       });
       return {
-        answer: tally[0]?.answer,
+        answer,
         candidates,
         tally,
+        chosen,
         stopReason,
         detail: {
           solutions: candidates.length,
@@ -206,6 +207,8 @@ export const executionVote = defineStrategy({
       answer,
       candidates: scored,
       tally,
+      // The winning cluster's first solution, whose answer is the answer; with no cluster, the first drawn.
+      chosen: best ? best.members[0]! : scored.length > 0 ? 0 : undefined,
       stopReason,
       detail: {
         solutions: candidates.length,

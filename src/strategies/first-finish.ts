@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { AbortedError, BudgetExhaustedError } from "../core/errors.js";
+import { selectAnswer } from "../core/selection.js";
 import type { Candidate, Completion, StopReason } from "../core/types.js";
 import { totalTokens } from "../core/types.js";
 import { toCandidate } from "./sampling.js";
 import { defineStrategy } from "./strategy.js";
-import { tallyAnswers } from "./vote.js";
 
 export const firstFinishOptions = z
   .object({
@@ -70,10 +70,12 @@ export const firstFinish = defineStrategy({
       } else throw error;
     }
     const winners = finished.filter((f) => qualifies(f.candidate)).slice(0, k);
-    const tally = tallyAnswers(
+    const vote = selectAnswer(
       winners.map((w) => w.candidate),
       problem.task,
+      "majority",
     );
+    const tally = vote.tally;
     if (stopReason === "early-stop")
       ctx.trace.emit({ kind: "stopped-early", text: `${winners.length} of ${n} samples finished first` });
     ctx.trace.emit({ kind: "voted", data: { tally } });
@@ -83,11 +85,15 @@ export const firstFinish = defineStrategy({
       ...finished.map((f) => f.candidate),
       ...cutOff.map((c) => ({ ...c, answer: undefined })),
     ];
+    // Finished samples lead the candidates in the order they finished: the winner's place is its
+    // place among them. Without a winner, the first to finish (else a cut-off one) stands in.
+    const winner = vote.chosen === undefined ? undefined : finished.indexOf(winners[vote.chosen]!);
     return {
-      answer: tally[0]?.answer,
+      answer: vote.answer,
       candidates,
       tally,
       stopReason,
+      chosen: winner ?? (candidates.length > 0 ? 0 : undefined),
       detail: {
         samples: n,
         finished: finished.length,

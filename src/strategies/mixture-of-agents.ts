@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { BudgetExhaustedError, InvalidInputError } from "../core/errors.js";
+import { selectAnswer } from "../core/selection.js";
 import {
   addUsage,
   type Candidate,
@@ -10,7 +11,6 @@ import {
 } from "../core/types.js";
 import { toCandidate } from "./sampling.js";
 import { defineStrategy, type StrategyContext } from "./strategy.js";
-import { tallyAnswers } from "./vote.js";
 
 const modelName = z.string().min(1).max(256);
 
@@ -166,12 +166,18 @@ export const mixtureOfAgents = defineStrategy({
       }
     }
     // The proposers' vote, shown whatever the aggregator said; it answers when the aggregator cannot.
-    const tally = tallyAnswers(layer, problem.task);
-    const answer = final?.answer ?? tally[0]?.answer;
+    const vote = selectAnswer(layer, problem.task, "majority");
+    const candidates = final ? [...proposals, final] : proposals;
+    // The aggregate stands for the answer it states; else the vote's representative in the last
+    // layer (the same objects as the tail of the proposals); with no answer anywhere, the
+    // aggregate's text as it is.
+    const inLayer = vote.chosen === undefined ? undefined : proposals.indexOf(layer[vote.chosen]!);
+    const aggregateAnswers = final !== undefined && (final.answer !== undefined || vote.answer === undefined);
     return {
-      answer,
-      candidates: final ? [...proposals, final] : proposals,
-      tally,
+      answer: final?.answer ?? vote.answer,
+      candidates,
+      tally: vote.tally,
+      chosen: aggregateAnswers ? candidates.length - 1 : inLayer,
       stopReason,
       detail: {
         usageByModel,

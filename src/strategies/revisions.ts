@@ -110,8 +110,15 @@ export const revisions = defineStrategy({
     let candidates = chains.flatMap((c) => c.attempts);
     if (options.select === "best" || options.select === "weighted-majority")
       candidates = await scoreCandidates(problem, ctx, candidates);
-    const finals = chains.flatMap((c) => c.attempts.slice(-1));
-    const { answer, tally } =
+    // Where each chain's last attempt sits among the candidates (chain after chain).
+    const finalAt: number[] = [];
+    let offset = 0;
+    for (const chain of chains) {
+      offset += chain.attempts.length;
+      if (chain.attempts.length > 0) finalAt.push(offset - 1);
+    }
+    const finals = finalAt.map((i) => candidates[i]!);
+    const { answer, tally, chosen } =
       options.select === "last"
         ? selectAnswer(problem, finals, "majority")
         : selectAnswer(problem, candidates, options.select);
@@ -119,6 +126,7 @@ export const revisions = defineStrategy({
       answer,
       candidates,
       tally,
+      chosen: options.select === "last" && chosen !== undefined ? finalAt[chosen] : chosen,
       stopReason,
       detail: { chains: options.chains, attemptsPerChain: length, attempts: candidates.length },
     };

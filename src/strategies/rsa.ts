@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { BudgetExhaustedError } from "../core/errors.js";
 import { deriveSeed, randomSubset, seededRandom } from "../core/random.js";
+import { selectAnswer } from "../core/selection.js";
 import type { Candidate, ChatMessage, Problem, StopReason } from "../core/types.js";
 import { generateWithHistory } from "./revision-prompts.js";
 import { drawCandidates, toCandidate } from "./sampling.js";
@@ -165,12 +166,13 @@ export const rsa = defineStrategy({
         stopReason = "budget";
       }
     }
-    const tally = tallyAnswers(population, problem.task);
+    const { answer, tally, chosen } = selectAnswer(population, problem.task, "majority");
     ctx.trace.emit({ kind: "voted", data: { tally } });
     return {
-      answer: tally[0]?.answer,
+      answer,
       candidates: population,
       tally,
+      chosen,
       stopReason,
       detail: { rounds: round, agreement: agreements },
     };

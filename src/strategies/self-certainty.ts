@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
-import type { AnswerTally, Candidate, Task, TokenLogprob } from "../core/types.js";
+import { type Selection, selectAnswer, voteAnswer } from "../core/selection.js";
+import type { Candidate, Task, TokenLogprob } from "../core/types.js";
 import { drawCandidates } from "./sampling.js";
 import { defineStrategy, type StrategyContext } from "./strategy.js";
-import { bestScoredIndex, tallyAnswers } from "./vote.js";
 
 const selfCertaintyOptions = z
   .object({
@@ -60,27 +60,23 @@ export function bordaWeights(certainties: readonly number[], power: number): num
   });
 }
 
-/** The answer by self-certainty from candidates whose `score` is their certainty. */
+/**
+ * The answer by self-certainty from candidates whose `score` is their certainty; the most
+ * certain candidate of the chosen answer stands for it.
+ */
 export function selectByCertainty(
   candidates: readonly Candidate[],
   task: Task,
   select: SelfCertaintyOptions["select"],
   bordaPower: number,
-): { answer: string | undefined; tally: AnswerTally[] } {
+): Selection {
   const certainty = (c: Candidate) => c.score ?? 0;
-  if (select === "best") {
-    const best = bestScoredIndex(candidates);
-    return {
-      answer: best === undefined ? undefined : candidates[best]!.answer,
-      tally: tallyAnswers(candidates, task, certainty, "max"),
-    };
-  }
+  if (select === "best") return selectAnswer(candidates, task, "best");
   // Ranks among the samples that state an answer: the others never vote.
   const voting = candidates.filter((c) => c.answer !== undefined);
   const borda = select === "borda" ? bordaWeights(voting.map(certainty), bordaPower) : undefined;
   const weights = new Map(voting.map((c, i) => [c, borda ? borda[i]! : certainty(c)]));
-  const tally = tallyAnswers(candidates, task, (c) => weights.get(c) ?? 0);
-  return { answer: tally[0]?.answer, tally };
+  return voteAnswer(candidates, task, { weight: (c) => weights.get(c) ?? 0 });
 }
 
 function requireLogprobs(ctx: StrategyContext): void {
@@ -114,8 +110,13 @@ export const selfCertaintyStrategy = defineStrategy({
     const drawn = await drawCandidates(problem, withLogprobs, options.n, options.batchSize);
     const candidates = drawn.candidates.map((c) => ({ ...c, score: selfCertainty(c.logprobs) }));
     ctx.trace.emit({ kind: "scored", data: { selfCertainty: candidates.map((c) => c.score) } });
-    const { answer, tally } = selectByCertainty(candidates, problem.task, options.select, options.bordaPower);
+    const { answer, tally, chosen } = selectByCertainty(
+      candidates,
+      problem.task,
+      options.select,
+      options.bordaPower,
+    );
     ctx.trace.emit({ kind: "voted", data: { tally, select: options.select } });
-    return { answer, candidates, tally, stopReason: drawn.stopReason };
+    return { answer, candidates, tally, chosen, stopReason: drawn.stopReason };
   },
 });

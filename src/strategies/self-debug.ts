@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { BudgetExhaustedError } from "../core/errors.js";
+import { latestAnsweredIndex } from "../core/selection.js";
 import type { Candidate, StopReason } from "../core/types.js";
 import { codeProblemOf, runVisibleTests, type VisibleRun } from "./code-harness.js";
 import { explainPrompt, feedbackMessage, repairPrompt } from "./code-prompts.js";
@@ -134,15 +135,16 @@ export const selfDebug = defineStrategy({
       stopReason = "budget";
       why = "budget";
     }
+    // The first attempt that passes the visible tests, else the latest with code in it.
     const passing = attempts.findIndex(
       (_, i) => runs[i]?.passed === true && attempts[i]!.answer !== undefined,
     );
-    const latest = [...attempts].reverse().find((c) => c.answer !== undefined);
-    const chosen = passing >= 0 ? attempts[passing] : latest;
+    const chosen = passing >= 0 ? passing : latestAnsweredIndex(attempts);
     return {
-      answer: chosen?.answer,
+      answer: chosen === undefined ? undefined : attempts[chosen]!.answer,
       candidates: attempts,
       tally: tallyAnswers(attempts, problem.task),
+      chosen,
       stopReason,
       detail: {
         rounds: Math.max(0, attempts.length - 1),

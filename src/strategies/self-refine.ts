@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { BudgetExhaustedError, InvalidInputError } from "../core/errors.js";
+import { latestAnsweredIndex } from "../core/selection.js";
 import type { Candidate, StopReason } from "../core/types.js";
 import { critiquePrompt, generateWithHistory, promptTooLong, refinePrompt } from "./revision-prompts.js";
 import { toCandidate } from "./sampling.js";
@@ -119,20 +120,25 @@ export const selfRefine = defineStrategy({
       why = "budget";
     }
     const candidates = options.select === "best" ? await scoreCandidates(problem, ctx, attempts) : attempts;
-    // "last": the latest attempt that states an answer; the tally still shows every attempt's vote.
+    // "last": the latest attempt that states an answer (none does: the latest attempt); the
+    // tally still shows every attempt's vote.
     const selected = selectAnswer(
       problem,
       candidates,
       options.select === "last" ? "majority" : options.select,
     );
-    const answer =
-      options.select === "last"
-        ? [...candidates].reverse().find((c) => c.answer !== undefined)?.answer
-        : selected.answer;
+    const latest = latestAnsweredIndex(candidates);
+    const chosen = options.select === "last" ? latest : selected.chosen;
     return {
-      answer,
+      answer:
+        options.select === "last"
+          ? latest === undefined
+            ? undefined
+            : candidates[latest]!.answer
+          : selected.answer,
       candidates,
       tally: selected.tally,
+      chosen,
       stopReason,
       detail: { rounds: attempts.length - 1, stoppedBecause: why },
     };

@@ -21,6 +21,8 @@ export const single = defineStrategy({
       candidates,
       tally: tallyAnswers(candidates, problem.task),
       stopReason,
+      // Its one sample answers, with or without a stated answer.
+      chosen: candidates.length > 0 ? 0 : undefined,
     };
   },
 });

@@ -76,6 +76,11 @@ export interface Strategy<Options = unknown> {
    * weighted or best score), so a caller pooling their samples (iterative-deepening) selects alike.
    */
   readonly selection?: SelectionRule;
+  /**
+   * Runs the method. The outcome names its `chosen` candidate by the method's own rule (the
+   * text the proxy answers with); `selectAnswer` and `voteAnswer` of `core/selection.ts` return
+   * it with the answer they choose.
+   */
   run(problem: Problem, ctx: StrategyContext, options: Options): Promise<StrategyOutcome>;
 }
 

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { BudgetExhaustedError, InvalidInputError } from "../core/errors.js";
+import { selectAnswer } from "../core/selection.js";
 import type { Candidate, Completion, Problem, StopReason } from "../core/types.js";
 import { toCandidate } from "./sampling.js";
 import { defineStrategy, type StrategyContext } from "./strategy.js";
-import { tallyAnswers } from "./vote.js";
 
 const thinkingBudgetOptions = z
   .object({
@@ -187,12 +187,14 @@ export const thinkingBudget = defineStrategy({
       } else if (outcome.reason instanceof BudgetExhaustedError) stopReason = "budget";
       else throw outcome.reason;
     }
-    const tally = tallyAnswers(candidates, problem.task);
+    // Each candidate's text is its final answer (after the thinking): the vote's representative answers.
+    const { answer, tally, chosen } = selectAnswer(candidates, problem.task, "majority");
     ctx.trace.emit({ kind: "voted", data: { tally } });
     return {
-      answer: tally[0]?.answer,
+      answer,
       candidates,
       tally,
+      chosen,
       stopReason,
       detail: {
         thinkingTokens: samples.map((s) => s.thinkingTokens),

@@ -34,7 +34,7 @@ const withFirstOf = createStrategyRegistry([
       .strict(),
     needsVerifier: false,
     async run() {
-      return { answer: undefined, candidates: [], tally: [], stopReason: "completed" };
+      return { answer: undefined, candidates: [], tally: [], chosen: undefined, stopReason: "completed" };
     },
   }),
 ]);

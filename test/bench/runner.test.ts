@@ -44,6 +44,7 @@ const withShortestOfN = createStrategyRegistry([
         answer: shortest?.answer,
         candidates,
         tally: tallyAnswers(candidates, problem.task),
+        chosen: shortest ? candidates.indexOf(shortest) : undefined,
         stopReason,
       };
     },

@@ -76,6 +76,8 @@ describe("budgets in the library", () => {
             answer: second.answer,
             candidates: [...first.candidates, ...second.candidates],
             tally: second.tally,
+            // The second run's candidates follow the first's.
+            chosen: second.chosen === undefined ? undefined : first.candidates.length + second.chosen,
             stopReason: "completed",
             detail: { first: first.usage, second: second.usage },
           };
