@@ -2,7 +2,9 @@ import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import type { FinishReason, TokenLogprob } from "../core/types.js";
 import type { Lockstep } from "./llamacpp-lockstep.js";
 import { IncrementalText, tokenPiece } from "./llamacpp-text.js";
+import { type SampleThinking, thinkingTokens } from "./llamacpp-think.js";
 import { partialStopLength } from "./stop-scanner.js";
+import type { SplitPiece } from "./think-tags.js";
 
 /** What llama.cpp's sampler chain gets; top-k 0 means the whole vocabulary. */
 export interface SamplerSettings {
@@ -36,15 +38,24 @@ export interface DecodeRequest {
   order: number;
   signal?: AbortSignal;
   /**
-   * Streams the text as it is decoded: each call carries the text after the previous one and the
-   * tokens (and their logprobs) decoded since. Text that may be the start of a stop string, or
-   * an incomplete character, waits until it is settled; the pieces join to the final text.
+   * Tells a reasoning model's inline thinking from its answer: the sample's `text` is then the
+   * answer, its `reasoning` the thinking, and `reasoningTokens` the tokens that spelled it.
+   * Stop strings are found in the text as decoded, thinking included, as a server finds them.
    */
-  onText?: (text: string, tokens: number, logprobs: TokenLogprob[]) => void;
+  thinking?: SampleThinking;
+  /**
+   * Streams the text as it is decoded: each call carries the answer and thinking after the
+   * previous call's and the tokens (and their logprobs) decoded since. Text that may be the
+   * start of a stop string or of a think tag, or an incomplete character, waits until it is
+   * settled; the pieces join to the final text and thinking.
+   */
+  onText?: (piece: SplitPiece, tokens: number, logprobs: TokenLogprob[]) => void;
 }
 
 export interface DecodedSample {
   text: string;
+  reasoning?: string;
+  reasoningTokens?: number;
   finishReason: FinishReason;
   stopSequence?: string;
   tokens: number;
@@ -93,7 +104,8 @@ function tokenLogprob(
  * node-llama-cpp gathers the tokens queued in one turn into one llama.cpp batch.
  */
 export async function decodeSample(request: DecodeRequest): Promise<DecodedSample> {
-  const { model, sequence, sampler, maxTokens, stopTokens, topLogprobs, lockstep, signal } = request;
+  const { model, sequence, sampler, maxTokens, stopTokens, topLogprobs, lockstep, signal, thinking } =
+    request;
   const stop = [...request.stop, ...request.endOfTurn];
   const wantLogprobs = topLogprobs !== undefined;
   const generated: Token[] = [];
@@ -110,9 +122,27 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
     const piece = text.slice(sentChars, Math.max(sentChars, upTo));
     // Tokens whose text is not settled yet go out with the text they become.
     if (piece === "" && !(final && generated.length > sentTokens)) return;
-    request.onText(piece, generated.length - sentTokens, wantLogprobs ? logprobs.slice(sentTokens) : []);
+    const split = thinking ? thinking.push(piece) : { text: piece, reasoning: "" };
+    const tokens = generated.length - sentTokens;
+    if (split.text !== "" || split.reasoning !== "" || tokens > 0)
+      request.onText(split, tokens, wantLogprobs ? logprobs.slice(sentTokens) : []);
     sentChars = Math.max(sentChars, upTo);
     sentTokens = generated.length;
+  };
+  /** The sample as returned: with thinking told apart, what the splitter held back streamed last. */
+  const finished = (raw: string, rest: Omit<DecodedSample, "text">): DecodedSample => {
+    if (!thinking) return { text: raw, ...rest };
+    const split = thinking.finish(raw);
+    if (request.onText && (split.rest.text !== "" || split.rest.reasoning !== ""))
+      request.onText(split.rest, 0, []);
+    return {
+      text: split.text,
+      ...(split.reasoning !== "" ? { reasoning: split.reasoning } : {}),
+      ...(split.span
+        ? { reasoningTokens: thinkingTokens(model, generated, request.context, split.span) }
+        : {}),
+      ...rest,
+    };
   };
   const stream = sequence.evaluateWithMetadata(
     request.pending,
@@ -148,13 +178,12 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
         if (found !== undefined) {
           const requested = request.stop.includes(found.stop);
           send(found.at, true);
-          return {
-            text: text.slice(0, found.at),
+          return finished(text.slice(0, found.at), {
             finishReason: requested ? "stop-sequence" : "eos",
             ...(requested ? { stopSequence: found.stop } : {}),
             tokens: generated.length,
             ...(wantLogprobs ? { logprobs } : {}),
-          };
+          });
         }
       }
       if (request.onText && tracked) {
@@ -173,5 +202,5 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
   // The streamed pieces join to the final text: both come from the same tracked text.
   text = tracked ? tracked.text : model.detokenize(generated, false, request.context);
   send(text.length, true);
-  return { text, finishReason, tokens: generated.length, ...(wantLogprobs ? { logprobs } : {}) };
+  return finished(text, { finishReason, tokens: generated.length, ...(wantLogprobs ? { logprobs } : {}) });
 }

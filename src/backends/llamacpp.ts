@@ -8,6 +8,7 @@ import {
   type LlamaContextSequence,
   LlamaLogLevel,
   type LlamaModel,
+  type Token,
 } from "node-llama-cpp";
 import { z } from "zod";
 import type { Backend, BackendCapabilities, GenerateRequest, GenerateResponse } from "../core/backend.js";
@@ -18,7 +19,7 @@ import {
   ReckonError,
   throwIfAborted,
 } from "../core/errors.js";
-import type { Completion, TokenLogprob, Usage } from "../core/types.js";
+import type { ChatMessage, Completion, TokenLogprob, Usage } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
 import { decodeSample } from "./llamacpp-decode.js";
 import { Lockstep } from "./llamacpp-lockstep.js";
@@ -27,6 +28,8 @@ import { canCopySequenceState, type PrefixLoad } from "./llamacpp-prefix.js";
 import { chatTemplateOf, type PromptMode, preparePrompt } from "./llamacpp-prompt.js";
 import { randomBaseSeed, samplerSettings } from "./llamacpp-sampling.js";
 import { runSamples } from "./llamacpp-scheduler.js";
+import { SampleThinking } from "./llamacpp-think.js";
+import { opensThinking, type SplitPiece, type ThinkTags, thinkTagsOptionSchema } from "./think-tags.js";
 
 export const llamaCppOptionsSchema = z
   .object({
@@ -42,6 +45,13 @@ export const llamaCppOptionsSchema = z
     batchSize: z.number().int().min(1).optional(),
     /** How a shared prompt prefix is reused; `off` re-evaluates it for every sample. */
     prefixCache: z.enum(["copy", "sequence", "off"]).default("copy"),
+    /**
+     * The tags between which a reasoning model writes its thinking (`<think>…</think>` by
+     * default): a sample that opens with them, or continues a think block the prompt or the
+     * partial answer left open, has that text as its `reasoning`, not its answer. `false` takes
+     * the text as it comes. As the OpenAI backend's option of the same name.
+     */
+    thinkTags: thinkTagsOptionSchema,
   })
   .strict();
 
@@ -140,6 +150,8 @@ export class LlamaCppBackend implements Backend {
     readonly mode: PromptMode,
     readonly prefixCache: "copy" | "sequence" | "off",
     private readonly template: ChatWrapper | undefined,
+    /** Inline thinking told from the answer by these tags; undefined: text as it comes. */
+    readonly thinkTags: ThinkTags | undefined = undefined,
   ) {
     this.id = `llamacpp:${basename(model.filename ?? "model").replace(/\.gguf$/i, "")}`;
     this.capabilities = {
@@ -185,6 +197,7 @@ export class LlamaCppBackend implements Backend {
     const started = performance.now();
     const prompt = preparePrompt(this.model, this.mode, this.template, request.prompt, request.continuation);
     if (prompt.tokens.length === 0) throw new InvalidInputError("prompt", "is empty");
+    const startThinking = this.continuesThinking(request.prompt, request.continuation, prompt.tokens);
     const room = this.contextSize - prompt.tokens.length - 1;
     if (room < 1)
       throw new InvalidInputError(
@@ -224,10 +237,17 @@ export class LlamaCppBackend implements Backend {
             lockstep: this.lockstep,
             order: batchOrder + index,
             signal: request.signal,
+            ...(this.thinkTags ? { thinking: new SampleThinking(this.thinkTags, startThinking) } : {}),
             ...(input.onToken
               ? {
-                  onText: (text: string, tokens: number, logprobs: TokenLogprob[]) =>
-                    input.onToken!({ index, text, tokens, ...(logprobs.length > 0 ? { logprobs } : {}) }),
+                  onText: (piece: SplitPiece, tokens: number, logprobs: TokenLogprob[]) =>
+                    input.onToken!({
+                      index,
+                      text: piece.text,
+                      tokens,
+                      ...(piece.reasoning !== "" ? { reasoning: piece.reasoning } : {}),
+                      ...(logprobs.length > 0 ? { logprobs } : {}),
+                    }),
                 }
               : {}),
           });
@@ -251,6 +271,24 @@ export class LlamaCppBackend implements Backend {
     return response;
   }
 
+  /**
+   * Whether the samples continue a think block left open by what the model sees before them: a
+   * text prompt and the partial answer, or the chat template's rendering (which may itself open
+   * one for the answer).
+   */
+  private continuesThinking(
+    prompt: string | readonly ChatMessage[],
+    continuation: string | undefined,
+    tokens: readonly Token[],
+  ): boolean {
+    if (!this.thinkTags) return false;
+    const before =
+      typeof prompt === "string" && this.mode === "completion"
+        ? prompt + (continuation ?? "")
+        : this.model.detokenize(tokens, true);
+    return opensThinking(before, this.thinkTags);
+  }
+
   private account(prefix: PrefixLoad, samples: Completion[], started: number): Usage {
     // Each sample evaluates the prompt's last token itself, to get the logits of its first token.
     const promptTokens = prefix.evaluated + samples.length;
@@ -261,9 +299,13 @@ export class LlamaCppBackend implements Backend {
     this.totals.promptTokensReused += prefix.reused;
     this.totals.promptTokensCopied += prefix.copied;
     this.totals.completionTokens += completionTokens;
+    const thought = samples.filter((sample) => sample.reasoningTokens !== undefined);
     return {
       promptTokens,
       completionTokens,
+      ...(thought.length > 0
+        ? { reasoningTokens: thought.reduce((sum, sample) => sum + sample.reasoningTokens!, 0) }
+        : {}),
       calls: 1,
       latencyMs: performance.now() - started,
       estimated: false,
@@ -306,7 +348,8 @@ export async function createLlamaCppBackend(input: LlamaCppOptions): Promise<Lla
     const hasTemplate = typeof model.fileInfo.metadata?.tokenizer?.chat_template === "string";
     const mode: PromptMode = options.mode ?? (hasTemplate ? "chat" : "completion");
     const template = mode === "chat" ? chatTemplateOf(model) : undefined;
-    return new LlamaCppBackend(model, context, sequences, mode, options.prefixCache, template);
+    const thinkTags = options.thinkTags === false ? undefined : options.thinkTags;
+    return new LlamaCppBackend(model, context, sequences, mode, options.prefixCache, template, thinkTags);
   } catch (error) {
     await model.dispose();
     if (error instanceof ReckonError) throw error;

@@ -1,8 +1,10 @@
 /**
- * A reasoning model's thinking told from its answer when the server sends both inline:
- * `<think>…</think>` then the answer (Qwen3, DeepSeek-R1 served without a reasoning parser).
+ * A reasoning model's thinking told from its answer when both come inline: `<think>…</think>`
+ * then the answer (Qwen3, DeepSeek-R1 served without a reasoning parser, or run in-process).
  * Text arrives piece by piece; a tag split across pieces is held back until it is whole.
  */
+
+import { z } from "zod";
 
 /** The tags that open and close the thinking. */
 export type ThinkTags = readonly [open: string, close: string];
@@ -14,6 +16,14 @@ export interface SplitPiece {
   reasoning: string;
   text: string;
 }
+
+/**
+ * The `thinkTags` option of a backend: the tags between which a reasoning model writes its
+ * thinking inline (default `<think>…</think>`), or `false` to take the text as it comes.
+ */
+export const thinkTagsOptionSchema = z
+  .union([z.tuple([z.string().min(1), z.string().min(1)]), z.literal(false)])
+  .default([...defaultThinkTags]);
 
 /** Whether `text` (a prompt, or a partial answer) leaves a think block open at its end. */
 export function opensThinking(text: string, tags: ThinkTags = defaultThinkTags): boolean {
@@ -121,4 +131,25 @@ export function splitThinking(
   const first = splitter.push(text);
   const last = splitter.flush();
   return { reasoning: first.reasoning + last.reasoning, text: first.text + last.text };
+}
+
+/**
+ * Where a whole sample's thinking ends in its raw text, as `ThinkSplitter` reads it: `end` is
+ * just after the closing tag (`closed`), or the text's length when the thinking never closes.
+ * Undefined when the sample does not think. Lets an engine count the thinking's tokens.
+ */
+export function thinkingSpan(
+  text: string,
+  tags: ThinkTags = defaultThinkTags,
+  startThinking = false,
+): { end: number; closed: boolean } | undefined {
+  const [open, close] = tags;
+  let from = 0;
+  if (!startThinking) {
+    const body = text.length - text.replace(/^\s+/, "").length;
+    if (!text.startsWith(open, body)) return undefined;
+    from = body + open.length;
+  }
+  const at = text.indexOf(close, from);
+  return at < 0 ? { end: text.length, closed: false } : { end: at + close.length, closed: true };
 }
