@@ -7,7 +7,7 @@ import { budgetSchema } from "../core/budget.js";
 import { InvalidInputError } from "../core/errors.js";
 import { parseOrThrow } from "../core/validate.js";
 import { acceptsOption, defaultStrategies } from "../strategies/registry.js";
-import type { StrategyLookup } from "../strategies/strategy.js";
+import type { Strategy, StrategyLookup } from "../strategies/strategy.js";
 import { taskNames } from "../tasks/registry.js";
 import { datasetOptionsSchema } from "./datasets.js";
 
@@ -99,8 +99,11 @@ const recipeShape = z
       .default([{ name: "self-consistency", options: {} }]),
     /** Default verifier for the strategies that need one. */
     verifier: z.string().min(1).optional(),
-    /** Default grid of `n` for strategies that take a sample count. */
-    n: budgetGrid.default(defaultBudgets),
+    /**
+     * Grid of sample budgets for the strategies that take one (`n`, or an adaptive strategy's
+     * cap); default `defaultBudgets`.
+     */
+    n: budgetGrid.optional(),
     seed: z.number().int().min(0).default(0),
     /** Problems in flight at once. */
     concurrency: z.number().int().min(1).max(256).default(2),
@@ -136,28 +139,36 @@ export interface BenchConfig {
 
 type Entry = z.output<typeof strategyEntry>;
 
+/** The option a budget grid (`--n`) sweeps for a strategy: its own declaration, else `n` if it takes one. */
+function sampleBudgetOf(strategy: Strategy<unknown>): string | undefined {
+  return strategy.sampleBudget ?? (acceptsOption(strategy, "n") ? "n" : undefined);
+}
+
 function gridOf(
   entry: Entry,
   defaultN: number[],
   strategies: StrategyLookup,
 ): Record<string, (string | number | boolean)[]> {
   if (entry.grid) return entry.grid;
-  const strategy = strategies.get(entry.name);
-  if (acceptsOption(strategy, "n") && entry.options.n === undefined) return { n: defaultN };
+  const budget = sampleBudgetOf(strategies.get(entry.name));
+  if (budget !== undefined && entry.options[budget] === undefined) return { [budget]: defaultN };
   return {};
 }
 
 function expandEntry(
   entry: Entry,
-  recipe: { n: number[]; verifier?: string },
+  recipe: { n?: number[]; verifier?: string },
   strategies: StrategyLookup,
 ): BenchConfig[] {
-  const grid = Object.entries(gridOf(entry, recipe.n, strategies));
+  const grid = Object.entries(gridOf(entry, recipe.n ?? defaultBudgets, strategies));
+  const budgetOption = sampleBudgetOf(strategies.get(entry.name));
   let points: Record<string, unknown>[] = [{}];
   for (const [key, values] of grid) points = points.flatMap((p) => values.map((v) => ({ ...p, [key]: v })));
   const series = entry.label ?? entry.name;
   return points.map((point) => {
-    const first = grid[0] ? point[grid[0][0]] : undefined;
+    // The budget column: the swept value, else the sample budget the entry fixed, else one call.
+    const fixed = budgetOption === undefined ? undefined : entry.options[budgetOption];
+    const first = grid[0] ? point[grid[0][0]] : fixed;
     const suffix = grid.map(([key]) => ` ${key}=${String(point[key])}`).join("");
     return {
       config: `${series}${suffix}`,
@@ -254,6 +265,20 @@ export function parseRecipe(
   strategies: StrategyLookup = defaultStrategies,
 ): Recipe {
   return parseOrThrow(recipeSchemaFor(strategies), value, source);
+}
+
+/**
+ * Refuses a budget grid that no strategy of a new run takes (e.g. `--n 4,16` with `single` and
+ * `self-refine` alone), which would otherwise be ignored without a word.
+ */
+export function refuseIdleBudgets(recipe: Recipe, strategies: StrategyLookup = defaultStrategies): void {
+  if (recipe.n === undefined) return;
+  if (recipe.strategies.some((entry) => sampleBudgetOf(strategies.get(entry.name)) !== undefined)) return;
+  throw new InvalidInputError(
+    "recipe.n",
+    `no strategy here takes a sample budget (${recipe.strategies.map((e) => e.name).join(", ")}), so it would change nothing`,
+    "drop the budgets (--n), or set the strategies' own options in a recipe file",
+  );
 }
 
 /** Every configuration the run evaluates, in recipe order. */

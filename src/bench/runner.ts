@@ -22,7 +22,14 @@ import { getTask } from "../tasks/registry.js";
 import { resolveVerifier } from "../verifiers/registry.js";
 import { memoizedTask } from "./answer-classes.js";
 import { loadProblemSet, problemOf, samplingOf } from "./problem-set.js";
-import { type BenchConfig, benchConfigs, parseRecipe, type Recipe, type RecipeInput } from "./recipe.js";
+import {
+  type BenchConfig,
+  benchConfigs,
+  parseRecipe,
+  type Recipe,
+  type RecipeInput,
+  refuseIdleBudgets,
+} from "./recipe.js";
 import { computeRunMetrics } from "./result-metrics.js";
 
 export interface BenchProgress {
@@ -78,6 +85,7 @@ export async function startBench(
   options: BenchOptions & { runId?: string },
 ): Promise<BenchOutcome> {
   const recipe = parseRecipe(recipeInput, "recipe", options.strategies);
+  refuseIdleBudgets(recipe, options.strategies);
   const problems = await loadProblemSet(recipe);
   refuseShortRecordings(recipe, problems, options.backend, options.strategies);
   const runId = options.runId ?? newRunId();

@@ -28,6 +28,7 @@ export const adaptiveConsistency = defineStrategy({
     "Self-consistency that stops once a Beta posterior says the leading answer stays ahead (at most maxSamples).",
   options: adaptiveConsistencyOptions,
   needsVerifier: false,
+  sampleBudget: "maxSamples",
   async run(problem, ctx, { threshold, windowSize, minSamples, maxSamples }) {
     const drawn = await drawUntilSettled(problem, ctx, {
       windowSize,

@@ -19,6 +19,7 @@ export const esc = defineStrategy({
     "Self-consistency in windows of samples; stops when every sample of a window agrees (at most maxSamples).",
   options: escOptions,
   needsVerifier: false,
+  sampleBudget: "maxSamples",
   async run(problem, ctx, { windowSize, maxSamples }) {
     const drawn = await drawUntilSettled(problem, ctx, {
       windowSize,

@@ -48,6 +48,7 @@ export const iterativeDeepening = defineStrategy({
     "Rounds of growing sample budgets with a self-consistency check between them; stops once the answers agree.",
   options: iterativeDeepeningOptions,
   needsVerifier: false,
+  sampleBudget: "maxN",
   async run(problem, ctx, options) {
     const inner = ctx.strategy(options.strategy);
     const shape = (inner.options as { shape?: Record<string, unknown> }).shape;

@@ -66,6 +66,7 @@ export const mcts = defineStrategy({
     "Monte Carlo tree search over steps: UCT selection, expansion by `branching` steps, value from the verifier or rollouts.",
   options: mctsOptions,
   needsVerifier: true,
+  sampleBudget: "simulations",
   async run(problem, ctx, options) {
     requireContinuation(ctx, "mcts");
     const settings = stepSettings(problem, ctx, options);

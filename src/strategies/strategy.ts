@@ -77,6 +77,11 @@ export interface Strategy<Options = unknown> {
    */
   readonly selection?: SelectionRule;
   /**
+   * The option that sets how much it may sample, which a bench's budget grid (`--n`) sweeps:
+   * `n` where the strategy takes one, else e.g. an adaptive strategy's cap (`maxSamples`).
+   */
+  readonly sampleBudget?: string;
+  /**
    * Runs the method. The outcome names its `chosen` candidate by the method's own rule (the
    * text the proxy answers with); `selectAnswer` and `voteAnswer` of `core/selection.ts` return
    * it with the answer they choose.

@@ -4,7 +4,13 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { loadProblemSet } from "../../src/bench/problem-set.js";
-import { benchConfigs, loadRecipe, parseRecipe, readRecipeFile } from "../../src/bench/recipe.js";
+import {
+  benchConfigs,
+  loadRecipe,
+  parseRecipe,
+  readRecipeFile,
+  refuseIdleBudgets,
+} from "../../src/bench/recipe.js";
 import { recipeFromFlags } from "../../src/cli/bench-flags.js";
 import { InvalidInputError } from "../../src/core/errors.js";
 import { createStrategyRegistry } from "../../src/strategies/registry.js";
@@ -44,7 +50,8 @@ describe("recipes", () => {
     const recipe = parseRecipe({ dataset: { name: "math500", limit: 5 } });
     expect(recipe.task).toBe("math");
     expect(recipe.strategies).toEqual([{ name: "self-consistency", options: {} }]);
-    expect(recipe.n).toEqual([1, 2, 4, 8, 16]);
+    // No grid written: the default one applies, and a new run does not count it as asked for.
+    expect(recipe.n).toBeUndefined();
     expect(recipe.sampling.max_tokens).toBeGreaterThan(0);
     expect(parseRecipe({ dataset: { name: "arithmetic" } })).toMatchObject({
       task: "arithmetic",
@@ -176,13 +183,13 @@ describe("recipes", () => {
         budget: 4,
         verifier: "reward",
       },
-      // A fixed n means no default grid: one configuration.
+      // A fixed n means no default grid: one configuration, in the table under its n.
       {
         config: "sc-fixed",
         series: "sc-fixed",
         strategy: "self-consistency",
         options: { n: 3 },
-        budget: 1,
+        budget: 3,
         verifier: "reward",
       },
     ]);
@@ -208,6 +215,44 @@ describe("recipes", () => {
         strategies: [{ name: "beam-search", grid: { n: [4, 6], beamWidth: [2, 4] } }],
       }),
     ).toBe("recipe.strategies[0].options.beamWidth");
+  });
+
+  it("sweeps an adaptive strategy's sample cap with n, and places it under the samples it may draw", () => {
+    const recipe = parseRecipe({
+      dataset: { name: "gsm8k" },
+      n: [4, 16],
+      strategies: [
+        "esc",
+        "adaptive-consistency",
+        { name: "esc", label: "esc-16", options: { maxSamples: 16 } },
+        "self-refine",
+      ],
+    });
+    expect(benchConfigs(recipe).map((c) => [c.config, c.options, c.budget])).toEqual([
+      ["esc maxSamples=4", { maxSamples: 4 }, 4],
+      ["esc maxSamples=16", { maxSamples: 16 }, 16],
+      ["adaptive-consistency maxSamples=4", { maxSamples: 4 }, 4],
+      ["adaptive-consistency maxSamples=16", { maxSamples: 16 }, 16],
+      ["esc-16", { maxSamples: 16 }, 16],
+      // Beside strategies that take it, one without a sample budget runs once, labelled without n.
+      ["self-refine", {}, 1],
+    ]);
+    expect(() => refuseIdleBudgets(recipe)).not.toThrow();
+  });
+
+  it("refuses budgets that no strategy of a new run would use", () => {
+    const idle = parseRecipe({
+      dataset: { name: "gsm8k" },
+      n: [4, 16],
+      strategies: ["single", "self-refine"],
+    });
+    expect(() => refuseIdleBudgets(idle)).toThrow(
+      /invalid recipe.n: no strategy here takes a sample budget \(single, self-refine\)/,
+    );
+    // Without a grid written, nothing was asked for: the run goes ahead.
+    expect(() =>
+      refuseIdleBudgets(parseRecipe({ dataset: { name: "gsm8k" }, strategies: ["single"] })),
+    ).not.toThrow();
   });
 
   it("accepts a strategy registered by user code, with a default grid over n when it takes n", () => {
