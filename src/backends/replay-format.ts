@@ -11,20 +11,32 @@ import { InvalidInputError } from "../core/errors.js";
 import { parseJsonLine, parseJsonl, parseRow, readTextFile } from "../core/jsonl.js";
 
 /** One recorded sample. */
-export const replaySampleSchema = z.object({
-  text: z.string(),
-  /** Outcome reward of this sample (e.g. from a reward model), higher is better. */
-  reward: z.number().optional(),
-  /** Per-step rewards (e.g. from a process reward model). */
-  step_rewards: z.array(z.number()).optional(),
-  /** Completion tokens when the recording knows them; otherwise estimated from the text. */
-  tokens: z.number().int().nonnegative().optional(),
-  /** OpenAI's "stop" (end of sequence or a stop string, not told apart) reads as "eos". */
-  finish_reason: z
-    .enum(["eos", "stop-sequence", "length", "aborted", "stop"])
-    .transform((reason) => (reason === "stop" ? "eos" : reason))
-    .optional(),
-});
+export const replaySampleSchema = z
+  .object({
+    text: z.string(),
+    /** Outcome reward of this sample (e.g. from a reward model), higher is better. */
+    reward: z.number().optional(),
+    /** Per-step rewards (e.g. from a process reward model). */
+    step_rewards: z.array(z.number()).optional(),
+    /** Completion tokens when the recording knows them (thinking included); otherwise estimated from the text. */
+    tokens: z.number().int().nonnegative().optional(),
+    /** A reasoning model's thinking, apart from the answer in `text` (absent: it did not think). */
+    reasoning: z.string().optional(),
+    /** Of `tokens`, those spent thinking, when the recording counts them. */
+    reasoning_tokens: z.number().int().nonnegative().optional(),
+    /** OpenAI's "stop" (end of sequence or a stop string, not told apart) reads as "eos". */
+    finish_reason: z
+      .enum(["eos", "stop-sequence", "length", "aborted", "stop"])
+      .transform((reason) => (reason === "stop" ? "eos" : reason))
+      .optional(),
+  })
+  .refine(
+    (s) => s.reasoning_tokens === undefined || s.tokens === undefined || s.reasoning_tokens <= s.tokens,
+    {
+      path: ["reasoning_tokens"],
+      message: "is more than the sample's tokens, which include the thinking",
+    },
+  );
 /** One recorded sample. */
 export type ReplaySample = z.infer<typeof replaySampleSchema>;
 

@@ -135,12 +135,18 @@ export function createReplayBackend(options: ReplayBackendOptions): ReplayBacken
       cursors.set(promptText, cursor + request.n);
       const completions: Completion[] = served.map((sample) => ({
         text: sample.text,
+        ...(sample.reasoning === undefined ? {} : { reasoning: sample.reasoning }),
         finishReason: sample.finish_reason ?? "eos",
-        tokens: sample.tokens ?? estimateTokens(sample.text),
+        tokens: sample.tokens ?? estimateTokens(sample.text) + estimateTokens(sample.reasoning ?? ""),
+        ...(sample.reasoning_tokens === undefined ? {} : { reasoningTokens: sample.reasoning_tokens }),
       }));
+      const thought = completions.filter((c) => c.reasoningTokens !== undefined);
       const usage: Usage = {
         promptTokens: entry.promptTokens ?? estimateTokens(promptText),
         completionTokens: completions.reduce((sum, c) => sum + c.tokens, 0),
+        ...(thought.length > 0
+          ? { reasoningTokens: thought.reduce((sum, c) => sum + c.reasoningTokens!, 0) }
+          : {}),
         calls: 1,
         latencyMs: performance.now() - started,
         estimated: entry.promptTokens === undefined || served.some((s) => s.tokens === undefined),

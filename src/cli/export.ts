@@ -9,7 +9,8 @@ import { defaultDbPath, openStore, type RunStore } from "../store/sqlite.js";
 
 /**
  * A run's samples as replay rows: each problem's main pool of draws in index order (what
- * `--backend replay:FILE` serves back), with the verifier score a strategy gave each sample.
+ * `--backend replay:FILE` serves back), with the verifier score a strategy gave each sample and
+ * a reasoning model's thinking.
  */
 export function runToReplayRows(store: RunStore, runId: string): ReplayRow[] {
   const recipe = parseRecipe(store.getRun(runId).recipe, `run ${runId} recipe`);
@@ -26,6 +27,10 @@ export function runToReplayRows(store: RunStore, runId: string): ReplayRow[] {
         text: d.completion.text,
         ...(scores.has(d.completion.text) ? { reward: scores.get(d.completion.text)! } : {}),
         tokens: d.completion.tokens,
+        ...(d.completion.reasoning === undefined ? {} : { reasoning: d.completion.reasoning }),
+        ...(d.completion.reasoningTokens === undefined
+          ? {}
+          : { reasoning_tokens: d.completion.reasoningTokens }),
         finish_reason: d.completion.finishReason,
       })),
       meta: { ...p.meta, question: p.question, level: p.level, subject: p.subject },

@@ -23,6 +23,13 @@ export interface TraceEvent {
   kind: TraceKind;
   text?: string;
   tokens?: number;
+  /**
+   * A drawn sample's thinking (a reasoning model's), apart from its answer in `text`: put back
+   * from the stored draw when a bench result is read with its thinking.
+   */
+  reasoning?: string;
+  /** Of `tokens`, those spent thinking, when counted apart. */
+  reasoningTokens?: number;
   score?: number;
   at: number;
   /** Kind-specific fields (a tally, the scores of a batch, why a search stopped). */

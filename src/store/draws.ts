@@ -24,11 +24,27 @@ interface DrawRow {
   stop_sequence: string | null;
   logprobs: string | null;
   usage: string;
+  /** NULL when the sample did not think, and in rows stored before thinking was kept. */
+  reasoning: string | null;
+  reasoning_tokens: number | null;
+}
+
+/** The completion a row holds: its answer, and its thinking when it thought. */
+function completionOf(
+  row: Pick<
+    DrawRow,
+    "text" | "tokens" | "finish_reason" | "stop_sequence" | "reasoning" | "reasoning_tokens"
+  >,
+): Completion {
+  const completion: Completion = { text: row.text, finishReason: row.finish_reason, tokens: row.tokens };
+  if (row.reasoning !== null) completion.reasoning = row.reasoning;
+  if (row.stop_sequence !== null) completion.stopSequence = row.stop_sequence;
+  if (row.reasoning_tokens !== null) completion.reasoningTokens = row.reasoning_tokens;
+  return completion;
 }
 
 function toDraw(row: DrawRow): DrawRecord {
-  const completion: Completion = { text: row.text, finishReason: row.finish_reason, tokens: row.tokens };
-  if (row.stop_sequence !== null) completion.stopSequence = row.stop_sequence;
+  const completion = completionOf(row);
   if (row.logprobs !== null) completion.logprobs = JSON.parse(row.logprobs) as TokenLogprob[];
   return {
     id: row.id,
@@ -101,7 +117,8 @@ export class DrawTable {
   add(runId: string, draws: readonly DrawRecord[]): void {
     const insert = this.statement(
       `INSERT INTO draws (run_id, problem_id, digest, sample_index, text, tokens, finish_reason,
-         stop_sequence, logprobs, usage, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         stop_sequence, logprobs, usage, created_at, reasoning, reasoning_tokens)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const createdAt = new Date().toISOString();
     this.db.transaction(() => {
@@ -119,6 +136,8 @@ export class DrawTable {
             d.completion.logprobs ? JSON.stringify(d.completion.logprobs) : null,
             JSON.stringify(d.usage),
             createdAt,
+            d.completion.reasoning ?? null,
+            d.completion.reasoningTokens ?? null,
           ).lastInsertRowid,
         );
     })();
@@ -143,21 +162,20 @@ export class DrawTable {
     return rows.map((r) => ({ id: r.id, tokens: r.tokens, promptTokens: r.prompt ?? 0 }));
   }
 
-  /** The text, tokens and finish reason of draws by id (what a result's candidates reference). */
+  /**
+   * The text, tokens and finish reason of draws by id (what a result's candidates reference),
+   * without their thinking, which can be most of a draw.
+   */
   completions(ids: Iterable<number>): Map<number, Completion> {
     const get = this.statement(
-      "SELECT id, text, tokens, finish_reason, stop_sequence FROM draws WHERE id = ?",
+      `SELECT id, text, tokens, finish_reason, stop_sequence, NULL AS reasoning, reasoning_tokens
+         FROM draws WHERE id = ?`,
     );
     const found = new Map<number, Completion>();
     for (const id of ids) {
       if (found.has(id)) continue;
-      const row = get.get(id) as
-        | Pick<DrawRow, "id" | "text" | "tokens" | "finish_reason" | "stop_sequence">
-        | undefined;
-      if (!row) continue;
-      const completion: Completion = { text: row.text, finishReason: row.finish_reason, tokens: row.tokens };
-      if (row.stop_sequence !== null) completion.stopSequence = row.stop_sequence;
-      found.set(id, completion);
+      const row = get.get(id) as DrawRow | undefined;
+      if (row) found.set(id, completionOf(row));
     }
     return found;
   }

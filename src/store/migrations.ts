@@ -158,6 +158,15 @@ export const migrations: readonly Migration[] = [
     `,
     apply: referenceDrawsInResults,
   },
+  {
+    version: 4,
+    name: "draws keep a reasoning model's thinking and its token count",
+    sql: `
+      -- NULL: the sample did not think (or was drawn before the thinking was kept).
+      ALTER TABLE draws ADD COLUMN reasoning TEXT;
+      ALTER TABLE draws ADD COLUMN reasoning_tokens INTEGER;
+    `,
+  },
 ];
 
 /**

@@ -2,7 +2,8 @@
  * The `results` table: what each strategy configuration answered for each problem, and what it
  * spent. A candidate that is one of the run's draws is stored as a reference to it (its id,
  * answer and score), never as a second copy of its text; the trace events that repeat a
- * referenced text name the draw too. Reading a result puts the texts back.
+ * referenced text name the draw too. Reading a result puts the texts back, and, when asked, the
+ * thinking of the draws (a reasoning model's, kept with each draw, never copied here).
  */
 import type Database from "better-sqlite3";
 import type { TraceEvent } from "../core/trace.js";
@@ -15,6 +16,10 @@ export interface StoredCandidate {
   score?: number;
   tokens: number;
   finishReason: FinishReason;
+  /** A reasoning model's thinking: read from the draw, and only when asked (it can be long). */
+  reasoning?: string;
+  /** Of `tokens`, those spent thinking, when counted apart. */
+  reasoningTokens?: number;
   /** The draw this candidate is (same text, tokens and finish reason): stored by reference. */
   draw?: number;
 }
@@ -92,39 +97,50 @@ type StoredEvent = SampleRef | (TraceEvent & { draw?: number });
 
 const sampleKeys = new Set(["id", "parent", "kind", "text", "tokens", "at"]);
 
+/** The draws of a result's candidates by their text, in candidate order. */
+type DrawsByText = Map<string, { draw: number; tokens: number }[]>;
+
 function storedCandidates(candidates: readonly StoredCandidate[]): {
   forms: StoredForm[];
-  byText: Map<string, { draw: number; tokens: number }>;
+  byText: DrawsByText;
 } {
-  const byText = new Map<string, { draw: number; tokens: number }>();
-  const forms = candidates.map(({ draw, text, answer, score, tokens, finishReason }): StoredForm => {
-    if (draw === undefined)
-      return {
-        text,
-        ...(answer === undefined ? {} : { answer }),
-        ...(score === undefined ? {} : { score }),
-        tokens,
-        finishReason,
-      };
-    byText.set(text, { draw, tokens });
-    if (score !== undefined) return [draw, answer ?? null, score];
-    return answer === undefined ? [draw] : [draw, answer];
-  });
+  const byText: DrawsByText = new Map();
+  const forms = candidates.map(
+    ({ draw, text, answer, score, tokens, finishReason, ...thinking }): StoredForm => {
+      if (draw === undefined)
+        return {
+          text,
+          ...(answer === undefined ? {} : { answer }),
+          ...(score === undefined ? {} : { score }),
+          tokens,
+          finishReason,
+          ...(thinking.reasoning === undefined ? {} : { reasoning: thinking.reasoning }),
+          ...(thinking.reasoningTokens === undefined ? {} : { reasoningTokens: thinking.reasoningTokens }),
+        };
+      byText.set(text, [...(byText.get(text) ?? []), { draw, tokens }]);
+      if (score !== undefined) return [draw, answer ?? null, score];
+      return answer === undefined ? [draw] : [draw, answer];
+    },
+  );
   return { forms, byText };
 }
 
-function storedTrace(
-  trace: readonly TraceEvent[],
-  byText: ReadonlyMap<string, { draw: number; tokens: number }>,
-): StoredEvent[] {
+function storedTrace(trace: readonly TraceEvent[], byText: DrawsByText): StoredEvent[] {
+  // Samples with one text (a reasoning model's short answer) may differ in their thinking:
+  // each sample event stands for the next draw of its text and tokens not yet taken.
+  const taken = new Set<number>();
   return trace.map((event, i): StoredEvent => {
-    const ref = event.text === undefined ? undefined : byText.get(event.text);
-    if (ref === undefined) return event;
+    const refs = event.text === undefined ? undefined : byText.get(event.text);
+    if (refs === undefined) return event;
     const plain = Object.entries(event).every(([key, value]) => value === undefined || sampleKeys.has(key));
-    if (event.kind === "sample" && event.tokens === ref.tokens && plain)
-      return [event.id, event.parent ?? null, event.at - (i === 0 ? 0 : trace[i - 1]!.at), ref.draw];
+    const same = event.kind === "sample" && plain ? refs.filter((r) => r.tokens === event.tokens) : [];
+    const sample = same.find((r) => !taken.has(r.draw)) ?? same[0];
+    if (sample !== undefined) {
+      taken.add(sample.draw);
+      return [event.id, event.parent ?? null, event.at - (i === 0 ? 0 : trace[i - 1]!.at), sample.draw];
+    }
     const { text: _text, ...rest } = event;
-    return { ...rest, draw: ref.draw };
+    return { ...rest, draw: refs.at(-1)!.draw };
   });
 }
 
@@ -178,7 +194,25 @@ export function compactResultRow(
 const answersOf = (candidates: string): CandidateAnswer[] =>
   (JSON.parse(candidates) as StoredForm[]).map(candidateAnswer);
 
-function traceOf(json: string, drawOf: (id: number) => { text: string; tokens: number }): TraceEvent[] {
+/** A draw as a result's reading needs it; thinking only when it was asked for. */
+interface DrawText {
+  text: string;
+  tokens: number;
+  finish_reason: FinishReason;
+  reasoning: string | null;
+  reasoning_tokens: number | null;
+}
+
+/** The thinking of a draw, as the optional fields of a candidate or trace event. */
+const thinkingOf = (d: DrawText): { reasoning?: string; reasoningTokens?: number } => ({
+  ...(d.reasoning === null ? {} : { reasoning: d.reasoning }),
+  ...(d.reasoning_tokens === null ? {} : { reasoningTokens: d.reasoning_tokens }),
+});
+
+/** Trace events that stand for a drawn sample: they show its thinking. */
+const drawnKinds = new Set<TraceEvent["kind"]>(["sample", "revised", "step"]);
+
+function traceOf(json: string, drawOf: (id: number) => DrawText): TraceEvent[] {
   let previousAt = 0;
   return (JSON.parse(json) as StoredEvent[]).map((event): TraceEvent => {
     if (Array.isArray(event)) {
@@ -191,13 +225,15 @@ function traceOf(json: string, drawOf: (id: number) => { text: string; tokens: n
         kind: "sample",
         text: d.text,
         tokens: d.tokens,
+        ...thinkingOf(d),
         at: previousAt,
       };
     }
     previousAt = event.at;
     if (event.draw === undefined) return event;
     const { draw: id, ...rest } = event;
-    return { ...rest, text: drawOf(id).text };
+    const d = drawOf(id);
+    return { ...rest, text: d.text, ...(drawnKinds.has(event.kind) ? thinkingOf(d) : {}) };
   });
 }
 
@@ -240,8 +276,15 @@ export class ResultTable {
     );
   }
 
-  /** Results by problem position, then in the order they were stored, with every text in place. */
-  list(runId: string, filter: { problemId?: string; config?: string } = {}): ResultRecord[] {
+  /**
+   * Results by problem position, then in the order they were stored, with every text in place;
+   * with `reasoning`, the thinking of the candidates and trace samples that are draws too.
+   */
+  list(
+    runId: string,
+    filter: { problemId?: string; config?: string } = {},
+    options: { reasoning?: boolean } = {},
+  ): ResultRecord[] {
     const rows = this.statement(
       `SELECT r.* FROM results r JOIN problems p USING (run_id, problem_id)
          WHERE r.run_id = ? AND (? IS NULL OR r.problem_id = ?) AND (? IS NULL OR r.config = ?)
@@ -253,11 +296,19 @@ export class ResultTable {
       filter.config ?? null,
       filter.config ?? null,
     ) as ResultRow[];
-    const draw = this.statement("SELECT text, tokens, finish_reason FROM draws WHERE id = ?");
-    const drawOf = (id: number) => {
-      const found = draw.get(id) as { text: string; tokens: number; finish_reason: FinishReason } | undefined;
-      return found ?? { text: "", tokens: 0, finish_reason: "aborted" as const };
-    };
+    const draw = this.statement(
+      options.reasoning
+        ? "SELECT text, tokens, finish_reason, reasoning, reasoning_tokens FROM draws WHERE id = ?"
+        : "SELECT text, tokens, finish_reason, NULL AS reasoning, NULL AS reasoning_tokens FROM draws WHERE id = ?",
+    );
+    const drawOf = (id: number): DrawText =>
+      (draw.get(id) as DrawText | undefined) ?? {
+        text: "",
+        tokens: 0,
+        finish_reason: "aborted",
+        reasoning: null,
+        reasoning_tokens: null,
+      };
     return rows.map((row) => {
       const record: ResultRecord = {
         problemId: row.problem_id,
@@ -273,7 +324,7 @@ export class ResultTable {
           if (!Array.isArray(form) && !("draw" in form)) return form;
           const c = candidateAnswer(form);
           const d = drawOf(c.draw!);
-          return { ...c, text: d.text, tokens: d.tokens, finishReason: d.finish_reason };
+          return { ...c, text: d.text, tokens: d.tokens, finishReason: d.finish_reason, ...thinkingOf(d) };
         }),
         trace: traceOf(row.trace, drawOf),
       };

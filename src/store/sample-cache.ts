@@ -9,7 +9,9 @@
  * one request of the call that drew its first sample) plus the completion tokens of its own
  * samples. So `self-consistency n=1` costs what it would cost run alone, though its sample was
  * drawn by `n=8`, and a resumed run reports exactly what an uninterrupted one would (the prompt
- * counted whole, whatever an engine's prefix cache happened to hold).
+ * counted whole, whatever an engine's prefix cache happened to hold). A reasoning model's
+ * thinking and its token count are stored with each draw and served back with it, so what a
+ * strategy or verifier sees of a served draw is what it saw when it was drawn.
  */
 import {
   type Backend,
@@ -52,7 +54,7 @@ function drawUsage(usage: Usage, completion: Completion, samples: number): Usage
 
 /**
  * One request of these draws: one call, the first draw's whole prompt, every draw's
- * completion. The prompt is charged in full, the tokens an engine's prefix cache served
+ * completion (and the thinking tokens of those that count them). The prompt is charged in full, the tokens an engine's prefix cache served
  * included: what that cache held depended on what the engine evaluated before (another
  * problem, or nothing after a restart), not on the method, so charging it would make a resumed
  * run cost differently from an uninterrupted one.
@@ -60,9 +62,13 @@ function drawUsage(usage: Usage, completion: Completion, samples: number): Usage
 export function requestUsage(draws: readonly DrawRecord[]): Usage {
   const first = draws[0]?.usage;
   if (!first) return emptyUsage();
+  const thought = draws.filter((d) => d.completion.reasoningTokens !== undefined);
   return {
     promptTokens: first.promptTokens + (first.cachedPromptTokens ?? 0),
     completionTokens: draws.reduce((sum, d) => sum + d.usage.completionTokens, 0),
+    ...(thought.length > 0
+      ? { reasoningTokens: thought.reduce((sum, d) => sum + d.completion.reasoningTokens!, 0) }
+      : {}),
     calls: 1,
     latencyMs: draws.reduce((sum, d) => sum + d.usage.latencyMs, 0),
     estimated: draws.some((d) => d.usage.estimated),
