@@ -4,7 +4,6 @@
  * the cache afterwards; a refused bench leaves no file behind; `reckon datasets` lists the sets
  * and where they are cached; `--dataset-path` with `--fields` reads any JSONL file.
  */
-import { spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -14,15 +13,13 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { datasetHomes, datasetNames } from "../../src/bench/dataset-registry.js";
 import { loadDataset } from "../../src/bench/datasets.js";
 import type { RunSummary } from "../../src/bench/summary.js";
-import { type CliRun, repoRoot } from "../support/cli.js";
+import { type CliRun, reckon } from "../support/cli.js";
 import {
   type DatasetMirror,
   mirrorPath,
@@ -31,29 +28,9 @@ import {
 } from "../support/dataset-mirror.js";
 import { type OpenAITestServer, startOpenAITestServer } from "../support/openai-test-server.js";
 
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-const main = join(repoRoot, "src", "cli", "main.ts");
-
-/** The CLI from source, run in `cwd` (not the repository) with the given environment. */
-function reckonIn(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", tsx, main, ...args], {
-      cwd,
-      env: { ...process.env, CI: "true", RECKON_DATASETS_MIRROR: undefined, ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
-}
+/** The CLI from source, run in `cwd` (not the repository), with no dataset mirror unless given. */
+const reckonIn = (cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> =>
+  reckon(args, { cwd, env: { RECKON_DATASETS_MIRROR: undefined, ...env } });
 
 const root = mkdtempSync(join(tmpdir(), "reckon-datasets-cli-"));
 let mirror: DatasetMirror;
