@@ -2,6 +2,7 @@
  * Recent requests, newest first, for the dashboard's live view: a fixed-size ring in memory,
  * where every text a client controls (model name, answer, error) is cut to a few hundred
  * characters and redacted, so that what is kept per request stays small and shows no secret.
+ * A reasoning model's thinking (the chosen sample's) is kept too, cut to a few thousand.
  */
 import type { Result } from "../core/types.js";
 import { type Redact, truncate } from "./redact.js";
@@ -18,6 +19,10 @@ export interface LiveRequest {
   status?: number;
   stopReason?: string;
   answer?: string | null;
+  /** The chosen sample's thinking, when a reasoning model thought (cut and redacted). */
+  thinking?: string;
+  /** Its tokens, when the engine counted them apart. */
+  reasoningTokens?: number;
   promptTokens?: number;
   completionTokens?: number;
   verifierTokens?: number;
@@ -33,10 +38,12 @@ export class LiveRequests {
     private readonly capacity: number,
     private readonly maxChars = 200,
     private readonly redact: Redact = (text) => text,
+    /** Characters of thinking kept per request. */
+    private readonly maxThinkingChars = maxChars * 10,
   ) {}
 
-  private text(value: string): string {
-    return truncate(this.redact(truncate(value, this.maxChars * 4)), this.maxChars);
+  private text(value: string, max = this.maxChars): string {
+    return truncate(this.redact(truncate(value, max * 4)), max);
   }
 
   start(entry: LiveRequest): LiveRequest {
@@ -54,6 +61,9 @@ export class LiveRequests {
     if (result) {
       live.stopReason = result.stopReason;
       live.answer = result.answer === undefined ? null : this.text(result.answer);
+      const chosen = result.chosen === undefined ? undefined : result.candidates[result.chosen];
+      if (chosen?.reasoning) live.thinking = this.text(chosen.reasoning, this.maxThinkingChars);
+      if (chosen?.reasoningTokens !== undefined) live.reasoningTokens = chosen.reasoningTokens;
       live.promptTokens = result.usage.promptTokens;
       live.completionTokens = result.usage.completionTokens;
       live.verifierTokens = result.usage.verifierTokens ?? 0;

@@ -23,7 +23,7 @@ import { deriveSeed, seededRandom } from "../../src/core/random.js";
 import { functionVerifier } from "../../src/core/verifier.js";
 import { migrations } from "../../src/store/migrations.js";
 import { sampleCacheMiddleware } from "../../src/store/sample-cache.js";
-import { migrate, openStore, RunStore } from "../../src/store/sqlite.js";
+import { type DrawRecord, migrate, openStore, RunStore } from "../../src/store/sqlite.js";
 
 let dir: string;
 beforeAll(() => {
@@ -193,6 +193,59 @@ describe("a bench run on a reasoning model", () => {
           JSON.stringify({ id: "a", prompt: "x", samples: [{ text: "1", tokens: 2, reasoning_tokens: 3 }] }),
         ),
       ).toThrow(/samples\[0\]\.reasoning_tokens/);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe("a result of a reasoning model's samples", () => {
+  it("gives each sample of its trace its own draw's thinking, when answers and token counts agree", () => {
+    const store = openStore(join(dir, "same-answers.sqlite"));
+    try {
+      store.createRun({ id: "r", recipe: {}, seed: 0, problems: [problem] });
+      const usage = { promptTokens: 10, completionTokens: 9, calls: 1, latencyMs: 5, estimated: false };
+      const thoughts = ["7*8=56, 56-5=51", "56-5+13: 51+13=64"];
+      const draws = thoughts.map(
+        (reasoning, index): DrawRecord => ({
+          problemId: "p",
+          digest: "d",
+          index,
+          completion: {
+            text: "A: 64",
+            reasoning,
+            reasoningTokens: 6,
+            finishReason: "eos" as const,
+            tokens: 9,
+          },
+          usage,
+        }),
+      );
+      store.draws.add("r", draws);
+      store.results.add("r", {
+        problemId: "p",
+        config: "self-consistency n=2",
+        strategy: "self-consistency",
+        series: "self-consistency",
+        budget: 2,
+        options: { n: 2 },
+        answer: "64",
+        correct: true,
+        stopReason: "completed",
+        usage,
+        candidates: draws.map((d) => ({
+          text: "A: 64",
+          answer: "64",
+          tokens: 9,
+          finishReason: "eos",
+          draw: d.id!,
+        })),
+        trace: [0, 1].map((id) => ({ id, kind: "sample", text: "A: 64", tokens: 9, at: id })),
+      });
+      const [read] = store.results.list("r", {}, { reasoning: true });
+      expect(read!.trace.map((e) => e.reasoning)).toEqual(thoughts);
+      expect(read!.candidates.map((c) => c.reasoning)).toEqual(thoughts);
+      expect(store.results.list("r")[0]!.trace.some((e) => e.reasoning !== undefined)).toBe(false);
     } finally {
       store.close();
     }

@@ -41,6 +41,7 @@ th{background:#f0f2f5} td.num{text-align:right;font-variant-numeric:tabular-nums
 .ok{color:#1a7f37}.bad{color:#c62828}.muted{color:#777}
 pre{white-space:pre-wrap;margin:0;font:12px/1.4 ui-monospace,monospace}
 details{margin:4px 0} summary{cursor:pointer}
+details.thinking>summary{color:#777;font-style:italic} details.thinking pre{background:#f4f4f6;padding:4px 6px;color:#444}
 ul.tree{list-style:none;padding-left:18px;border-left:1px dashed #ccc;margin:2px 0}
 ul.tree li{margin:2px 0} .kind{display:inline-block;min-width:70px;font-weight:600}
 .chosen{background:#e8f5e9} .chart svg{background:#fff;border:1px solid #e2e2e2}
@@ -54,3 +55,16 @@ export function page(title: string, body: Html, script = ""): string {
 }
 
 export const percent = (value: number) => `${(100 * value).toFixed(1)}%`;
+
+/**
+ * A reasoning model's thinking, collapsed under a summary of its length, to go above the
+ * answer it led to; a click opens it. Nothing when there was no thinking. `maxChars` cuts it
+ * where a view shows texts shortened.
+ */
+export function thinkingDetails(reasoning: string | undefined, tokens?: number, maxChars?: number): Html {
+  if (!reasoning) return html``;
+  const size = tokens === undefined ? `${reasoning.length} characters` : `${tokens} tokens`;
+  const shown =
+    maxChars !== undefined && reasoning.length > maxChars ? `${reasoning.slice(0, maxChars)}…` : reasoning;
+  return html`<details class="thinking"><summary>thinking (${size})</summary><pre>${shown}</pre></details>`;
+}

@@ -7,7 +7,7 @@ import type { ResultFacts } from "../../store/results.js";
 import type { ProblemRecord, ResultRecord, RunRecord, RunStore } from "../../store/sqlite.js";
 import { getTask } from "../../tasks/registry.js";
 import type { LiveRequest } from "../live.js";
-import { type Html, html, page, percent, raw } from "./html.js";
+import { type Html, html, page, percent, raw, thinkingDetails } from "./html.js";
 import {
   currentOrder,
   nextOrder,
@@ -33,19 +33,28 @@ export function liveRows(requests: readonly LiveRequest[]): Html {
       r.stream ? " (stream)" : ""
     }</td><td>${r.caller}</td><td class="${r.status === 200 ? "ok" : r.status === undefined ? "" : "bad"}" title="${
       r.error ?? ""
-    }">${status}</td><td>${r.stopReason ?? ""}</td><td>${r.answer ?? ""}</td><td class="num">${
+    }">${status}</td><td>${r.stopReason ?? ""}</td><td class="answer">${thinkingDetails(r.thinking, r.reasoningTokens)}${
+      r.answer ?? ""
+    }</td><td class="num">${
       r.status === undefined ? "" : tokens
     }</td><td class="num">${r.latencyMs ?? ""}</td></tr>`;
   })}`;
 }
 
-/** Refreshes the live table every two seconds from /ui/api/live. */
+/**
+ * Refreshes the live table every two seconds from /ui/api/live; thinking a reader opened stays
+ * open in the new rows.
+ */
 const liveScript = `
 const body = document.querySelector("#live tbody");
 async function refresh() {
   try {
     const response = await fetch("/ui/api/live?format=rows");
-    if (response.ok) body.innerHTML = await response.text();
+    if (!response.ok) return;
+    const opened = [...body.querySelectorAll("tr[data-id] details[open]")].map((d) => d.closest("tr").dataset.id);
+    body.innerHTML = await response.text();
+    for (const id of opened)
+      body.querySelector('tr[data-id="' + CSS.escape(id) + '"] details')?.setAttribute("open", "");
   } catch {}
 }
 setInterval(refresh, 2000);
@@ -243,7 +252,10 @@ export function problemPage(
       (c, j) =>
         html`<tr class="${j === chosen ? "chosen" : ""}"><td class="num">${j}</td><td>${c.answer ?? "(none)"}</td><td class="num">${
           c.score === undefined ? "" : c.score.toFixed(3)
-        }</td><td class="num">${c.tokens}</td><td>${c.finishReason}</td><td><pre>${c.text}</pre></td></tr>`,
+        }</td><td class="num">${c.tokens}</td><td>${c.finishReason}</td><td class="text">${thinkingDetails(
+          c.reasoning,
+          c.reasoningTokens,
+        )}<pre>${c.text}</pre></td></tr>`,
     )}</tbody></table>
 <h3>Trace</h3><div class="trace">${r.trace.length === 0 ? html`<p class="muted">no trace kept</p>` : traceTree(r.trace)}</div>
 </details>`;

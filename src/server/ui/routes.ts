@@ -57,7 +57,8 @@ export function dashboardRoutes(app: Hono, parts: DashboardParts): void {
     const problemId = c.req.param("problemId");
     const problem = parts.runs!.getProblems(run.id).find((p) => p.problemId === problemId);
     if (!problem) throw notFound(`problem ${problemId}`);
-    const results = parts.runs!.getResults(run.id, { problemId });
+    // The one page that shows the candidates' thinking, so the one that reads it.
+    const results = parts.runs!.results.list(run.id, { problemId }, { reasoning: true });
     return c.html(problemPage(run, problem, results));
   });
 }

@@ -3,9 +3,11 @@
  * a search node), so tree searches show their expansions and prunings as nested lists.
  */
 import type { TraceEvent } from "../../core/trace.js";
-import { type Html, html } from "./html.js";
+import { type Html, html, thinkingDetails } from "./html.js";
 
 const shorten = (text: string, max = 160) => (text.length > max ? `${text.slice(0, max)}…` : text);
+/** A sample's thinking in the tree is cut here; the candidates table shows it whole. */
+const thinkingChars = 2000;
 
 export function traceTree(events: readonly TraceEvent[]): Html {
   const ids = new Set(events.map((e) => e.id));
@@ -22,7 +24,11 @@ export function traceTree(events: readonly TraceEvent[]): Html {
     if (list.length === 0 || depth > 64) return html``;
     return html`<ul class="tree">${list.map(
       (e) =>
-        html`<li data-kind="${e.kind}" data-id="${e.id}"><span class="kind">${e.kind}</span>${
+        html`<li data-kind="${e.kind}" data-id="${e.id}"><span class="kind">${e.kind}</span>${thinkingDetails(
+          e.reasoning,
+          e.reasoningTokens,
+          thinkingChars,
+        )}${
           e.text ? html` <code>${shorten(e.text)}</code>` : ""
         }${e.score !== undefined ? html` <span class="muted">score ${e.score.toFixed(3)}</span>` : ""}${
           e.tokens !== undefined ? html` <span class="muted">${e.tokens} tokens</span>` : ""
