@@ -261,7 +261,13 @@ export async function resumeBench(runId: string, options: BenchOptions): Promise
               ...(c.score === undefined ? {} : { score: c.score }),
               tokens: c.tokens,
               finishReason: c.finishReason,
-              ...(draw === undefined ? {} : { draw }),
+              // A draw keeps its own thinking; a candidate made otherwise keeps it here.
+              ...(draw === undefined
+                ? {
+                    ...(c.reasoning === undefined ? {} : { reasoning: c.reasoning }),
+                    ...(c.reasoningTokens === undefined ? {} : { reasoningTokens: c.reasoningTokens }),
+                  }
+                : { draw }),
             };
           }),
           trace: trace.events,

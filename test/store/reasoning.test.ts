@@ -72,6 +72,41 @@ describe("draws of a reasoning model", () => {
   });
 });
 
+describe("candidates a strategy composes (not draws)", () => {
+  it("keep their thinking in the stored result", async () => {
+    const engine = await createDefaultBackend({ sequences: 2, threads: 1, thinkTags: ["Q:", "A:"] });
+    const store = openStore(join(dir, "composed.sqlite"));
+    try {
+      // thinking-budget ends the thinking itself and asks for the answer: its candidate joins
+      // two calls, so its thinking exists nowhere but in the candidate.
+      await startBench(
+        {
+          dataset: { name: "arithmetic", levels: [2], perLevel: 2, seed: 1 },
+          strategies: [
+            {
+              name: "thinking-budget",
+              options: { n: 2, maxThinking: 6, thinkTags: ["Q:", "A:"], answerCue: "" },
+            },
+          ],
+          sampling: { temperature: 1, max_tokens: 64 },
+        },
+        { store, backend: engine, runId: "composed" },
+      );
+      const candidates = store.results.list("composed").flatMap((r) => r.candidates);
+      expect(candidates).toHaveLength(4);
+      for (const c of candidates) {
+        expect(c.draw).toBeUndefined();
+        expect(c.reasoning).toMatch(/\S/);
+        expect(c.reasoningTokens).toBeGreaterThan(0);
+        expect(c.reasoningTokens).toBeLessThanOrEqual(6);
+      }
+    } finally {
+      store.close();
+      await engine.close();
+    }
+  });
+});
+
 /** A recording of a reasoning model: each sample thinks at its own length, then answers. */
 function thinkingRows(): ReplayRow[] {
   return Array.from({ length: 4 }, (_, p) => {
