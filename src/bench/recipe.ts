@@ -6,8 +6,8 @@ import { z } from "zod";
 import { budgetSchema } from "../core/budget.js";
 import { InvalidInputError } from "../core/errors.js";
 import { parseOrThrow } from "../core/validate.js";
-import { acceptsOption, defaultStrategies } from "../strategies/registry.js";
-import type { Strategy, StrategyLookup } from "../strategies/strategy.js";
+import { acceptsOption, defaultStrategies, sampleBudgetOption } from "../strategies/registry.js";
+import type { StrategyLookup } from "../strategies/strategy.js";
 import { taskNames } from "../tasks/registry.js";
 import { datasetOptionsSchema } from "./datasets.js";
 
@@ -139,18 +139,13 @@ export interface BenchConfig {
 
 type Entry = z.output<typeof strategyEntry>;
 
-/** The option a budget grid (`--n`) sweeps for a strategy: its own declaration, else `n` if it takes one. */
-function sampleBudgetOf(strategy: Strategy<unknown>): string | undefined {
-  return strategy.sampleBudget ?? (acceptsOption(strategy, "n") ? "n" : undefined);
-}
-
 function gridOf(
   entry: Entry,
   defaultN: number[],
   strategies: StrategyLookup,
 ): Record<string, (string | number | boolean)[]> {
   if (entry.grid) return entry.grid;
-  const budget = sampleBudgetOf(strategies.get(entry.name));
+  const budget = sampleBudgetOption(strategies.get(entry.name));
   if (budget !== undefined && entry.options[budget] === undefined) return { [budget]: defaultN };
   return {};
 }
@@ -161,7 +156,7 @@ function expandEntry(
   strategies: StrategyLookup,
 ): BenchConfig[] {
   const grid = Object.entries(gridOf(entry, recipe.n ?? defaultBudgets, strategies));
-  const budgetOption = sampleBudgetOf(strategies.get(entry.name));
+  const budgetOption = sampleBudgetOption(strategies.get(entry.name));
   let points: Record<string, unknown>[] = [{}];
   for (const [key, values] of grid) points = points.flatMap((p) => values.map((v) => ({ ...p, [key]: v })));
   const series = entry.label ?? entry.name;
@@ -273,7 +268,7 @@ export function parseRecipe(
  */
 export function refuseIdleBudgets(recipe: Recipe, strategies: StrategyLookup = defaultStrategies): void {
   if (recipe.n === undefined) return;
-  if (recipe.strategies.some((entry) => sampleBudgetOf(strategies.get(entry.name)) !== undefined)) return;
+  if (recipe.strategies.some((entry) => sampleBudgetOption(strategies.get(entry.name)) !== undefined)) return;
   throw new InvalidInputError(
     "recipe.n",
     `no strategy here takes a sample budget (${recipe.strategies.map((e) => e.name).join(", ")}), so it would change nothing`,

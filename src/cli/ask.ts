@@ -7,7 +7,7 @@ import { InvalidInputError } from "../core/errors.js";
 import { collectTrace, type TraceSink } from "../core/trace.js";
 import type { Result } from "../core/types.js";
 import { run } from "../run.js";
-import { acceptsOption, getStrategy } from "../strategies/registry.js";
+import { getStrategy, sampleBudgetOption } from "../strategies/registry.js";
 import { parseArithmeticPrompt } from "../tasks/arithmetic.js";
 import { getTask, renderPrompt, taskNames } from "../tasks/registry.js";
 import { resolveVerifier } from "../verifiers/registry.js";
@@ -95,7 +95,9 @@ export function askCommand(): Command {
       const bundled = !usesServer && flags.backend === undefined && flags.model === undefined;
       const taskName = flags.task ?? (bundled ? "arithmetic" : "math");
       const strategy = getStrategy(flags.strategy);
-      const samples = acceptsOption(strategy, "n") ? flags.n : 1;
+      // --n sets the strategy's sample budget: its n, or an adaptive strategy's cap.
+      const budgetOption = sampleBudgetOption(strategy);
+      const samples = budgetOption === undefined ? 1 : flags.n;
       const prompt = flags.raw ? question : renderPrompt(taskName, question, flags.template);
       // The bundled model knows one format and answers anything else with a confident number.
       if (bundled && parseArithmeticPrompt(prompt) === undefined)
@@ -121,7 +123,7 @@ export function askCommand(): Command {
           options: flags.policy
             ? { policy: await readPolicyFile(flags.policy) }
             : {
-                ...(acceptsOption(strategy, "n") ? { n: samples } : {}),
+                ...(budgetOption === undefined ? {} : { [budgetOption]: samples }),
                 ...strategyOptionsFlag(flags.options),
               },
           verifier: flags.verifier

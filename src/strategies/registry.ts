@@ -119,6 +119,11 @@ export function getStrategy(name: string): Strategy<unknown> {
   return defaultStrategies.get(name);
 }
 
+/** The option a sample budget (`--n`) sets for a strategy: its own declaration, else `n` if it takes one. */
+export function sampleBudgetOption(strategy: Strategy<unknown>): string | undefined {
+  return strategy.sampleBudget ?? (acceptsOption(strategy, "n") ? "n" : undefined);
+}
+
 /** Whether a strategy's options include `name` (e.g. a sample count `n`). */
 export function acceptsOption(strategy: Strategy<unknown>, name: string): boolean {
   const shape = (strategy.options as { shape?: Record<string, unknown> }).shape;

@@ -67,6 +67,15 @@ describe("reckon ask", () => {
     expect(run.stdout).toMatch(/^usage: 1 call, \d+ prompt \+ \d+ completion tokens/m);
   });
 
+  it("--n sets an adaptive strategy's sample cap, not only a sample count", async () => {
+    // esc draws windows of 8 by default; a cap of 5 stops it inside the first window.
+    const run = await ask(["--strategy", "esc", "--n", "5", "--seed", "3", "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.detail.maxSamples).toBe(5);
+    expect(result.candidates).toHaveLength(5);
+  });
+
   it("--json gives the answer, every candidate with its extracted answer, the tally and the usage", async () => {
     const run = await ask(["--n", "5", "--seed", "3", "--json"]);
     const result = JSON.parse(run.stdout);
