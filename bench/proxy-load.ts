@@ -6,14 +6,16 @@
  * pairs. The upstream, the forwarder, the proxy and this load generator are separate processes.
  *
  *   npx tsx bench/proxy-load.ts [--concurrency 200] [--requests 3000] [--pairs 3]
- *   PROXY_PROF=1 npx tsx bench/proxy-load.ts     # + a CPU profile of the proxy in /tmp/prof2
+ *   PROXY_PROF=1 npx tsx bench/proxy-load.ts     # + CPU profiles of the measured runs in /tmp/prof2
  *
  * Prints latency percentiles of each, the throughput ratio reckon serve / forwarder (target
  * at least 0.9), the p99 it adds over the forwarder, and the proxy's own time per request
  * (its `server-timing` total minus the upstream call).
  */
 import { type ChildProcess, fork } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
+import { Session } from "node:inspector";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -101,11 +103,7 @@ const median = (values: number[]) => percentile(values, 0.5);
 
 function spawn(name: string, args: string[], children: ChildProcess[]): Promise<string> {
   const child = fork(fileURLToPath(import.meta.url), [name, ...args], {
-    execArgv: [
-      "--import",
-      "tsx",
-      ...(name === "proxy" && process.env.PROXY_PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/prof2"] : []),
-    ],
+    execArgv: ["--import", "tsx"],
   });
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -180,12 +178,61 @@ function percentile(values: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 }
 
-/** A child answers "cpu" with the CPU time it has used so far, and exits on anything else. */
+/**
+ * A child answers "cpu" with the CPU time it has used so far; with PROXY_PROF it profiles
+ * between "profile-start" and "profile-stop" (one file per measured run,
+ * /tmp/prof2/ROLE-N.cpuprofile, so that start-up and warm-up stay out); it exits on anything else.
+ */
 function answerControl(): void {
+  let session: Session | undefined;
+  let runs = 0;
   process.on("message", (message) => {
     if (message === "cpu")
       process.send!({ cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000 });
-    else process.exit(0);
+    else if (message === "profile-start") {
+      session ??= new Session();
+      session.connect();
+      if (process.env.PROXY_PROF === "heap")
+        session.post(
+          "HeapProfiler.startSampling",
+          {
+            samplingInterval: 4096,
+            includeObjectsCollectedByMajorGC: true,
+            includeObjectsCollectedByMinorGC: true,
+          },
+          () => process.send!({ profiling: true }),
+        );
+      else
+        session.post("Profiler.enable", () =>
+          session!.post("Profiler.start", () => process.send!({ profiling: true })),
+        );
+    } else if (message === "profile-stop") {
+      const heap = process.env.PROXY_PROF === "heap";
+      session!.post(heap ? "HeapProfiler.stopSampling" : "Profiler.stop", (error, result) => {
+        if (error) throw error;
+        mkdirSync("/tmp/prof2", { recursive: true });
+        runs += 1;
+        writeFileSync(
+          `/tmp/prof2/${role}-${runs}.${heap ? "heapprofile" : "cpuprofile"}`,
+          JSON.stringify((result as { profile: unknown }).profile),
+        );
+        session!.disconnect();
+        process.send!({ profiling: false });
+      });
+    } else process.exit(0);
+  });
+}
+
+/** Sends `command` to a child and waits for its `{ profiling }` answer. */
+function profiling(child: ChildProcess, command: "profile-start" | "profile-stop"): Promise<void> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      if ((message as { profiling?: boolean }).profiling === undefined) return;
+      child.off("message", onMessage);
+      resolve();
+    };
+    child.on("message", onMessage);
+    child.send(command);
   });
 }
 
@@ -205,9 +252,12 @@ function cpuOf(child: ChildProcess): Promise<number> {
 
 /** Runs `work` and says how many CPU milliseconds `child` spent meanwhile, per request. */
 async function withCpu<T extends Measured>(child: ChildProcess, requests: number, work: () => Promise<T>) {
+  if (process.env.PROXY_PROF) await profiling(child, "profile-start");
   const before = await cpuOf(child);
   const measured = await work();
-  return { ...measured, cpuMsPerRequest: ((await cpuOf(child)) - before) / requests };
+  const cpuMsPerRequest = ((await cpuOf(child)) - before) / requests;
+  if (process.env.PROXY_PROF) await profiling(child, "profile-stop");
+  return { ...measured, cpuMsPerRequest };
 }
 
 const role = process.argv[2];

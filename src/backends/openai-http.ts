@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { Agent, request } from "undici";
 import { AbortedError, BackendError, type BackendErrorCode } from "../core/errors.js";
 import {
@@ -30,6 +31,58 @@ export interface OpenAIHttpClient {
   retry: RetryPolicy;
   semaphore: Semaphore;
   onRetry?: (event: RetryEvent) => void;
+  /** The backend's close(): ends waits and cuts off every attempt in flight. */
+  closing?: Closing;
+}
+
+/**
+ * What closing a backend stops. Attempts register here instead of each joining the caller's
+ * signal with a closing signal (AbortSignal.any, and a signal per attempt, cost more than the
+ * rest of a request to a fast server); only waits (for a slot, before a retry) listen to it.
+ */
+export class Closing {
+  private readonly controller = new AbortController();
+  private readonly attempts = new Set<() => void>();
+
+  get closed(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Aborted on close. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Calls `cut` on close, until the returned function is called. */
+  hold(cut: () => void): () => void {
+    this.attempts.add(cut);
+    return () => this.attempts.delete(cut);
+  }
+
+  close(): void {
+    this.controller.abort();
+    for (const cut of this.attempts) cut();
+  }
+}
+
+/**
+ * What cuts one attempt off, in a shape undici takes as a request's signal: an event emitter
+ * costs a small part of what an AbortSignal does.
+ */
+class AttemptCut extends EventEmitter {
+  aborted = false;
+
+  readonly cut = (): void => {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit("abort");
+  };
+}
+
+/** The caller's signal joined with closing, for the rare waits that need both. */
+function waitSignal(client: OpenAIHttpClient, signal: AbortSignal | undefined): AbortSignal | undefined {
+  if (!client.closing) return signal;
+  return signal ? AbortSignal.any([signal, client.closing.signal]) : client.closing.signal;
 }
 
 /** One failed attempt: whether to try again, and the error to throw if not. */
@@ -45,16 +98,18 @@ interface Failure {
  * 429, 5xx, network errors, timeouts and truncated JSON with backoff (honouring Retry-After).
  * Anything else becomes a BackendError at once, with a hint on what to fix.
  */
-export async function postJson(
+export function postJson(
   client: OpenAIHttpClient,
   path: string,
   body: unknown,
   signal?: AbortSignal,
 ): Promise<unknown> {
-  const answer = await post(client, path, body, signal);
-  if ("json" in answer) return answer.json;
-  throw new BackendError(`${client.baseURL}${path} answered with an event stream to a plain request`);
+  // Without a consumer every answer is read whole: it is always `{ json }`.
+  return post(client, path, body, signal).then(jsonOf);
 }
+
+const jsonOf = (answer: { json: unknown } | { streamed: true }): unknown =>
+  (answer as { json: unknown }).json;
 
 /**
  * What a streamed request's consumer does with each server-sent event: "more" to keep reading,
@@ -105,7 +160,7 @@ async function post(
     }
     const delayMs = retryDelayMs(attempt, client.retry, outcome.retryAfterMs);
     client.onRetry?.({ retry: attempt + 1, delayMs, status: outcome.status, reason: outcome.error.message });
-    await sleep(delayMs, signal);
+    await sleep(delayMs, waitSignal(client, signal));
   }
 }
 
@@ -117,26 +172,34 @@ async function attemptOnce(
   consume: StreamConsumer | undefined,
   progress: { consumed: boolean },
 ): Promise<{ json: unknown } | { streamed: true } | Failure> {
-  const release = await client.semaphore.acquire(signal);
-  const controller = new AbortController();
+  if (signal?.aborted || client.closing?.closed) throw new AbortedError();
+  // What cuts this attempt off: the caller's signal, close() and the timeout.
+  const attempt = new AttemptCut();
+  const { cut } = attempt;
+  signal?.addEventListener("abort", cut, { once: true });
+  const unhold = client.closing?.hold(cut);
+  let release: (() => void) | undefined;
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
       timedOut = true;
-      controller.abort();
+      cut();
     }, client.timeoutMs);
   };
-  arm();
-  const onAbort = () => controller.abort();
-  signal?.addEventListener("abort", onAbort, { once: true });
   try {
+    const { semaphore } = client;
+    // Only a wait for a free slot listens for close() as well.
+    release = await semaphore.acquire(
+      semaphore.inUse < semaphore.limit ? signal : waitSignal(client, signal),
+    );
+    arm();
     const response = await request(url, {
       method: "POST",
       headers: requestHeaders(client, consume !== undefined),
       body: JSON.stringify(body),
-      signal: controller.signal,
+      signal: attempt,
       dispatcher: keepAlive,
     });
     const header = (name: string) => headerOf(response.headers, name);
@@ -173,7 +236,7 @@ async function attemptOnce(
     const text = await response.body.text();
     return interpret(client, url, { status: response.statusCode, header }, text);
   } catch (error) {
-    if (signal?.aborted) throw new AbortedError();
+    if (signal?.aborted || client.closing?.closed) throw new AbortedError();
     if (timedOut) {
       return {
         retryable: true,
@@ -204,8 +267,9 @@ async function attemptOnce(
     throw error;
   } finally {
     clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
-    release();
+    signal?.removeEventListener("abort", cut);
+    unhold?.();
+    release?.();
   }
 }
 
@@ -226,14 +290,28 @@ class SseLineReader {
   }
 }
 
+/** The headers of a client's requests, built once per client (undici does not change them). */
+const headersOf = new WeakMap<
+  OpenAIHttpClient,
+  { plain: Record<string, string>; stream: Record<string, string> }
+>();
+
 function requestHeaders(client: OpenAIHttpClient, stream: boolean): Record<string, string> {
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    accept: stream ? "text/event-stream, application/json" : "application/json",
-    ...client.headers,
-  };
-  if (client.apiKey) headers.authorization = `Bearer ${client.apiKey}`;
-  return headers;
+  let built = headersOf.get(client);
+  if (!built) {
+    const build = (accept: string) => {
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        accept,
+        ...client.headers,
+      };
+      if (client.apiKey) headers.authorization = `Bearer ${client.apiKey}`;
+      return headers;
+    };
+    built = { plain: build("application/json"), stream: build("text/event-stream, application/json") };
+    headersOf.set(client, built);
+  }
+  return stream ? built.stream : built.plain;
 }
 
 /**

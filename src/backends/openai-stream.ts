@@ -198,6 +198,8 @@ export function applyThinkTags(
 ): ParsedChoice {
   if (!tags) return choice;
   const split = splitThinking(choice.text, tags, startThinking);
+  // An answer without thinking comes back as it is, not copied.
+  if (split.reasoning === "" && split.text === choice.text && choice.reasoning !== "") return choice;
   const reasoning = (choice.reasoning ?? "") + split.reasoning;
   const { reasoning: _, ...rest } = choice;
   return { ...rest, text: split.text, ...(reasoning !== "" ? { reasoning } : {}) };

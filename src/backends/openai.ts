@@ -11,7 +11,7 @@ import { AbortedError, BackendError, InvalidInputError, throwIfAborted } from ".
 import { sampleSeed } from "../core/random.js";
 import type { Completion, Usage } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
-import { type OpenAIHttpClient, postJson, postStream, type RetryEvent } from "./openai-http.js";
+import { Closing, type OpenAIHttpClient, postJson, postStream, type RetryEvent } from "./openai-http.js";
 import { applyStops, applyThinkTags, StreamedChoices } from "./openai-stream.js";
 import {
   chatRequestBody,
@@ -137,8 +137,9 @@ export function createOpenAIBackend(
   let nCap: number | undefined;
   let streams: boolean | undefined;
   let namesStops: boolean | undefined = config.stopStrings === "server" ? true : undefined;
-  const closing = new AbortController();
-  // Every queued or in-flight request listens for close(): hundreds at once are normal, not a leak.
+  const closing = new Closing();
+  http.closing = closing;
+  // Every wait for a slot or a retry listens for close(): hundreds at once are normal, not a leak.
   setMaxListeners(0, closing.signal);
   const path = chat ? "/chat/completions" : "/completions";
   const thinkTags: ThinkTags | undefined = config.thinkTags === false ? undefined : config.thinkTags;
@@ -179,6 +180,19 @@ export function createOpenAIBackend(
     if (response.reportsStopReason && config.stopStrings === "auto") namesStops = true;
   }
 
+  /** A whole (not streamed) answer: its choices, cut at stop strings found here, thinking apart. */
+  function parseWhole(json: unknown, request: GenerateRequest, plan: Plan): ParsedResponse {
+    const parsed = chat
+      ? parseChatResponse(json, plan.topLogprobs)
+      : parseCompletionResponse(json, plan.topLogprobs);
+    learn(parsed);
+    const thinking = startsThinking(request);
+    return {
+      ...parsed,
+      choices: parsed.choices.map((c) => applyThinkTags(applyStops(c, plan.localStops), thinkTags, thinking)),
+    };
+  }
+
   /**
    * One HTTP request for `n` choices numbered from `slot`. A streamed one registers its choices
    * in `open` while it runs, so a cancellation can return what they had received.
@@ -189,28 +203,18 @@ export function createOpenAIBackend(
     n: number,
     slot: number,
     seed: number | undefined,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     open: Set<StreamedChoices>,
   ): Promise<{ response: ParsedResponse; reported: boolean }> {
     const wire = { n, seed, stream: plan.stream, sendStop: plan.localStops.length === 0 };
     const body = chat
       ? chatRequestBody(config.model, request, wire, config.chatPrefill)
       : completionRequestBody(config.model, request as GenerateRequest & { prompt: string }, wire);
-    const parseWhole = (json: unknown): ParsedResponse => {
-      const parsed = chat
-        ? parseChatResponse(json, plan.topLogprobs)
-        : parseCompletionResponse(json, plan.topLogprobs);
-      learn(parsed);
-      const thinking = startsThinking(request);
-      return {
-        ...parsed,
-        choices: parsed.choices.map((c) =>
-          applyThinkTags(applyStops(c, plan.localStops), thinkTags, thinking),
-        ),
-      };
-    };
     if (!plan.stream)
-      return { response: parseWhole(await postJson(http, path, body, signal)), reported: false };
+      return {
+        response: parseWhole(await postJson(http, path, body, signal), request, plan),
+        reported: false,
+      };
 
     const choices = new StreamedChoices({
       n,
@@ -237,7 +241,7 @@ export function createOpenAIBackend(
     if ("json" in answer) {
       // The server answered without streaming: it cannot, so stop asking.
       streams = false;
-      return { response: parseWhole(answer.json), reported: false };
+      return { response: parseWhole(answer.json, request, plan), reported: false };
     }
     const response = choices.response();
     learn(response);
@@ -267,64 +271,20 @@ export function createOpenAIBackend(
 
     async generate(request: GenerateRequest): Promise<GenerateResponse> {
       validate(request);
-      if (closing.signal.aborted) throw new BackendError("the openai backend was closed");
+      if (closing.closed) throw new BackendError("the openai backend was closed");
       throwIfAborted(request.signal);
       const started = performance.now();
       const { n } = request;
       const plan = planFor(request);
       const offset = request.sampleOffset ?? 0;
-      const seedOf = (index: number) =>
-        request.seed === undefined ? undefined : sampleSeed(request.seed, offset + index);
-      const signal = request.signal ? AbortSignal.any([request.signal, closing.signal]) : closing.signal;
+      // Each attempt also stops on close() (see Closing), so the caller's signal goes down as it is.
+      const { signal } = request;
       // Responses in sample order (singles may arrive in any order); each holds its kept choices.
-      const arrived: { response: ParsedResponse; choices: ParsedChoice[] }[] = [];
+      const arrived: Arrived = [];
       // Streams still running, and requests that were cut off before answering.
       const open = new Set<StreamedChoices>();
       let inFlight = 0;
       let cutOff = 0;
-      const arrive = (
-        slot: number,
-        answer: { response: ParsedResponse; reported: boolean },
-        count: number,
-      ) => {
-        const { response } = answer;
-        const kept = response.choices.slice(0, count);
-        arrived[slot] = { response, choices: kept };
-        if (answer.reported) return;
-        // The same token counts the returned completions get, so a caller's sums agree with the usage.
-        const tokens = tokensPerChoice(response, kept);
-        kept.forEach((choice, i) => {
-          reportWholeSample(request, toCompletion(choice, tokens[i] ?? 0), slot + i);
-        });
-      };
-      const tracked = <T>(work: Promise<T>): Promise<T> => {
-        inFlight += 1;
-        return work.then(
-          (value) => {
-            inFlight -= 1;
-            return value;
-          },
-          (error: unknown) => {
-            inFlight -= 1;
-            if (request.signal?.aborted) cutOff += 1;
-            throw error;
-          },
-        );
-      };
-      const collect = (cutShort: ParsedResponse[] = []) => {
-        const done = arrived.filter((a) => a !== undefined);
-        // A stream cut off before its first token cost a call but holds no sample.
-        const begun = cutShort.map((r) => ({
-          ...r,
-          choices: r.choices.filter((c) => c.text !== "" || (c.tokens ?? 0) > 0),
-        }));
-        return toGenerateResponse(
-          request,
-          [...done.map((a) => a.response), ...begun],
-          [...done.flatMap((a) => a.choices), ...begun.flatMap((r) => r.choices)],
-          performance.now() - started,
-        );
-      };
 
       try {
         let start = 0;
@@ -333,15 +293,19 @@ export function createOpenAIBackend(
         if (together) {
           // A server may cap n (llama.cpp's server at its slot count): ask within the cap it showed.
           const asked = Math.min(n, nCap ?? n);
-          const first = await tracked(requestOnce(request, plan, asked, 0, seedOf(0), signal, open)).catch(
-            (error: unknown) => {
-              if (asked === 1 || !rejectsN(error)) throw error;
-              if (honoursN === true) nCap = largestN;
-              return undefined;
-            },
-          );
+          let first: { response: ParsedResponse; reported: boolean } | undefined;
+          inFlight += 1;
+          try {
+            first = await requestOnce(request, plan, asked, 0, seedAt(request, offset), signal, open);
+          } catch (error) {
+            if (request.signal?.aborted) cutOff += 1;
+            if (asked === 1 || !rejectsN(error)) throw error;
+            if (honoursN === true) nCap = largestN;
+          } finally {
+            inFlight -= 1;
+          }
           if (first) {
-            arrive(0, first, asked);
+            arrive(request, arrived, 0, first, asked);
             start = Math.min(asked, first.response.choices.length);
             if (start > 1) largestN = Math.max(largestN, start);
           }
@@ -350,36 +314,99 @@ export function createOpenAIBackend(
         }
         if (n - start > 0)
           await inParallel(n - start, signal, async (i, sibling) => {
-            const single = await tracked(
-              requestOnce(request, plan, 1, start + i, seedOf(start + i), sibling, open),
-            );
+            const slot = start + i;
+            let single: { response: ParsedResponse; reported: boolean };
+            inFlight += 1;
+            try {
+              single = await requestOnce(
+                request,
+                plan,
+                1,
+                slot,
+                seedAt(request, offset + slot),
+                sibling,
+                open,
+              );
+            } catch (error) {
+              if (request.signal?.aborted) cutOff += 1;
+              throw error;
+            } finally {
+              inFlight -= 1;
+            }
             if (single.response.choices.length === 0)
               throw new BackendError(
                 `${config.baseURL} returned no choices`,
                 undefined,
                 "check the server logs",
               );
-            arrive(start + i, single, 1);
+            arrive(request, arrived, slot, single, 1);
           });
       } catch (error) {
         if (!request.signal?.aborted) throw error;
         // Cancelled: the finished samples come back, streams with what they had received;
         // requests cut off before answering still cost their prompt.
         const streamed = [...open].map((choices) => choices.response());
-        const partial = collect(streamed);
+        const partial = collect(request, arrived, performance.now() - started, streamed);
         const unanswered = Math.max(0, inFlight + cutOff - streamed.length);
         partial.usage.calls += unanswered;
         partial.usage.promptTokens += unanswered * estimateTokens(promptText(request));
         if (unanswered > 0) partial.usage.estimated = true;
         throw new AbortedError(partial);
       }
-      return collect();
+      return collect(request, arrived, performance.now() - started);
     },
 
     async close(): Promise<void> {
-      closing.abort();
+      closing.close();
     },
   };
+}
+
+/** A response's choices as they arrived, in sample order (singles may arrive in any order). */
+type Arrived = { response: ParsedResponse; choices: ParsedChoice[] }[];
+
+/** The seed of the sample at draw index `index`, when the request is seeded. */
+const seedAt = (request: GenerateRequest, index: number) =>
+  request.seed === undefined ? undefined : sampleSeed(request.seed, index);
+
+/** Keeps an answer's first `count` choices at `slot`, and reports them when it was not streamed. */
+function arrive(
+  request: GenerateRequest,
+  arrived: Arrived,
+  slot: number,
+  answer: { response: ParsedResponse; reported: boolean },
+  count: number,
+): void {
+  const { response } = answer;
+  const kept = response.choices.slice(0, count);
+  arrived[slot] = { response, choices: kept };
+  if (answer.reported) return;
+  // The same token counts the returned completions get, so a caller's sums agree with the usage.
+  const tokens = tokensPerChoice(response, kept);
+  kept.forEach((choice, i) => {
+    reportWholeSample(request, toCompletion(choice, tokens[i] ?? 0), slot + i);
+  });
+}
+
+/** The call's answer from what arrived, and from streams cut short (a cancelled call). */
+function collect(
+  request: GenerateRequest,
+  arrived: Arrived,
+  latencyMs: number,
+  cutShort: ParsedResponse[] = [],
+): GenerateResponse {
+  const done = arrived.filter((a) => a !== undefined);
+  // A stream cut off before its first token cost a call but holds no sample.
+  const begun = cutShort.map((r) => ({
+    ...r,
+    choices: r.choices.filter((c) => c.text !== "" || (c.tokens ?? 0) > 0),
+  }));
+  return toGenerateResponse(
+    request,
+    [...done.map((a) => a.response), ...begun],
+    [...done.flatMap((a) => a.choices), ...begun.flatMap((r) => r.choices)],
+    latencyMs,
+  );
 }
 
 /** A refusal of `n` itself, e.g. a server's "Only one completion choice is allowed". */
@@ -388,11 +415,11 @@ const rejectsN = (error: unknown): boolean => error instanceof BackendError && e
 /** Runs `count` tasks together; the first failure cancels the others and is rethrown. */
 async function inParallel<T>(
   count: number,
-  signal: AbortSignal,
+  signal: AbortSignal | undefined,
   task: (index: number, signal: AbortSignal) => Promise<T>,
 ): Promise<T[]> {
   const siblings = new AbortController();
-  const combined = AbortSignal.any([signal, siblings.signal]);
+  const combined = signal ? AbortSignal.any([signal, siblings.signal]) : siblings.signal;
   // Each task waiting for a connection listens to it: many at once are expected.
   setMaxListeners(0, combined);
   try {

@@ -96,23 +96,44 @@ export function createPoolBackend(
   /**
    * The member for this request among those not yet tried, or how long to wait for one
    * (-1: every upstream was tried, start a new round; Infinity: none left to wait for).
+   * The request's prompt is read (for affinity) only when there is a choice to make.
    */
-  function choose(key: string | undefined, tried: Set<Member>): Member | { waitMs: number } {
+  function choose(
+    request: GenerateRequest,
+    tried: ReadonlySet<Member> | undefined,
+  ): Member | { waitMs: number } {
     const now = Date.now();
-    const open = members.filter((m) => !tried.has(m) && !ejected(m, now) && m.busyUntil <= now);
-    if (open.length === 0) {
-      const untried = members.filter((m) => !tried.has(m));
-      if (untried.length === 0) return { waitMs: -1 };
-      // Rate-limited upstreams free up soon; ejected ones are not waited for.
-      const busy = untried.filter((m) => !ejected(m, now));
-      return { waitMs: busy.length === 0 ? Infinity : Math.min(...busy.map((m) => m.busyUntil - now)) };
+    let open = 0;
+    let only: Member | undefined;
+    let fewest = Infinity;
+    for (const m of members) {
+      if (tried?.has(m) || ejected(m, now) || m.busyUntil > now) continue;
+      open += 1;
+      only = m;
+      fewest = Math.min(fewest, m.outstanding);
     }
-    const fewest = Math.min(...open.map((m) => m.outstanding));
-    if (policy.affinity && key !== undefined) {
-      const preferred = rendezvous(key, open);
+    if (open === 0) {
+      let untried = 0;
+      let soonest = Infinity;
+      for (const m of members) {
+        if (tried?.has(m)) continue;
+        untried += 1;
+        // Rate-limited upstreams free up soon; ejected ones are not waited for.
+        if (!ejected(m, now)) soonest = Math.min(soonest, m.busyUntil - now);
+      }
+      return { waitMs: untried === 0 ? -1 : soonest };
+    }
+    if (open === 1) {
+      // The one open upstream, as the rules below would choose it (and keeping the turn as they do).
+      if (!policy.affinity) turn++;
+      return only!;
+    }
+    const candidates = members.filter((m) => !tried?.has(m) && !ejected(m, now) && m.busyUntil <= now);
+    if (policy.affinity) {
+      const preferred = rendezvous(affinityKey(request), candidates);
       if (preferred.outstanding <= fewest + policy.affinitySlack) return preferred;
     }
-    const least = open.filter((m) => m.outstanding === fewest);
+    const least = candidates.filter((m) => m.outstanding === fewest);
     return least[turn++ % least.length]!;
   }
 
@@ -143,39 +164,41 @@ export function createPoolBackend(
   }
 
   async function generate(request: GenerateRequest): Promise<GenerateResponse> {
-    const key = policy.affinity ? affinityKey(request) : undefined;
-    const tried = new Set<Member>();
+    let tried: Set<Member> | undefined;
     let lastError: BackendError | undefined;
     let rounds = 0;
     let waitedMs = 0;
     // Once text or samples went to the caller, another upstream would repeat them: no failover.
     let relayed = false;
-    const forwarded: GenerateRequest = {
-      ...request,
-      ...(request.onToken
-        ? {
-            onToken: (event) => {
-              relayed = true;
-              request.onToken!(event);
-            },
-          }
-        : {}),
-      ...(request.onSample
-        ? {
-            onSample: (completion, index) => {
-              relayed = true;
-              request.onSample!(completion, index);
-            },
-          }
-        : {}),
-    };
+    const relays = request.onToken !== undefined || request.onSample !== undefined;
+    const forwarded: GenerateRequest = !relays
+      ? request
+      : {
+          ...request,
+          ...(request.onToken
+            ? {
+                onToken: (event) => {
+                  relayed = true;
+                  request.onToken!(event);
+                },
+              }
+            : {}),
+          ...(request.onSample
+            ? {
+                onSample: (completion, index) => {
+                  relayed = true;
+                  request.onSample!(completion, index);
+                },
+              }
+            : {}),
+        };
     for (let attempt = 1; attempt <= policy.maxAttempts; ) {
       throwIfAborted(request.signal);
-      const chosen = choose(key, tried);
+      const chosen = choose(request, tried);
       if (!("id" in chosen)) {
         if (chosen.waitMs < 0) {
           // Every upstream failed this request once: start a new round after a short pause.
-          tried.clear();
+          tried?.clear();
           await sleep(policy.roundDelayMs * 2 ** rounds++, request.signal);
           continue;
         }
@@ -212,6 +235,7 @@ export function createPoolBackend(
         }
         failed(member, error);
         lastError = error;
+        tried ??= new Set();
         tried.add(member);
         if (attempt < policy.maxAttempts)
           emit({ kind: "retry", from: member.id, attempt, reason: firstLine(error) });

@@ -11,6 +11,11 @@ import { type BackendMiddleware, forwardBackend, type GenerateRequest } from "./
 
 /** A stable digest of what a request asks for; `n`, the offset and callbacks do not count. */
 export function requestDigest(request: GenerateRequest): string {
+  return createHash("sha256").update(requestShape(request)).digest("hex").slice(0, 32);
+}
+
+/** What a request asks for, as text: equal for two requests exactly when their digests are. */
+function requestShape(request: GenerateRequest): string {
   const shape = {
     prompt: request.prompt,
     continuation: request.continuation ?? null,
@@ -25,23 +30,32 @@ export function requestDigest(request: GenerateRequest): string {
     // Only when named, so that digests of requests without a model stay what they were.
     ...(request.model !== undefined ? { model: request.model } : {}),
   };
-  return createHash("sha256").update(JSON.stringify(shape)).digest("hex").slice(0, 32);
+  return JSON.stringify(shape);
 }
 
 /**
  * Numbers the samples of each distinct request in the order they are asked for: the first
  * call for a digest gets samples 0..n-1, the next one continues at n. A request that already
- * names its offset keeps it.
+ * names its offset keeps it. The first call's shape is written out only when a second call
+ * comes: a run that makes one call (a served `single`) never writes one. (Requests are values:
+ * nobody changes a prompt once it was asked for.)
  */
 export function drawIndexMiddleware(): BackendMiddleware {
-  const drawn = new Map<string, number>();
+  let first: GenerateRequest | undefined;
+  let drawn: Map<string, number> | undefined;
   return (next) =>
     forwardBackend(next, {
       generate(request) {
         if (request.sampleOffset !== undefined) return next.generate(request);
-        const digest = requestDigest(request);
-        const offset = drawn.get(digest) ?? 0;
-        drawn.set(digest, offset + request.n);
+        if (!first) {
+          first = request;
+          return next.generate({ ...request, sampleOffset: 0 });
+        }
+        // Keyed by the shape itself: within one run, hashing it would only add work.
+        drawn ??= new Map([[requestShape(first), first.n]]);
+        const shape = requestShape(request);
+        const offset = drawn.get(shape) ?? 0;
+        drawn.set(shape, offset + request.n);
         return next.generate({ ...request, sampleOffset: offset });
       },
     });

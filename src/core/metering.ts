@@ -56,14 +56,17 @@ export function meteringMiddleware(options: MeteringOptions): BackendMiddleware 
               );
         let response: GenerateResponse | undefined;
         try {
-          response = await next.generate({ ...request, maxTokens });
+          // Copied only when the cap changes it (a served request passes several layers).
+          response = await next.generate(
+            maxTokens === request.maxTokens ? request : { ...request, maxTokens },
+          );
           const usage = account(response.usage);
           tracer?.emit({
             kind: "call",
             tokens: response.usage.completionTokens,
             data: { n: request.n, role, promptTokens: response.usage.promptTokens },
           });
-          return { ...response, usage };
+          return usage === response.usage ? response : { ...response, usage };
         } catch (error) {
           // A cancelled call still spent tokens: record them before passing the cancellation on.
           if (error instanceof AbortedError && error.partial) account(error.partial.usage);

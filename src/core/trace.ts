@@ -53,7 +53,9 @@ export class Tracer {
   /** Records an event (under this tracer's parent unless it names one) and returns its id. */
   emit(event: TraceInput): number {
     const id = this.ids.next++;
-    this.sink({ ...event, id, parent: event.parent ?? this.parent, at: Date.now() });
+    // Nobody reads a discarded event: it is not built (a served request makes several).
+    if (this.sink !== discardTrace)
+      this.sink({ ...event, id, parent: event.parent ?? this.parent, at: Date.now() });
     return id;
   }
 

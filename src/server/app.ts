@@ -3,10 +3,9 @@
  * /healthz, /metrics and the /ui dashboard. `createReckonServer` builds it without binding a
  * port (tests call `app.fetch` or `listen` on port 0); shutdown drains requests in flight.
  */
-import { setMaxListeners } from "node:events";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -51,11 +50,17 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
   let source: ModelSource;
   const redact = serverRedactor(config);
   const upstreamStatus = () => (source.upstreams?.() ?? []).map((u) => ({ ...u, id: redact(u.id) }));
-  const metrics = new ServerMetrics(() => source.upstreams?.() ?? [], redact);
+  /** The cancel function of every request in flight (a request counts while it is here). */
+  const running = new Set<() => void>();
+  const metrics = new ServerMetrics(
+    () => source.upstreams?.() ?? [],
+    redact,
+    () => running.size,
+  );
   source =
     parts.source ??
     (config.upstreams.length > 0 ? upstreamModels(config, metrics.poolEvent) : embeddedModel(config.model));
-  const live = new LiveRequests(config.recentRequests, config.limits.maxRecordedChars, redact);
+  const live = new LiveRequests(config.recentRequests, config.limits.maxRecordedChars, remembered(redact));
   const verifiers = new ServerVerifiers(config);
   const admin = new AdminAuth(config.adminKeys, config.apiKeys);
   /** Every error a client is sent goes through here: redacted, and logged when it is the server's. */
@@ -79,20 +84,12 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
     return shown;
   };
   const shutdown = new AbortController();
-  // Every request in flight listens for shutdown: hundreds at once are normal, not a leak.
-  setMaxListeners(0, shutdown.signal);
-  let inFlight = 0;
   let drained: (() => void) | undefined;
-  const track = () => {
-    inFlight += 1;
-    metrics.inFlight.inc();
-    let done = false;
+  const track = (cancel: () => void) => {
+    running.add(cancel);
+    if (shutdown.signal.aborted) cancel();
     return () => {
-      if (done) return;
-      done = true;
-      inFlight -= 1;
-      metrics.inFlight.dec();
-      if (inFlight === 0) drained?.();
+      if (running.delete(cancel) && running.size === 0) drained?.();
     };
   };
 
@@ -101,8 +98,9 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();
-    // Streams count when they end (openai-routes); everything else here.
-    if (c.res.headers.get("content-type")?.startsWith("text/event-stream")) return;
+    // Streams count when they end (pipeline.ts); everything else here. (Reading the
+    // response's headers would build a full Headers object for every response.)
+    if (c.get("eventStream")) return;
     metrics.request(
       c.req.routePath === "/*" ? "other" : c.req.routePath,
       c.res.status,
@@ -116,25 +114,14 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
   app.use("/metrics", guardAdmin);
   app.use("/ui", guardAdmin);
   app.use("/ui/*", guardAdmin);
-  const requireJson: MiddlewareHandler = async (c, next) => {
-    // JSON only: a form or text body is a client's mistake, and a browser's cross-site form post.
-    if (
-      c.req.method === "POST" &&
-      !/^application\/([\w.+-]*\+)?json\s*(;|$)/i.test(c.req.header("content-type") ?? "")
-    )
-      throw new HttpError(
-        415,
-        `the request body must be JSON (Content-Type: application/json), not ${c.req.header("content-type") ?? "unspecified"}`,
-        "invalid_request_error",
-        null,
-        "unsupported_media_type",
-      );
-    await next();
-  };
-  app.use("/v1/chat/completions", requireJson);
-  app.use("/v1/completions", requireJson);
-  app.use("/v1/responses", requireJson);
-  app.use("/v1/messages", requireJson);
+  const notJson = (c: Context) =>
+    new HttpError(
+      415,
+      `the request body must be JSON (Content-Type: application/json), not ${c.req.header("content-type") ?? "unspecified"}`,
+      "invalid_request_error",
+      null,
+      "unsupported_media_type",
+    );
   const overLimit = () =>
     new HttpError(
       413,
@@ -149,11 +136,20 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
       throw overLimit();
     },
   });
-  // A declared length is checked from the header alone: hono's bodyLimit would first turn the
-  // request into a full web Request (a stream and a copy per request, most of a fast
-  // proxy's time). Bodies without a length are counted as they are read.
-  app.use("/v1/*", async (c, next) => {
+  // One middleware for every body the API takes (each layer costs every request a little),
+  // and not an async one: it passes on `next()`'s promise instead of waiting for it.
+  app.use("/v1/*", (c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    // JSON only: a form or text body is a client's mistake, and a browser's cross-site form post.
+    if (
+      c.req.method === "POST" &&
+      jsonRoutes.has(c.req.path) &&
+      !/^application\/([\w.+-]*\+)?json\s*(;|$)/i.test(c.req.header("content-type") ?? "")
+    )
+      throw notJson(c);
+    // A declared length is checked from the header alone: hono's bodyLimit would first turn the
+    // request into a full web Request (a stream and a copy per request, most of a fast
+    // proxy's time). Bodies without a length are counted as they are read.
     const length = c.req.header("content-length");
     if (length === undefined || c.req.header("transfer-encoding") !== undefined)
       return streamedBodyLimit(c, next);
@@ -177,9 +173,13 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
   messagesRoutes(app, routeDeps);
   // Liveness: the process answers. Readiness: it can serve (not draining, an upstream answers).
   app.get("/healthz", (c) =>
-    c.json({ status: shutdown.signal.aborted || closing ? "draining" : "ok", inFlight }, closing ? 503 : 200),
+    c.json(
+      { status: shutdown.signal.aborted || closing ? "draining" : "ok", inFlight: running.size },
+      closing ? 503 : 200,
+    ),
   );
   app.get("/readyz", async (c) => {
+    const inFlight = running.size;
     if (closing) return c.json({ status: "draining", inFlight }, 503);
     const state = (await source.ready?.(c.req.raw.signal)) ?? { ready: true };
     return state.ready
@@ -249,15 +249,19 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
         : Promise.resolve();
       // Idle keep-alive sockets would hold close() open; busy ones finish their request first.
       (server as { closeIdleConnections?: () => void } | undefined)?.closeIdleConnections?.();
-      if (inFlight > 0) {
+      const stopDraining = () => {
+        shutdown.abort();
+        for (const cancel of running) cancel();
+      };
+      if (running.size > 0) {
         const waited = new Promise<void>((resolve) => {
           drained = resolve;
         });
-        const timer = setTimeout(() => shutdown.abort(), config.drainMs);
+        const timer = setTimeout(stopDraining, config.drainMs);
         await waited;
         clearTimeout(timer);
       }
-      shutdown.abort();
+      stopDraining();
       // The last responses are still being written: give their sockets a moment to finish.
       await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
       (server as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
@@ -266,6 +270,9 @@ export function createReckonServer(config: ServerConfig, parts: ReckonServerPart
     },
   };
 }
+
+/** The routes whose POST body must be JSON. */
+const jsonRoutes = new Set(["/v1/chat/completions", "/v1/completions", "/v1/responses", "/v1/messages"]);
 
 /** The methods each fixed route takes (answers to others are 405). */
 const routeMethods: Record<string, string> = {
@@ -288,6 +295,24 @@ function serverRedactor(config: ServerConfig): Redact {
     ...config.apiKeys.map((k) => k.key),
     ...config.adminKeys,
   ]);
+}
+
+/**
+ * A redactor that remembers its answers for short texts: the live view redacts the same model
+ * and key names for every request, and a redaction runs several regular expressions.
+ */
+function remembered(redact: Redact, size = 256): Redact {
+  const shown = new Map<string, string>();
+  return (text) => {
+    const known = shown.get(text);
+    if (known !== undefined) return known;
+    const redacted = redact(text);
+    if (text.length <= 200) {
+      if (shown.size >= size) shown.clear();
+      shown.set(text, redacted);
+    }
+    return redacted;
+  };
 }
 
 /** Why the port could not be bound, in one line with what to do. */

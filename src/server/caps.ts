@@ -10,6 +10,7 @@
  */
 import { type BackendMiddleware, forwardBackend } from "../core/backend.js";
 import { AbortedError, BudgetExhaustedError } from "../core/errors.js";
+import type { Meter } from "../core/meter.js";
 import { type ChatMessage, totalTokens, type Usage } from "../core/types.js";
 import { invalidRequest } from "./errors.js";
 
@@ -17,6 +18,8 @@ export interface RequestCaps {
   maxSamples: number;
   maxTokens: number;
   maxTokensPerSample: number;
+  /** Records what every call spent, a cancelled one's included (what a failed request cost). */
+  spent?: Meter;
 }
 
 /** Refusal once the request has drawn something: the strategy stops and answers. */
@@ -38,6 +41,10 @@ export function requestCapsMiddleware(caps: RequestCaps): BackendMiddleware {
         "request_over_limit",
       );
     return new RequestCapReached(message);
+  };
+  const count = (usage: Usage) => {
+    tokens += billed(usage);
+    caps.spent?.record(usage);
   };
   return (next) =>
     forwardBackend(next, {
@@ -62,11 +69,13 @@ export function requestCapsMiddleware(caps: RequestCaps): BackendMiddleware {
           Math.floor(left / n),
         );
         try {
-          const response = await next.generate({ ...request, maxTokens });
-          tokens += billed(response.usage);
+          const response = await next.generate(
+            maxTokens === request.maxTokens ? request : { ...request, maxTokens },
+          );
+          count(response.usage);
           return response;
         } catch (error) {
-          if (error instanceof AbortedError && error.partial) tokens += billed(error.partial.usage);
+          if (error instanceof AbortedError && error.partial) count(error.partial.usage);
           throw error;
         }
       },

@@ -75,8 +75,10 @@ export class KeyLimiter {
         1,
       );
     let tokenAllowance: number | undefined;
-    const window = this.windowOf(caller);
-    if (limits.tokensPerMinute !== undefined) {
+    // Only a key with a token limit keeps a window: without one, nothing would ever read or
+    // trim what it records.
+    const window = limits.tokensPerMinute !== undefined ? this.windowOf(caller) : undefined;
+    if (window && limits.tokensPerMinute !== undefined) {
       const used = window.used(now);
       tokenAllowance = Math.min(wanted, limits.tokensPerMinute - used);
       if (tokenAllowance < Math.min(wanted, needed)) {
@@ -91,7 +93,7 @@ export class KeyLimiter {
     this.inFlight.set(caller, running + 1);
     this.total += 1;
     const reserved = tokenAllowance ?? 0;
-    window.reserved += reserved;
+    if (window) window.reserved += reserved;
     let released = false;
     return {
       tokenAllowance,
@@ -102,6 +104,7 @@ export class KeyLimiter {
         const left = (this.inFlight.get(caller) ?? 1) - 1;
         if (left === 0) this.inFlight.delete(caller);
         else this.inFlight.set(caller, left);
+        if (!window) return;
         window.reserved -= reserved;
         window.record(tokensSpent, Date.now());
         if (window.idle) this.windows.delete(caller);

@@ -47,7 +47,10 @@ export class LiveRequests {
   }
 
   start(entry: LiveRequest): LiveRequest {
-    const kept = { ...entry, model: this.text(entry.model), caller: this.text(entry.caller) };
+    // Not a spread: V8 makes each field `end` adds to a spread copy cost microseconds.
+    const kept: LiveRequest = Object.assign({}, entry);
+    kept.model = this.text(entry.model);
+    kept.caller = this.text(entry.caller);
     if (this.capacity === 0) return kept;
     this.entries.unshift(kept);
     if (this.entries.length > this.capacity) this.entries.pop();

@@ -48,11 +48,6 @@ export class ServerMetrics {
     buckets: latencyBuckets,
     registers: [this.registry],
   });
-  readonly inFlight = new Gauge({
-    name: "reckon_http_requests_in_flight",
-    help: "Requests being answered",
-    registers: [this.registry],
-  });
   private readonly strategyRuns = new Counter({
     name: "reckon_strategy_runs_total",
     help: "Strategy runs, by strategy and stop reason",
@@ -100,8 +95,21 @@ export class ServerMetrics {
   private readonly upstreamLabel: LabelValues;
   private readonly strategyLabel: LabelValues;
 
-  constructor(upstreams?: () => UpstreamStatus[], redact: Redact = (text) => text) {
+  constructor(
+    upstreams?: () => UpstreamStatus[],
+    redact: Redact = (text) => text,
+    /** Requests being answered, read when the metrics are scraped (not counted per request). */
+    inFlight: () => number = () => 0,
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: "reckon_" });
+    new Gauge({
+      name: "reckon_http_requests_in_flight",
+      help: "Requests being answered",
+      registers: [this.registry],
+      collect() {
+        this.set(inFlight());
+      },
+    });
     const upstreamLabel = new LabelValues(redact);
     this.upstreamLabel = upstreamLabel;
     this.strategyLabel = new LabelValues(redact);

@@ -7,7 +7,7 @@ import type { Context, Hono } from "hono";
 import type { Candidate } from "../core/types.js";
 import { listStrategies } from "../strategies/registry.js";
 import type { Endpoint } from "./models.js";
-import { prepareAnswer, type RouteDeps } from "./pipeline.js";
+import { answerResponse, prepareAnswer, type RouteDeps } from "./pipeline.js";
 import { type CompletionBody, chatBodySchema, completionBodySchema, parseBody, readJson } from "./request.js";
 import { chunk, completionResponse, openAIFinishReason, usageChunk, wireLogprobs } from "./responses.js";
 
@@ -57,7 +57,7 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
   if (body.stream !== true) {
     const answer = await prepared.answer();
     const { chosen, text, reasoning, usage, reckon } = answer;
-    return c.json(
+    return answerResponse(
       completionResponse(
         endpoint,
         ids,
@@ -68,8 +68,7 @@ async function complete(c: Context, endpoint: Endpoint, deps: RouteDeps): Promis
         logprobsOf(chosen),
         reasoning,
       ),
-      200,
-      { "server-timing": answer.serverTiming },
+      answer,
     );
   }
 

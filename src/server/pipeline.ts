@@ -7,12 +7,12 @@
  * Each front end translates its request into this shape and the answer (or its stream of
  * pieces) back into its own.
  */
+import { ServerResponse } from "node:http";
 import type { Context } from "hono";
 import type { SamplingOptions, TokenEvent } from "../core/backend.js";
 import type { BudgetLimits } from "../core/budget.js";
 import { Meter } from "../core/meter.js";
-import { meteringMiddleware } from "../core/metering.js";
-import { collectTrace, type TraceEvent } from "../core/trace.js";
+import type { TraceEvent, TraceSink } from "../core/trace.js";
 import {
   type Candidate,
   type ChatMessage,
@@ -54,6 +54,13 @@ import {
 import { SseStream } from "./stream.js";
 import type { ServerVerifiers } from "./verifiers.js";
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /** Set on a streamed answer: its request is counted when the stream ends, not when it begins. */
+    eventStream: boolean;
+  }
+}
+
 export interface RouteDeps {
   config: ServerConfig;
   source: ModelSource;
@@ -65,10 +72,13 @@ export interface RouteDeps {
   verifiers: ServerVerifiers;
   /** What a client is told of an error: redacted, logged when it is the server's fault. */
   present(error: unknown, paramOf?: (field: string) => string): HttpError;
-  /** Aborts every request still running when the server stops draining. */
+  /** Aborted when the server stops draining. */
   shutdown: AbortSignal;
-  /** Counts a request as in flight until the returned function is called (shutdown drains them). */
-  track(): () => void;
+  /**
+   * Counts a request as in flight until the returned function is called (shutdown drains
+   * them); `cancel` is called if it is still running when the server stops draining.
+   */
+  track(cancel: () => void): () => void;
 }
 
 /** One request, translated into the chat route's shape by its front end. */
@@ -139,18 +149,21 @@ export async function prepareAnswer(deps: RouteDeps, request: AnswerRequest): Pr
   refuseUnhonoured(body, selection.strategy.name);
   const sampling = samplingOf(body, config, request.maxTokensParam);
   const taskName = selection.task ?? config.task ?? source.defaultTask;
-  const { task, verifier } = await withParams(deps, async () => {
-    const task = getTask(taskName);
+  let task: Task;
+  let verifier: Verifier | undefined;
+  try {
+    task = getTask(taskName);
     // Only a name the server offers: a client never gives a verifier's address.
     const verifierSpec = deps.verifiers.specFor(selection.verifier);
-    let verifier: Verifier | undefined;
     if (selection.strategy.needsVerifier) {
       if (!verifierSpec)
         throw invalidRequest(`strategy "${selection.strategy.name}" needs a verifier`, "reckon.verifier");
       verifier = await deps.verifiers.resolve(verifierSpec, taskName);
     }
-    return { task, verifier };
-  });
+  } catch (error) {
+    // Fields named in the request's words.
+    throw deps.present(error, requestParam);
+  }
   const backend = await source.backendFor(selection.model, endpoint);
   const prompt = promptFor(endpoint, body, backend.capabilities.chat, task);
   const ids: ResponseIds = { id: request.id, created: Math.floor(Date.now() / 1000), model: body.model };
@@ -159,7 +172,6 @@ export async function prepareAnswer(deps: RouteDeps, request: AnswerRequest): Pr
   /** Admits the request and starts its clock; everything after this ends in `finish`. */
   const begin = () => {
     const { admission, budget } = admit(deps, request.caller, selection.budget, prompt);
-    const untrack = deps.track();
     const started = performance.now();
     const live = deps.live.start({
       id: ids.id,
@@ -170,35 +182,47 @@ export async function prepareAnswer(deps: RouteDeps, request: AnswerRequest): Pr
       caller: request.caller.name,
       stream,
     });
+    // One signal cancels all of the request's upstream work, aborted directly by each cause
+    // (the client leaving, a cancelled stream, shutdown, the time limit): a signal per cause
+    // joined with AbortSignal.any costs more than the rest of a fast request.
     const cancel = new AbortController();
+    const { signal } = cancel;
+    const stop = () => cancel.abort();
+    const untrack = deps.track(stop);
+    const stopWatching = watchDisconnect(request.context, stop);
+    let overtime = false;
     // A timer cleared when the request ends: AbortSignal.timeout would keep one per request
     // alive for the whole limit, hundreds of thousands of them under load.
-    const overtimeController = new AbortController();
-    const overtime = overtimeController.signal;
-    const overtimer = setTimeout(() => overtimeController.abort(), config.limits.maxRequestMs);
+    const overtimer = setTimeout(() => {
+      overtime = true;
+      stop();
+    }, config.limits.maxRequestMs);
     overtimer.unref();
-    const signal = AbortSignal.any([request.context.req.raw.signal, cancel.signal, deps.shutdown, overtime]);
     const failureOf = (error: unknown) =>
-      deps.present(overtime.aborted ? requestTimedOut(config) : error, requestParam);
-    const trace = collectTrace();
+      deps.present(overtime ? requestTimedOut(config) : error, requestParam);
+    // Kept only when the client asked for them (`reckon.trace`); a stream shows them as it goes.
+    const events: TraceEvent[] | undefined = selection.trace ? [] : undefined;
     // What the strategy spent, so far when it fails or is cancelled (for the access log).
-    const spent = new Meter();
+    const spent = config.accessLog ? new Meter() : undefined;
     let finished = false;
     const finish = (status: number, result?: Result, error?: HttpError) => {
       if (finished) return;
       finished = true;
       clearTimeout(overtimer);
-      recordCompletion(request.context, {
-        id: ids.id,
-        model: body.model,
-        strategy: selection.strategy.name,
-        stream,
-        status,
-        usage: result?.usage ?? spent.usage,
-        ...(error ? { error: error.code ?? error.type } : {}),
-        prompt,
-        ...(result ? { answer: chosenCandidate(result)?.text ?? "" } : {}),
-      });
+      stopWatching();
+      // For the access log, which alone reads it.
+      if (config.accessLog)
+        recordCompletion(request.context, {
+          id: ids.id,
+          model: body.model,
+          strategy: selection.strategy.name,
+          stream,
+          status,
+          usage: result?.usage ?? spent?.usage,
+          ...(error ? { error: error.code ?? error.type } : {}),
+          prompt,
+          ...(result ? { answer: chosenCandidate(result)?.text ?? "" } : {}),
+        });
       // Plain responses are counted by the app's middleware; a stream only ends here.
       if (stream) deps.metrics.request(request.route, status, (performance.now() - started) / 1000);
       if (result) deps.metrics.strategyRun(result.strategy, result.stopReason, result.usage);
@@ -210,7 +234,7 @@ export async function prepareAnswer(deps: RouteDeps, request: AnswerRequest): Pr
     /** The status a failure is counted with: a client that went away is 499, whatever the error. */
     const failedStatus = (failure: HttpError) =>
       signal.aborted && failure.status === clientClosedStatus ? clientClosedStatus : failure.status;
-    const clientGone = () => signal.aborted && !deps.shutdown.aborted && !overtime.aborted;
+    const clientGone = () => signal.aborted && !deps.shutdown.aborted && !overtime;
 
     const runStrategy = (
       onTrace?: (event: TraceEvent) => void,
@@ -232,15 +256,11 @@ export async function prepareAnswer(deps: RouteDeps, request: AnswerRequest): Pr
             // Counted as `usage` counts them: the budget holds in the client's terms too.
             maxTokens: Math.min(config.limits.maxBudgetTokens, budget.maxTokens ?? Infinity),
             maxTokensPerSample: config.limits.maxTokensPerSample,
+            spent,
           }),
-          meteringMiddleware({ meter: spent }),
         ],
-        trace: onTrace
-          ? (event) => {
-              trace.sink(event);
-              onTrace(event);
-            }
-          : trace.sink,
+        // Without a reader, no sink: the strategy's events are then not even built.
+        trace: traceSink(events, onTrace),
       });
 
     const answerOf = (result: Result): Answer => {
@@ -251,10 +271,7 @@ export async function prepareAnswer(deps: RouteDeps, request: AnswerRequest): Pr
         text: chosen?.text ?? "",
         reasoning: chosen?.reasoning,
         usage: openAIUsage(result),
-        reckon: billedSummary(
-          reckonSummary(result, selection.options, budget, selection.trace ? trace.events : undefined),
-          result,
-        ),
+        reckon: billedSummary(reckonSummary(result, selection.options, budget, events), result),
         serverTiming: `total;dur=${(performance.now() - started).toFixed(2)}, upstream;dur=${result.usage.latencyMs.toFixed(2)}`,
       };
     };
@@ -279,6 +296,8 @@ export async function prepareAnswer(deps: RouteDeps, request: AnswerRequest): Pr
     },
     stream(open) {
       const work = begin();
+      // Counted by `finish` from here on, when the stream ends.
+      request.context.set("eventStream", true);
       let sse: SseStream;
       let to: AnswerStream;
       try {
@@ -334,13 +353,54 @@ export async function prepareAnswer(deps: RouteDeps, request: AnswerRequest): Pr
   };
 }
 
-/** Runs `work`, naming fields in the request's words when it rejects the input. */
-async function withParams<T>(deps: RouteDeps, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw deps.present(error, requestParam);
+/**
+ * An answer's JSON response with its `server-timing` header. Built directly, with its headers
+ * as a plain object: the Node adapter writes those as they are, where `c.json` with a second
+ * header would build a Headers object and convert it back for every response.
+ */
+export function answerResponse(body: unknown, answer: Answer): Response {
+  return new Response(JSON.stringify(body), {
+    status: 200,
+    headers: { "content-type": "application/json", "server-timing": answer.serverTiming },
+  });
+}
+
+/**
+ * Calls `gone` if the client goes away before its response is complete, until the returned
+ * function is called. Under the Node adapter the response's `close` event says so, for the
+ * price of one listener; the request's own AbortSignal, which the adapter would build for it,
+ * costs several times that. Elsewhere (`app.fetch`), that signal.
+ */
+function watchDisconnect(c: Context, gone: () => void): () => void {
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  if (outgoing instanceof ServerResponse) {
+    if (outgoing.closed) {
+      if (!outgoing.writableFinished) gone();
+      return () => {};
+    }
+    const onClose = () => {
+      if (!outgoing.writableFinished) gone();
+    };
+    outgoing.once("close", onClose);
+    return () => outgoing.removeListener("close", onClose);
   }
+  const signal = c.req.raw.signal;
+  if (signal.aborted) gone();
+  else signal.addEventListener("abort", gone, { once: true });
+  return () => signal.removeEventListener("abort", gone);
+}
+
+/** Where a run's trace events go: kept for the response, shown on a stream, both, or nowhere. */
+function traceSink(
+  kept: TraceEvent[] | undefined,
+  onTrace: ((event: TraceEvent) => void) | undefined,
+): TraceSink | undefined {
+  if (!kept) return onTrace;
+  if (!onTrace) return (event) => kept.push(event);
+  return (event) => {
+    kept.push(event);
+    onTrace(event);
+  };
 }
 
 /**

@@ -9,7 +9,7 @@ import type { SamplingOptions } from "../core/backend.js";
 import { type BudgetLimits, budgetSchema } from "../core/budget.js";
 import type { ChatMessage } from "../core/types.js";
 import { formatIssuePath } from "../core/validate.js";
-import { acceptsOption, getStrategy, listStrategies } from "../strategies/registry.js";
+import { acceptsOption, defaultStrategies, getStrategy } from "../strategies/registry.js";
 import type { Strategy } from "../strategies/strategy.js";
 import type { ServerConfig } from "./config.js";
 import { invalidRequest } from "./errors.js";
@@ -71,9 +71,11 @@ const unhonoured: Record<string, string> = {
   prediction: "predicted outputs are not supported",
 };
 
+const unhonouredFields = Object.entries(unhonoured);
+
 /** The 400 for a field this proxy cannot honour with the chosen strategy, if any. */
 export function refuseUnhonoured(body: Record<string, unknown>, strategy: string): void {
-  for (const [field, why] of Object.entries(unhonoured)) {
+  for (const [field, why] of unhonouredFields) {
     const value = body[field];
     if (value === undefined || value === null || value === false) continue;
     if (field === "tool_choice" && value === "none") continue;
@@ -110,6 +112,8 @@ const reckonSchema = z.looseObject({
   /** Send the trace events back in the response (they always stream as SSE comments). */
   trace: z.boolean().optional(),
 });
+/** Built once: a schema is costly to build, and every request without a `reckon` object passes. */
+const optionalReckonSchema = reckonSchema.nullish();
 const reckonOwnFields = ["strategy", "task", "verifier", "budget", "trace"];
 
 /** The JSON body, or a 400 (OpenAI's words unless told otherwise) for one that does not parse. */
@@ -199,17 +203,16 @@ export function parseModelPrefix(model: string): { strategy: string; n?: number;
   if (slash <= 0) return undefined;
   const head = model.slice(0, slash);
   const rest = model.slice(slash + 1);
-  const names = new Set(listStrategies().map((s) => s.name));
-  if (names.has(head)) return { strategy: head, model: rest };
+  if (defaultStrategies.has(head)) return { strategy: head, model: rest };
   const numbered = /^(.+)-(\d+)$/.exec(head);
-  if (numbered && names.has(numbered[1]!))
+  if (numbered && defaultStrategies.has(numbered[1]!))
     return { strategy: numbered[1]!, n: Number(numbered[2]), model: rest };
   return undefined;
 }
 
 /** The strategy, its options and the budget of one request, checked against the limits. */
 export function selectStrategy(model: string, rawReckon: unknown, config: ServerConfig): Selection {
-  const reckon = parseBody(reckonSchema.nullish(), rawReckon, "reckon") ?? {};
+  const reckon = parseBody(optionalReckonSchema, rawReckon, "reckon") ?? {};
   const prefix = parseModelPrefix(model);
   const strategyName = reckon.strategy ?? prefix?.strategy ?? config.defaultStrategy.name;
   let strategy: Strategy<unknown>;

@@ -107,6 +107,7 @@ export function createContext(
   const strategies = settings.strategies ?? noStrategies;
   const meter = new Meter(parent?.meter);
   const budget = new Budget(parseOrThrow(budgetSchema, limits, "budget"), meter, parent?.budget);
+  let verifierBackend: Backend | undefined;
   const metered = (role: "generator" | "verifier") =>
     wrapBackend(settings.backend, [meteringMiddleware({ meter, budget, tracer, prices, role })]);
   const ctx: StrategyContext = {
@@ -116,7 +117,11 @@ export function createContext(
     sampling: settings.sampling,
     verifier: settings.verifier,
     verifierContext: {
-      backend: metered("verifier"),
+      // Built when a verifier first asks for it: most runs have no verifier.
+      get backend() {
+        verifierBackend ??= metered("verifier");
+        return verifierBackend;
+      },
       signal,
       recordUsage: ({ tokens, calls, latencyMs = 0, estimated = false }) =>
         meter.record({
