@@ -4,19 +4,27 @@
  * and undici that parse the JSON body, forward it on kept-alive connections and serialise the
  * answer again) and through `reckon serve` (strategy `single`), the last two in alternating
  * pairs. The upstream, the forwarder, the proxy and this load generator are separate processes.
+ * The proxy runs as `reckon serve` does once installed: compiled by tsc (the package's build,
+ * into node_modules/.cache/reckon-proxy-load). `--source` runs it from the TypeScript sources
+ * under tsx instead, which costs more per request: tsx keeps function names by redefining the
+ * `name` of every closure it creates, which makes each one slow to create and several times
+ * larger.
  *
- *   npx tsx bench/proxy-load.ts [--concurrency 200] [--requests 3000] [--pairs 3]
+ *   npx tsx bench/proxy-load.ts [--concurrency 200] [--requests 3000] [--pairs 3] [--source]
  *   PROXY_PROF=1 npx tsx bench/proxy-load.ts     # + CPU profiles of the measured runs in /tmp/prof2
+ *   PROXY_PROF=heap npx tsx bench/proxy-load.ts  # + allocation profiles instead
  *
  * Prints latency percentiles of each, the throughput ratio reckon serve / forwarder (target
  * at least 0.9), the p99 it adds over the forwarder, and the proxy's own time per request
  * (its `server-timing` total minus the upstream call).
  */
-import { type ChildProcess, fork } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { type ChildProcess, fork, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { Session } from "node:inspector";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 async function main(): Promise<void> {
@@ -25,14 +33,16 @@ async function main(): Promise<void> {
       concurrency: { type: "string", default: "200" },
       requests: { type: "string", default: "3000" },
       pairs: { type: "string", default: "3" },
+      source: { type: "boolean", default: false },
     },
   });
   const concurrency = Number(values.concurrency);
   const total = Number(values.requests);
+  const server = values.source ? fileURLToPath(new URL("../src", import.meta.url)) : build();
   const children: ChildProcess[] = [];
   try {
     const upstream = await spawn("upstream", [], children);
-    const proxy = await spawn("proxy", [upstream], children);
+    const proxy = await spawn("proxy", [upstream, server], children);
     const forwarder = await spawn("forwarder", [upstream], children);
     const body = JSON.stringify({
       model: "test-model",
@@ -62,7 +72,9 @@ async function main(): Promise<void> {
       console.log(
         `${name.padEnd(22)} ${p(m.latencies, 0.5).padStart(8)} ${p(m.latencies, 0.99).padStart(8)} ${m.rps.toFixed(0).padStart(12)}`,
       );
-    console.log(`${total} requests per run, ${concurrency} in flight, loopback upstream answering at once`);
+    console.log(
+      `${total} requests per run, ${concurrency} in flight, loopback upstream answering at once; reckon serve ${values.source ? "from its sources under tsx" : "as built by tsc"}`,
+    );
     console.log(`                         p50 ms   p99 ms   requests/s`);
     row("direct", direct);
     runs.forEach((r, i) => {
@@ -91,6 +103,35 @@ async function main(): Promise<void> {
   } finally {
     for (const child of children) child.send("stop");
   }
+}
+
+/**
+ * Compiles `src` as the package's build does (tsconfig.build.json), incrementally, into a cache
+ * folder inside node_modules (where the server's own dependencies resolve), and returns it.
+ */
+function build(): string {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const cache = join(root, "node_modules/.cache/reckon-proxy-load");
+  const out = join(cache, "dist");
+  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+  const started = performance.now();
+  const result = spawnSync(
+    process.execPath,
+    [
+      tsc,
+      ...["-p", join(root, "tsconfig.build.json"), "--outDir", out, "--declaration", "false"],
+      ...["--sourceMap", "false", "--incremental", "--tsBuildInfoFile", join(cache, "tsbuildinfo")],
+    ],
+    { encoding: "utf8" },
+  );
+  // Type errors still leave JavaScript behind; only a build that wrote nothing is fatal.
+  if (!existsSync(join(out, "server/app.js")))
+    throw new Error(`tsc wrote no build: ${result.stdout}${result.stderr}`);
+  if (result.status !== 0) console.error(`tsc reported errors (the build ran anyway):\n${result.stdout}`);
+  // Outside the package's own folder the nearest package.json would not say "module".
+  writeFileSync(join(out, "package.json"), JSON.stringify({ type: "module" }));
+  console.error(`built reckon serve in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return out;
 }
 
 interface Measured {
@@ -268,8 +309,14 @@ if (role === "upstream") {
   process.send!({ url: server.url });
   answerControl();
 } else if (role === "proxy") {
-  const { createReckonServer } = await import("../src/server/app.js");
-  const { parseServerConfig } = await import("../src/server/config.js");
+  // The built server, or the sources (then run by tsx).
+  const code = pathToFileURL(process.argv[4]!).href;
+  const { createReckonServer } = (await import(
+    `${code}/server/app.js`
+  )) as typeof import("../src/server/app.js");
+  const { parseServerConfig } = (await import(
+    `${code}/server/config.js`
+  )) as typeof import("../src/server/config.js");
   const server = createReckonServer(
     parseServerConfig({ port: 0, upstreams: [process.argv[3]!], recentRequests: 200 }),
   );

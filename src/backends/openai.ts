@@ -197,7 +197,7 @@ export function createOpenAIBackend(
    * One HTTP request for `n` choices numbered from `slot`. A streamed one registers its choices
    * in `open` while it runs, so a cancellation can return what they had received.
    */
-  async function requestOnce(
+  function requestOnce(
     request: GenerateRequest,
     plan: Plan,
     n: number,
@@ -210,12 +210,25 @@ export function createOpenAIBackend(
     const body = chat
       ? chatRequestBody(config.model, request, wire, config.chatPrefill)
       : completionRequestBody(config.model, request as GenerateRequest & { prompt: string }, wire);
+    // A whole answer needs no frame of its own waiting for it.
     if (!plan.stream)
-      return {
-        response: parseWhole(await postJson(http, path, body, signal), request, plan),
+      return postJson(http, path, body, signal).then((json) => ({
+        response: parseWhole(json, request, plan),
         reported: false,
-      };
+      }));
+    return requestStreamed(request, plan, n, slot, body, signal, open);
+  }
 
+  /** `requestOnce` asking for an event stream. */
+  async function requestStreamed(
+    request: GenerateRequest,
+    plan: Plan,
+    n: number,
+    slot: number,
+    body: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+    open: Set<StreamedChoices>,
+  ): Promise<{ response: ParsedResponse; reported: boolean }> {
     const choices = new StreamedChoices({
       n,
       stops: plan.localStops,

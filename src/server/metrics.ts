@@ -31,15 +31,37 @@ class LabelValues {
   }
 }
 
+/**
+ * A counter's increments added up by key and handed to it when the metrics are read: prom-client
+ * hashes the labels of every increment, which each request paid several times over.
+ */
+class Tally<Name extends string> {
+  private readonly counts = new Map<string, { labels: Record<Name, string>; value: number }>();
+
+  /** `labels` are those of `key`, read the first time the key is seen. */
+  add(key: string, labels: Record<Name, string>, value = 1): void {
+    const entry = this.counts.get(key);
+    if (entry) entry.value += value;
+    else this.counts.set(key, { labels, value });
+  }
+
+  flushInto(counter: Counter<Name>): void {
+    for (const { labels, value } of this.counts.values()) counter.inc(labels, value);
+    this.counts.clear();
+  }
+}
+
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 export class ServerMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({
+  private readonly requestCounts = new Tally<"route" | "status">();
+  private readonly requests: Counter<"route" | "status"> = new Counter({
     name: "reckon_http_requests_total",
     help: "HTTP requests answered, by route and status",
     labelNames: ["route", "status"] as const,
     registers: [this.registry],
+    collect: () => this.requestCounts.flushInto(this.requests),
   });
   private readonly duration = new Histogram({
     name: "reckon_http_request_duration_seconds",
@@ -48,23 +70,29 @@ export class ServerMetrics {
     buckets: latencyBuckets,
     registers: [this.registry],
   });
-  private readonly strategyRuns = new Counter({
+  private readonly strategyRunCounts = new Tally<"strategy" | "stop_reason">();
+  private readonly strategyRuns: Counter<"strategy" | "stop_reason"> = new Counter({
     name: "reckon_strategy_runs_total",
     help: "Strategy runs, by strategy and stop reason",
     labelNames: ["strategy", "stop_reason"] as const,
     registers: [this.registry],
+    collect: () => this.strategyRunCounts.flushInto(this.strategyRuns),
   });
-  private readonly tokens = new Counter({
+  private readonly tokenCounts = new Tally<"direction">();
+  private readonly tokens: Counter<"direction"> = new Counter({
     name: "reckon_tokens_total",
     help: "Tokens spent upstream, by direction (prompt, completion, cached prompt, verifier)",
     labelNames: ["direction"] as const,
+    collect: () => this.tokenCounts.flushInto(this.tokens),
     registers: [this.registry],
   });
-  private readonly upstreamCalls = new Counter({
+  private readonly upstreamCallCounts = new Tally<"upstream" | "outcome">();
+  private readonly upstreamCalls: Counter<"upstream" | "outcome"> = new Counter({
     name: "reckon_upstream_calls_total",
     help: "Calls to upstream servers, by upstream and outcome",
     labelNames: ["upstream", "outcome"] as const,
     registers: [this.registry],
+    collect: () => this.upstreamCallCounts.flushInto(this.upstreamCalls),
   });
   private readonly upstreamLatency = new Histogram({
     name: "reckon_upstream_call_duration_seconds",
@@ -138,16 +166,17 @@ export class ServerMetrics {
   }
 
   request(route: string, status: number, seconds: number): void {
-    this.requests.inc({ route, status: String(status) });
+    this.requestCounts.add(`${route}\0${status}`, { route, status: String(status) });
     this.duration.observe({ route }, seconds);
   }
 
   strategyRun(strategy: string, stopReason: string, usage: Usage): void {
-    this.strategyRuns.inc({ strategy: this.strategyLabel.of(strategy), stop_reason: stopReason });
-    this.tokens.inc({ direction: "prompt" }, usage.promptTokens);
-    this.tokens.inc({ direction: "completion" }, usage.completionTokens);
-    this.tokens.inc({ direction: "cached_prompt" }, usage.cachedPromptTokens ?? 0);
-    this.tokens.inc({ direction: "verifier" }, usage.verifierTokens ?? 0);
+    const shown = this.strategyLabel.of(strategy);
+    this.strategyRunCounts.add(`${shown}\0${stopReason}`, { strategy: shown, stop_reason: stopReason });
+    this.tokenCounts.add("prompt", { direction: "prompt" }, usage.promptTokens);
+    this.tokenCounts.add("completion", { direction: "completion" }, usage.completionTokens);
+    this.tokenCounts.add("cached_prompt", { direction: "cached_prompt" }, usage.cachedPromptTokens ?? 0);
+    this.tokenCounts.add("verifier", { direction: "verifier" }, usage.verifierTokens ?? 0);
   }
 
   /** Feeds the pool's events (`createOpenAIPool({policy: {onEvent}})`). */
@@ -155,11 +184,11 @@ export class ServerMetrics {
     const upstream = this.upstreamLabel.of("upstream" in event ? event.upstream : event.from);
     switch (event.kind) {
       case "success":
-        this.upstreamCalls.inc({ upstream, outcome: "success" });
+        this.upstreamCallCounts.add(`${upstream}\0success`, { upstream, outcome: "success" });
         this.upstreamLatency.observe({ upstream }, event.latencyMs / 1000);
         break;
       case "failure":
-        this.upstreamCalls.inc({ upstream, outcome: "failure" });
+        this.upstreamCallCounts.add(`${upstream}\0failure`, { upstream, outcome: "failure" });
         this.upstreamErrors.inc({ upstream, status: String(event.status ?? "none") });
         break;
       case "retry":
