@@ -540,6 +540,23 @@ describe("openai backend: abort, timeouts, concurrency", () => {
     await expect(backend.generate(ask())).rejects.toThrow(/closed/);
   });
 
+  it("close() also cuts off calls that carry their own signal, and calls waiting for a slot", {
+    timeout: 10_000,
+  }, async () => {
+    const server = await serve({ faults: () => ({ kind: "slow", delayMs: 60_000 }) });
+    const backend = backendFor(server, { timeoutMs: 120_000, concurrency: 1 });
+    const caller = new AbortController();
+    const running = backend.generate(ask({ signal: caller.signal }));
+    const queued = backend.generate(ask({ signal: caller.signal }));
+    await receivedRequests(server, 1);
+    await backend.close!();
+    await expect(running).rejects.toThrow(AbortedError);
+    await expect(queued).rejects.toThrow(AbortedError);
+    // The queued call never reached the server, and the caller's own signal was never aborted.
+    expect(server.requests).toHaveLength(1);
+    expect(caller.signal.aborted).toBe(false);
+  });
+
   it("keeps at most `concurrency` requests in flight across calls", async () => {
     const limited = await serve({ ignoreN: true, latencyMs: 40 });
     const backend = backendFor(limited, { concurrency: 2, nParameter: "ignored" });
