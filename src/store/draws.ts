@@ -1,6 +1,7 @@
 /** The `draws` table: every sample drawn in a run, keyed by problem, request digest and index. */
 import type Database from "better-sqlite3";
 import type { Completion, FinishReason, TokenLogprob, Usage } from "../core/types.js";
+import { statementCache } from "./statements.js";
 
 export interface DrawRecord {
   /** The draw's id in the store (set once stored): what results reference it by. */
@@ -57,17 +58,9 @@ function toDraw(row: DrawRow): DrawRecord {
 }
 
 export class DrawTable {
-  private readonly statements = new Map<string, Database.Statement>();
-  constructor(private readonly db: Database.Database) {}
-
-  /** A prepared statement, prepared once: a large run makes the same queries many times. */
-  private statement(sql: string): Database.Statement {
-    let found = this.statements.get(sql);
-    if (!found) {
-      found = this.db.prepare(sql);
-      this.statements.set(sql, found);
-    }
-    return found;
+  private readonly statement: (sql: string) => Database.Statement;
+  constructor(private readonly db: Database.Database) {
+    this.statement = statementCache(db);
   }
 
   /**

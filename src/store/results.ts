@@ -8,6 +8,7 @@
 import type Database from "better-sqlite3";
 import type { TraceEvent } from "../core/trace.js";
 import type { FinishReason, StopReason, Usage } from "../core/types.js";
+import { statementCache } from "./statements.js";
 
 /** A candidate as kept with a result: enough to show votes and scores, not the logprobs. */
 export interface StoredCandidate {
@@ -238,17 +239,9 @@ function traceOf(json: string, drawOf: (id: number) => DrawText): TraceEvent[] {
 }
 
 export class ResultTable {
-  private readonly statements = new Map<string, Database.Statement>();
-  constructor(private readonly db: Database.Database) {}
-
-  /** A prepared statement, prepared once: a large run makes the same queries many times. */
-  private statement(sql: string): Database.Statement {
-    let found = this.statements.get(sql);
-    if (!found) {
-      found = this.db.prepare(sql);
-      this.statements.set(sql, found);
-    }
-    return found;
+  private readonly statement: (sql: string) => Database.Statement;
+  constructor(db: Database.Database) {
+    this.statement = statementCache(db);
   }
 
   add(runId: string, r: ResultRecord): void {
