@@ -75,9 +75,14 @@ export function bestScoredIndex(candidates: readonly Candidate[]): number | unde
   return best;
 }
 
+/** The final attempt of a revision loop, whatever it says; undefined without attempts. */
+export function finalIndex(attempts: readonly Candidate[]): number | undefined {
+  return attempts.length > 0 ? attempts.length - 1 : undefined;
+}
+
 /**
- * The "last" rule of revision loops: the latest attempt that states an answer, else the latest
- * attempt (its text is what the loop ended on); undefined without attempts.
+ * The latest attempt that states an answer, else the latest attempt (its text is what the
+ * loop ended on); undefined without attempts.
  */
 export function latestAnsweredIndex(attempts: readonly Candidate[]): number | undefined {
   const answered = attempts.findLastIndex((c) => c.answer !== undefined);

@@ -4,6 +4,8 @@
  * assistant's turn, the request as the user's); plain-text prompts put the earlier work first
  * and the problem's prompt last, so a completion model still ends on the text it answers.
  */
+
+import type { TokenEvent } from "../core/backend.js";
 import { BackendError, BudgetExhaustedError, InvalidInputError } from "../core/errors.js";
 import type { ChatMessage, Completion, Problem } from "../core/types.js";
 import type { StrategyContext } from "./strategy.js";
@@ -65,27 +67,30 @@ export function promptTooLong(error: unknown): boolean {
 /**
  * One completion for a prompt built from the latest `history` attempts; when the prompt does
  * not fit the model's context, the oldest attempts are dropped (down to none: the plain
- * problem), so a small model degrades to plain sampling instead of failing.
+ * problem), so a small model degrades to plain sampling instead of failing. `onToken` gets the
+ * text as it is decoded: a loop's pass that is its answer whatever it says (the final one).
  */
 export async function generateWithHistory(
   ctx: StrategyContext,
   build: (kept: number) => string | ChatMessage[],
   history: number,
-  maxTokens?: number,
+  call: { maxTokens?: number; onToken?: (event: TokenEvent) => void } = {},
 ): Promise<{ completion: Completion; kept: number }> {
   for (let kept = history; ; kept--) {
     try {
       const response = await ctx.backend.generate({
         ...ctx.sampling,
-        ...(maxTokens !== undefined ? { maxTokens } : {}),
+        ...(call.maxTokens !== undefined ? { maxTokens: call.maxTokens } : {}),
         prompt: build(kept),
         n: 1,
         signal: ctx.signal,
+        ...(call.onToken ? { onToken: call.onToken } : {}),
       });
       const completion = response.completions[0];
       if (!completion) throw new BackendError(`backend ${ctx.backend.id} returned no completion`);
       return { completion, kept };
     } catch (error) {
+      // A prompt too long fails before any text: a shorter one may still stream from the start.
       if (error instanceof BudgetExhaustedError || kept === 0 || !promptTooLong(error)) throw error;
     }
   }

@@ -69,8 +69,12 @@ export const revisions = defineStrategy({
       }),
     );
     let stopReason: StopReason = "completed";
+    // One chain answering with its last attempt: that attempt is the answer before it begins,
+    // so it streams to the caller as it is decoded.
+    const streamsLast = options.select === "last" && options.chains === 1 && ctx.answerStream;
     try {
       for (let step = 0; step < length; step++) {
+        const call = streamsLast && step === length - 1 ? { onToken: streamsLast } : {};
         // Every chain takes its next step at once, so an engine can decode them together.
         const settled = await Promise.allSettled(
           chains.map(async (chain) => {
@@ -79,6 +83,7 @@ export const revisions = defineStrategy({
               ctx,
               (kept) => revisionPrompt(problem, earlier.slice(earlier.length - kept)),
               earlier.length,
+              call,
             );
             return { chain, drawn };
           }),

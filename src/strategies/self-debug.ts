@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { BudgetExhaustedError } from "../core/errors.js";
-import { latestAnsweredIndex } from "../core/selection.js";
+import { finalIndex } from "../core/selection.js";
 import type { Candidate, StopReason } from "../core/types.js";
 import { codeProblemOf, runVisibleTests, type VisibleRun } from "./code-harness.js";
 import { explainPrompt, feedbackMessage, repairPrompt } from "./code-prompts.js";
@@ -46,7 +46,8 @@ const noCode: VisibleRun = {
  * Self-Debugging (Chen et al. 2023): draw a solution, run it on the examples of the problem's
  * docstring (the visible tests: the hidden tests decide correctness and are never run here), and
  * while it fails, show the model the feedback and ask for a repair, up to `maxRounds` times. The
- * answer is the first attempt that passes the visible tests, else the latest attempt.
+ * answer is the first attempt that passes the visible tests, else the final attempt; the last
+ * round's repair is thus the answer before it begins, and streams as it is written.
  */
 export const selfDebug = defineStrategy({
   name: "self-debug",
@@ -61,7 +62,16 @@ export const selfDebug = defineStrategy({
     let stopReason: StopReason = "completed";
     let why = "rounds used up";
     try {
-      const first = await generateWithHistory(ctx, () => problem.prompt, 0);
+      // A pass known to be the answer before it begins (every earlier attempt failed, and no
+      // round follows) streams to the caller as it is decoded.
+      const answerStream = (isFinal: boolean) =>
+        isFinal && ctx.answerStream ? { onToken: ctx.answerStream } : {};
+      const first = await generateWithHistory(
+        ctx,
+        () => problem.prompt,
+        0,
+        answerStream(options.maxRounds === 0),
+      );
       attempts.push(toCandidate(problem, first.completion));
       let parent = ctx.trace.emit({
         kind: "sample",
@@ -95,12 +105,9 @@ export const selfDebug = defineStrategy({
         let explanation: string | undefined;
         try {
           if (options.feedback === "explanation") {
-            const explained = await generateWithHistory(
-              ctx,
-              () => explainPrompt(problem, current.text),
-              0,
-              options.explanationTokens,
-            );
+            const explained = await generateWithHistory(ctx, () => explainPrompt(problem, current.text), 0, {
+              maxTokens: options.explanationTokens,
+            });
             explanation = explained.completion.text;
             ctx.trace.emit({
               kind: "scored",
@@ -115,6 +122,7 @@ export const selfDebug = defineStrategy({
             ctx,
             () => repairPrompt(problem, current.text, feedback, explanation),
             0,
+            answerStream(round === options.maxRounds - 1),
           );
           attempts.push(toCandidate(problem, repaired.completion));
           parent = ctx.trace.emit({
@@ -135,11 +143,11 @@ export const selfDebug = defineStrategy({
       stopReason = "budget";
       why = "budget";
     }
-    // The first attempt that passes the visible tests, else the latest with code in it.
+    // The first attempt that passes the visible tests, else the final one (Chen et al.).
     const passing = attempts.findIndex(
       (_, i) => runs[i]?.passed === true && attempts[i]!.answer !== undefined,
     );
-    const chosen = passing >= 0 ? passing : latestAnsweredIndex(attempts);
+    const chosen = passing >= 0 ? passing : finalIndex(attempts);
     return {
       answer: chosen === undefined ? undefined : attempts[chosen]!.answer,
       candidates: attempts,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { BudgetExhaustedError, InvalidInputError } from "../core/errors.js";
-import { latestAnsweredIndex } from "../core/selection.js";
+import { finalIndex, latestAnsweredIndex } from "../core/selection.js";
 import type { Candidate, StopReason } from "../core/types.js";
 import { critiquePrompt, generateWithHistory, promptTooLong, refinePrompt } from "./revision-prompts.js";
 import { toCandidate } from "./sampling.js";
@@ -27,10 +27,10 @@ const selfRefineOptions = z
       .describe("a critique matching this (case-insensitive regular expression) ends the loop"),
     stopWhenUnchanged: z.boolean().default(true).describe("stop when a refinement keeps the answer"),
     select: z
-      .enum(["last", "best", "majority"])
+      .enum(["last", "last-answered", "best", "majority"])
       .default("last")
       .describe(
-        "the answer: the latest attempt that has one, the best-scored (needs a verifier), or the vote",
+        "the answer: the final attempt (streams as it is written), the latest attempt that states an answer, the best-scored (needs a verifier), or the vote",
       ),
   })
   .strict();
@@ -39,7 +39,9 @@ const selfRefineOptions = z
  * Self-Refine (Madaan et al. 2023): answer, ask the model to critique its answer, ask it to
  * refine the answer given the critique, and repeat until the critique finds nothing wrong,
  * the answer stops changing, or the rounds run out. A prompt too long for the model's context
- * ends the loop with what it has (small models).
+ * ends the loop with what it has (small models). With "last", as in the paper, the answer is
+ * the final attempt whatever it says, so the last round's pass, final before it begins,
+ * streams to the caller as it is written.
  */
 export const selfRefine = defineStrategy({
   name: "self-refine",
@@ -60,7 +62,15 @@ export const selfRefine = defineStrategy({
     let why = "rounds";
     let previousId: number | undefined;
     try {
-      const first = await generateWithHistory(ctx, () => problem.prompt, 0);
+      // The pass that is the answer before it begins: streamed to the caller as it is decoded.
+      const answerStream = (isFinal: boolean) =>
+        isFinal && options.select === "last" && ctx.answerStream ? { onToken: ctx.answerStream } : {};
+      const first = await generateWithHistory(
+        ctx,
+        () => problem.prompt,
+        0,
+        answerStream(options.maxRounds === 0),
+      );
       attempts.push(toCandidate(problem, first.completion));
       previousId = ctx.trace.emit({
         kind: "sample",
@@ -71,12 +81,9 @@ export const selfRefine = defineStrategy({
         const last = attempts[attempts.length - 1]!;
         let feedback: string;
         try {
-          const critique = await generateWithHistory(
-            ctx,
-            () => critiquePrompt(problem, last.text),
-            0,
-            options.critiqueTokens,
-          );
+          const critique = await generateWithHistory(ctx, () => critiquePrompt(problem, last.text), 0, {
+            maxTokens: options.critiqueTokens,
+          });
           feedback = critique.completion.text;
         } catch (error) {
           if (!promptTooLong(error)) throw error;
@@ -93,6 +100,7 @@ export const selfRefine = defineStrategy({
           ctx,
           (kept) => (kept > 0 ? refinePrompt(problem, last.text, feedback) : problem.prompt),
           1,
+          answerStream(round === options.maxRounds - 1),
         );
         const candidate = toCandidate(problem, refined.completion);
         attempts.push(candidate);
@@ -120,22 +128,19 @@ export const selfRefine = defineStrategy({
       why = "budget";
     }
     const candidates = options.select === "best" ? await scoreCandidates(problem, ctx, attempts) : attempts;
-    // "last": the latest attempt that states an answer (none does: the latest attempt); the
-    // tally still shows every attempt's vote.
+    // "last" and "last-answered" name an attempt by its place; the tally still shows every
+    // attempt's vote.
+    const { select } = options;
+    const byPlace =
+      select === "last" ? finalIndex : select === "last-answered" ? latestAnsweredIndex : undefined;
     const selected = selectAnswer(
       problem,
       candidates,
-      options.select === "last" ? "majority" : options.select,
+      select === "last" || select === "last-answered" ? "majority" : select,
     );
-    const latest = latestAnsweredIndex(candidates);
-    const chosen = options.select === "last" ? latest : selected.chosen;
+    const chosen = byPlace ? byPlace(candidates) : selected.chosen;
     return {
-      answer:
-        options.select === "last"
-          ? latest === undefined
-            ? undefined
-            : candidates[latest]!.answer
-          : selected.answer,
+      answer: byPlace ? (chosen === undefined ? undefined : candidates[chosen]!.answer) : selected.answer,
       candidates,
       tally: selected.tally,
       chosen,

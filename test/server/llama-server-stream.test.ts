@@ -1,7 +1,7 @@
 /**
  * `reckon serve` in front of llama.cpp's own server, read by the unmodified `openai` client:
- * `single` streams its tokens as the upstream decodes them; voting strategies stream their
- * progress and then the chosen answer; fields the proxy cannot honour are refused by name.
+ * `single`, and self-refine's last round, stream their tokens as the upstream decodes them;
+ * voting strategies stream their progress and then the chosen answer; fields the proxy cannot honour are refused by name.
  */
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,8 +15,13 @@ let proxy: RunningProxy;
 let client: OpenAI;
 
 beforeAll(async () => {
-  // Never ending on its own, so the upstream is provably still decoding when chunks arrive.
-  upstream = await startLlamaServer({ parallel: 2, contextSize: 4096, extraArgs: ["--ignore-eos"] });
+  // Never ending on its own, so the upstream is provably still decoding when chunks arrive; a
+  // context longer than the model was trained for, so that a critique of a long draft fits.
+  upstream = await startLlamaServer({
+    parallel: 2,
+    contextSize: 4096,
+    extraArgs: ["--ignore-eos", "--override-kv", "llama.context_length=int:2048"],
+  });
   proxy = await startProxy({ upstreams: [upstream.url], task: "arithmetic" });
   client = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: "unused", maxRetries: 0 });
 });
@@ -36,7 +41,7 @@ describe("reckon serve streams from llama-server", () => {
     const stream = await client.completions.create({
       model: "single/reckon-tiny",
       prompt,
-      max_tokens: 1500,
+      max_tokens: 600,
       temperature: 1,
       seed: 1,
       stream: true,
@@ -59,11 +64,41 @@ describe("reckon serve streams from llama-server", () => {
     const plain = await client.completions.create({
       model: "single/reckon-tiny",
       prompt,
-      max_tokens: 1500,
+      max_tokens: 600,
       temperature: 1,
       seed: 1,
     });
     expect(contents.join("")).toBe(plain.choices[0]!.text);
+  });
+
+  it("streams self-refine's last round as it is written, once the draft and its critique are done", async () => {
+    const request = {
+      model: "self-refine/reckon-tiny",
+      prompt,
+      max_tokens: 400,
+      temperature: 1,
+      seed: 4,
+      reckon: { maxRounds: 1, critiqueTokens: 8 },
+    };
+    const stream = await client.completions.create({ ...request, stream: true });
+    const contents: string[] = [];
+    let busyAtFirstChunk: boolean | undefined;
+    for await (const part of stream) {
+      const text = part.choices[0]?.text ?? "";
+      if (text === "") continue;
+      if (contents.length === 0) busyAtFirstChunk = await upstreamBusy();
+      contents.push(text);
+    }
+    expect(busyAtFirstChunk).toBe(true);
+    expect(contents.length).toBeGreaterThan(10);
+    // The refined pass is the answer: the same text, from the same seed, as one plain answer,
+    // and not the draft's.
+    const plain = await client.completions.create(request);
+    const { candidates } = (plain as unknown as { reckon: { candidates: { text: string }[] } }).reckon;
+    expect(candidates).toHaveLength(2);
+    expect(contents.join("")).toBe(plain.choices[0]!.text);
+    expect(contents.join("")).toBe(candidates[1]!.text);
+    expect(candidates[0]!.text).not.toBe(candidates[1]!.text);
   });
 
   it("passes single's logprobs through, streamed and not", async () => {

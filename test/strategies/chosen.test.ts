@@ -234,7 +234,43 @@ describe("strategies whose rule is their own name the candidate it picks", () =>
     expect(result.chosen).toBe(2);
   });
 
-  it('self-refine "last" passes over a latest attempt without an answer', async () => {
+  it("self-refine streams the last round's pass as it is written, and nothing that is not its answer", async () => {
+    const [first, second, third] = ["first\nA: 4", "second\nA: 5", "third\nA: 6"];
+    const backend = standIn(refining(first, { [first]: second, [second]: third }));
+    const streamed: string[] = [];
+    const result = await run({
+      problem: question,
+      backend,
+      strategy: "self-refine",
+      options: { maxRounds: 2, stopWhenUnchanged: false },
+      onAnswerToken: (event) => streamed.push(event.text),
+    });
+    expect(result.chosen).toBe(2);
+    expect(streamed.join("")).toBe(third);
+    // A loop that ends early answers with a pass that was not known to be final: none streams.
+    const early: string[] = [];
+    const stopped = await run({
+      problem: question,
+      backend: standIn(refining(first, { [first]: "again\nA: 4" })),
+      strategy: "self-refine",
+      options: { maxRounds: 3 },
+      onAnswerToken: (event) => early.push(event.text),
+    });
+    expect(stopped.detail).toMatchObject({ stoppedBecause: "answer unchanged" });
+    expect(early).toEqual([]);
+    // A vote is decided after every pass.
+    const voted: string[] = [];
+    await run({
+      problem: question,
+      backend,
+      strategy: "self-refine",
+      options: { maxRounds: 2, select: "majority" },
+      onAnswerToken: (event) => voted.push(event.text),
+    });
+    expect(voted).toEqual([]);
+  });
+
+  it('self-refine "last" answers with the final attempt even when it states no answer; "last-answered" passes over it', async () => {
     const draft = "2+3=5\nA: 5";
     const backend = standIn(refining(draft, {}));
     const last = await run({
@@ -244,8 +280,16 @@ describe("strategies whose rule is their own name the candidate it picks", () =>
       options: { maxRounds: 1 },
     });
     expect(last.candidates.map((c) => c.answer)).toEqual(["5", undefined]);
-    expect(last.answer).toBe("5");
-    expect(last.chosen).toBe(0);
+    expect(last.answer).toBeUndefined();
+    expect(last.chosen).toBe(1);
+    const answered = await run({
+      problem: question,
+      backend,
+      strategy: "self-refine",
+      options: { maxRounds: 1, select: "last-answered" },
+    });
+    expect(answered.answer).toBe("5");
+    expect(answered.chosen).toBe(0);
   });
 
   /** alpha, beta and gamma propose; shown the first layer's answers, they change their minds. */
@@ -309,6 +353,34 @@ describe("strategies whose rule is their own name the candidate it picks", () =>
     expect(result.answer).toBe("5");
     expect(result.chosen).toBe(2);
     expect(textOf(result)).toBe("chain A, try 3: 2+3=5\nA: 5");
+  });
+
+  it('revisions "last" with one chain streams its last attempt as it is written, and only that', async () => {
+    const backend = standIn((ask) => {
+      const earlier = ask.prompt.match(/^Attempt \d+:/gm)?.length ?? 0;
+      return `try ${earlier + 1}: 2+3=5\nA: 5`;
+    });
+    const streamed: string[] = [];
+    const result = await run({
+      problem: question,
+      backend,
+      strategy: "revisions",
+      options: { n: 3, select: "last" },
+      onAnswerToken: (event) => streamed.push(event.text),
+    });
+    expect(result.chosen).toBe(2);
+    expect(streamed.join("")).toBe(textOf(result));
+    expect(streamed.join("")).toBe("try 3: 2+3=5\nA: 5");
+    // Two chains vote between their last attempts: none is the answer before it is written.
+    const voted: string[] = [];
+    await run({
+      problem: question,
+      backend,
+      strategy: "revisions",
+      options: { n: 4, chains: 2, select: "last" },
+      onAnswerToken: (event) => voted.push(event.text),
+    });
+    expect(voted).toEqual([]);
   });
 
   it("refuses a strategy that names no candidate, or one that is not there", async () => {
@@ -497,6 +569,29 @@ describe("the code strategies' chosen candidate states their answer", () => {
         expectChosenStandsForAnswer(result, codeTask);
       }
     });
+
+  it("self-debug streams a pass known to be its answer before it begins, and only that", async () => {
+    const backend = createOpenAIBackend({ baseURL: server.url, model: "coder" });
+    let repairsStreamed = 0;
+    for (const problem of problems)
+      for (const maxRounds of [0, 1]) {
+        const streamed: string[] = [];
+        const result = await run({
+          problem,
+          backend,
+          strategy: "self-debug",
+          options: { maxRounds },
+          sampling: { seed: 11, temperature: 0.8, maxTokens: 800 },
+          onAnswerToken: (event) => streamed.push(event.text),
+        });
+        // Without rounds the first attempt is the answer; with one, the repair is, once the
+        // first attempt has failed (one that passes was not known to before its tests ran).
+        const final = maxRounds === 0 || result.candidates.length === 2;
+        expect(streamed.join("")).toBe(final ? textOf(result) : "");
+        if (maxRounds === 1 && final) repairsStreamed++;
+      }
+    expect(repairsStreamed).toBeGreaterThan(0);
+  });
 });
 
 describe("the selection rules name their candidate", () => {
