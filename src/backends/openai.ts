@@ -89,6 +89,15 @@ const generateRequestSchema = z.object({
   topLogprobs: z.number().int().nonnegative().optional(),
 });
 
+const isNatural = (value: unknown) => Number.isInteger(value) && (value as number) >= 0;
+
+/** What `generateRequestSchema` accepts, checked without zod (every request passes here). */
+const isPlainRequest = (request: GenerateRequest) =>
+  Number.isInteger(request.n) &&
+  request.n > 0 &&
+  (request.seed === undefined || isNatural(request.seed)) &&
+  (request.topLogprobs === undefined || isNatural(request.topLogprobs));
+
 /**
  * A backend for any OpenAI-compatible HTTP server (vLLM, SGLang, llama.cpp server, Ollama,
  * hosted APIs). `env` is read only here, for the API key default.
@@ -262,7 +271,9 @@ export function createOpenAIBackend(
   }
 
   function validate(request: GenerateRequest): void {
-    parseOrThrow(generateRequestSchema, request, "generate request");
+    // The schema names what is wrong; the common request (a positive n, no seed or a natural
+    // one, no alternatives asked) passes without building its parse.
+    if (!isPlainRequest(request)) parseOrThrow(generateRequestSchema, request, "generate request");
     if (!chat && typeof request.prompt !== "string")
       throw new InvalidInputError(
         "prompt",

@@ -155,13 +155,15 @@ export function wrapBackend(backend: Backend, middleware: readonly BackendMiddle
 
 /** A backend that forwards everything to `next` except what `overrides` replaces. */
 export function forwardBackend(next: Backend, overrides: Partial<Backend>): Backend {
-  return {
+  // Built field by field, and only what `overrides` leaves: a served request wraps its backend
+  // in several layers, and each spread or bound method would be made for every request.
+  const forwarded: { -readonly [K in keyof Backend]: Backend[K] } = {
     id: next.id,
     capabilities: next.capabilities,
     parameterCount: next.parameterCount,
-    generate: (request) => next.generate(request),
-    ...(next.scorePrompt ? { scorePrompt: next.scorePrompt.bind(next) } : {}),
-    ...(next.close ? { close: next.close.bind(next) } : {}),
-    ...overrides,
+    generate: overrides.generate ?? ((request) => next.generate(request)),
   };
+  if (next.scorePrompt) forwarded.scorePrompt = (request) => next.scorePrompt!(request);
+  if (next.close) forwarded.close = () => next.close!();
+  return Object.assign(forwarded, overrides);
 }

@@ -22,17 +22,28 @@ export type BudgetLimits = z.infer<typeof budgetSchema>;
  * counts from construction.
  */
 export class Budget {
-  private readonly startedAt = Date.now();
+  /** When the clock of a wall-time limit started (read only under such a limit). */
+  private readonly startedAt: number;
 
   constructor(
     readonly limits: BudgetLimits,
     private readonly meter: Meter,
     private readonly parent?: Budget,
-  ) {}
+  ) {
+    this.startedAt = limits.maxWallMs === undefined ? 0 : Date.now();
+  }
 
   /** The first limit reached, here or in an enclosing scope, if any. */
   exhausted(): BudgetExhaustedError | undefined {
     const { maxTokens, maxCalls, maxWallMs, maxCostUsd } = this.limits;
+    // Without limits of its own (most scopes), nothing here to read.
+    if (
+      maxTokens === undefined &&
+      maxCalls === undefined &&
+      maxWallMs === undefined &&
+      maxCostUsd === undefined
+    )
+      return this.parent?.exhausted();
     const spent = this.meter.usage;
     if (maxTokens !== undefined && totalTokens(spent) >= maxTokens) return new BudgetExhaustedError("tokens");
     if (maxCalls !== undefined && spent.calls >= maxCalls) return new BudgetExhaustedError("calls");

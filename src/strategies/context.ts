@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import {
   type Backend,
   type BackendMiddleware,
@@ -81,7 +82,7 @@ export function createRootContext(settings: RootSettings): StrategyContext {
   const prices = settings.prices && parseOrThrow(pricesSchema, settings.prices, "prices");
   const backend = wrapBackend(settings.backend, [drawIndexMiddleware(), ...(settings.middleware ?? [])]);
   // Parsed once here: below this, sampling settings pass through every layer untouched.
-  const sampling = parseOrThrow(samplingOptionsSchema, settings.sampling ?? {}, "sampling");
+  const sampling = parseUnlessEmpty(samplingOptionsSchema, settings.sampling, "sampling");
   return createContext(
     {
       backend,
@@ -97,6 +98,19 @@ export function createRootContext(settings: RootSettings): StrategyContext {
   );
 }
 
+/**
+ * Settings parsed with a schema whose fields are all optional and without defaults, where an
+ * empty object (what most scopes get) is already its own parse: a served request makes several.
+ */
+function parseUnlessEmpty<Schema extends typeof samplingOptionsSchema | typeof budgetSchema>(
+  schema: Schema,
+  value: object | undefined,
+  where: string,
+): z.output<Schema> {
+  for (const _ in value) return parseOrThrow(schema, value, where) as z.output<Schema>;
+  return (value ?? {}) as z.output<Schema>;
+}
+
 /** A scope with its own meter and budget, nested in `parent` when given. */
 export function createContext(
   settings: ScopeSettings,
@@ -106,7 +120,7 @@ export function createContext(
   const { tracer, signal, prices } = settings;
   const strategies = settings.strategies ?? noStrategies;
   const meter = new Meter(parent?.meter);
-  const budget = new Budget(parseOrThrow(budgetSchema, limits, "budget"), meter, parent?.budget);
+  const budget = new Budget(parseUnlessEmpty(budgetSchema, limits, "budget"), meter, parent?.budget);
   let verifierBackend: Backend | undefined;
   const metered = (role: "generator" | "verifier") =>
     wrapBackend(settings.backend, [meteringMiddleware({ meter, budget, tracer, prices, role })]);
