@@ -103,23 +103,25 @@ interface Failure {
   retryAfterMs?: number;
 }
 
+/** A server's answer: parsed JSON, or an event stream handed to its consumer. */
+type Answer = { json: unknown } | { streamed: true };
+
 /**
- * POSTs `body` as JSON to `baseURL + path` and returns the parsed JSON answer, retrying 408,
- * 429, 5xx, network errors, timeouts and truncated JSON with backoff (honouring Retry-After).
- * Anything else becomes a BackendError at once, with a hint on what to fix.
+ * POSTs `body` (JSON text) to `baseURL + path` and returns the parsed JSON answer, retrying
+ * 408, 429, 5xx, network errors, timeouts and truncated JSON with backoff (honouring
+ * Retry-After). Anything else becomes a BackendError at once, with a hint on what to fix.
  */
 export function postJson(
   client: OpenAIHttpClient,
   path: string,
-  body: unknown,
+  body: string,
   signal?: AbortSignal,
 ): Promise<unknown> {
   // Without a consumer every answer is read whole: it is always `{ json }`.
   return post(client, path, body, signal).then(jsonOf);
 }
 
-const jsonOf = (answer: { json: unknown } | { streamed: true }): unknown =>
-  (answer as { json: unknown }).json;
+const jsonOf = (answer: Answer): unknown => (answer as { json: unknown }).json;
 
 /**
  * What a streamed request's consumer does with each server-sent event: "more" to keep reading,
@@ -134,27 +136,47 @@ export type StreamConsumer = (event: unknown) => "more" | "enough";
  * failure is final, since they cannot be taken back. The timeout bounds the wait for each
  * next byte, not the whole stream.
  */
-export async function postStream(
+export function postStream(
   client: OpenAIHttpClient,
   path: string,
-  body: unknown,
+  body: string,
   consume: StreamConsumer,
   signal?: AbortSignal,
-): Promise<{ json: unknown } | { streamed: true }> {
+): Promise<Answer> {
   return post(client, path, body, signal, consume);
 }
 
-async function post(
+/**
+ * The first attempt, and the retries only if it failed: a request that succeeds at once (all
+ * of them, on a healthy upstream) holds no frame of its own while it waits.
+ */
+function post(
   client: OpenAIHttpClient,
   path: string,
-  body: unknown,
+  body: string,
   signal?: AbortSignal,
   consume?: StreamConsumer,
-): Promise<{ json: unknown } | { streamed: true }> {
+): Promise<Answer> {
   const url = `${client.baseURL}${path}`;
   const progress = { consumed: false };
+  return attemptOnce(client, url, body, signal, consume, progress).then((outcome) =>
+    "retryable" in outcome ? retry(client, url, body, signal, consume, progress, outcome) : outcome,
+  );
+}
+
+/** Tries again after `failure` (the first attempt's), with backoff, until an answer or the last attempt. */
+async function retry(
+  client: OpenAIHttpClient,
+  url: string,
+  body: string,
+  signal: AbortSignal | undefined,
+  consume: StreamConsumer | undefined,
+  progress: { consumed: boolean },
+  failure: Failure,
+): Promise<Answer> {
+  let outcome: Answer | Failure = failure;
   for (let attempt = 0; ; attempt++) {
-    const outcome = await attemptOnce(client, url, body, signal, consume, progress);
+    if (attempt > 0) outcome = await attemptOnce(client, url, body, signal, consume, progress);
     if (!("retryable" in outcome)) return outcome;
     if (!outcome.retryable || progress.consumed) throw outcome.error;
     if (attempt >= client.retry.maxRetries) {
@@ -177,11 +199,11 @@ async function post(
 async function attemptOnce(
   client: OpenAIHttpClient,
   url: string,
-  body: unknown,
+  body: string,
   signal: AbortSignal | undefined,
   consume: StreamConsumer | undefined,
   progress: { consumed: boolean },
-): Promise<{ json: unknown } | { streamed: true } | Failure> {
+): Promise<Answer | Failure> {
   if (signal?.aborted || client.closing?.closed) throw new AbortedError();
   // What cuts this attempt off: the caller's signal, close() and the timeout.
   const attempt = new AttemptCut();
@@ -208,7 +230,7 @@ async function attemptOnce(
     const response = await request(url, {
       method: "POST",
       headers: requestHeaders(client, consume !== undefined),
-      body: JSON.stringify(body),
+      body,
       signal: attempt as unknown as AbortSignal,
       dispatcher: keepAlive,
     });

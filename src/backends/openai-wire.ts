@@ -16,66 +16,67 @@ export interface WireOptions {
   sendStop: boolean;
 }
 
-/** The sampling fields both endpoints share, in the wire names. */
-function samplingFields(request: GenerateRequest, wire: WireOptions): Record<string, unknown> {
+/**
+ * The sampling fields both endpoints share, in the wire names: JSON members, each led by a
+ * comma, to follow the body's first ones. Bodies are written as text directly: a served
+ * request would otherwise build an object per layer only for JSON.stringify to walk it.
+ */
+function samplingFields(request: GenerateRequest, wire: WireOptions): string {
   const { n, seed } = wire;
-  const body: Record<string, unknown> = {};
-  if (wire.stream) {
-    body.stream = true;
-    body.stream_options = { include_usage: true };
-  }
+  let fields = "";
+  if (wire.stream) fields += ',"stream":true,"stream_options":{"include_usage":true}';
   // Omitting n=1 keeps strict servers that reject the field (some proxies) working for single samples.
-  if (n > 1) body.n = n;
-  if (request.temperature !== undefined) body.temperature = request.temperature;
-  if (request.topP !== undefined) body.top_p = request.topP;
-  if (request.topK !== undefined) body.top_k = request.topK;
-  if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
-  if (wire.sendStop && request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
-  if (seed !== undefined) body.seed = seed;
-  return body;
+  if (n > 1) fields += `,"n":${n}`;
+  if (request.temperature !== undefined) fields += `,"temperature":${JSON.stringify(request.temperature)}`;
+  if (request.topP !== undefined) fields += `,"top_p":${JSON.stringify(request.topP)}`;
+  if (request.topK !== undefined) fields += `,"top_k":${JSON.stringify(request.topK)}`;
+  if (request.maxTokens !== undefined) fields += `,"max_tokens":${JSON.stringify(request.maxTokens)}`;
+  if (wire.sendStop && request.stop !== undefined && request.stop.length > 0)
+    fields += `,"stop":${JSON.stringify(request.stop)}`;
+  if (seed !== undefined) fields += `,"seed":${JSON.stringify(seed)}`;
+  return fields;
 }
 
+/** The JSON body of a chat request. */
 export function chatRequestBody(
   model: string,
   request: GenerateRequest,
   wire: WireOptions,
   prefill: ChatPrefill,
-): Record<string, unknown> {
-  const messages: ChatMessage[] =
-    typeof request.prompt === "string" ? [{ role: "user", content: request.prompt }] : [...request.prompt];
-  const body: Record<string, unknown> = { model: request.model ?? model, messages };
+): string {
+  let messages: readonly ChatMessage[] =
+    typeof request.prompt === "string" ? [{ role: "user", content: request.prompt }] : request.prompt;
+  let body = `{"model":${JSON.stringify(request.model ?? model)}`;
   if (request.continuation) {
     const last = messages.at(-1);
-    if (last?.role === "assistant")
-      messages[messages.length - 1] = { ...last, content: last.content + request.continuation };
-    else messages.push({ role: "assistant", content: request.continuation });
-    if (prefill === "vllm") {
-      body.continue_final_message = true;
-      body.add_generation_prompt = false;
-    }
+    messages =
+      last?.role === "assistant"
+        ? [...messages.slice(0, -1), { ...last, content: last.content + request.continuation }]
+        : [...messages, { role: "assistant", content: request.continuation }];
   }
-  Object.assign(body, samplingFields(request, wire));
+  body += `,"messages":${JSON.stringify(messages)}`;
+  if (request.continuation && prefill === "vllm")
+    body += ',"continue_final_message":true,"add_generation_prompt":false';
+  body += samplingFields(request, wire);
   if (request.logprobs) {
-    body.logprobs = true;
-    if (request.topLogprobs) body.top_logprobs = request.topLogprobs;
+    body += ',"logprobs":true';
+    if (request.topLogprobs) body += `,"top_logprobs":${JSON.stringify(request.topLogprobs)}`;
   }
-  return body;
+  return `${body}}`;
 }
 
+/** The JSON body of a (legacy, plain-text) completion request. */
 export function completionRequestBody(
   model: string,
   request: GenerateRequest & { prompt: string },
   wire: WireOptions,
-): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    model: request.model ?? model,
-    prompt: request.prompt + (request.continuation ?? ""),
-  };
-  Object.assign(body, samplingFields(request, wire));
+): string {
+  let body = `{"model":${JSON.stringify(request.model ?? model)},"prompt":${JSON.stringify(request.prompt + (request.continuation ?? ""))}`;
+  body += samplingFields(request, wire);
   // The legacy endpoint takes a count of alternatives; at least 1, as some servers (llama.cpp's)
   // read 0 as no logprobs at all. Alternatives nobody asked for are not kept.
-  if (request.logprobs) body.logprobs = Math.max(1, request.topLogprobs ?? 0);
-  return body;
+  if (request.logprobs) body += `,"logprobs":${Math.max(1, request.topLogprobs ?? 0)}`;
+  return `${body}}`;
 }
 
 /** One returned choice, engine-neutral. */

@@ -234,7 +234,7 @@ export function createOpenAIBackend(
     plan: Plan,
     n: number,
     slot: number,
-    body: Record<string, unknown>,
+    body: string,
     signal: AbortSignal | undefined,
     open: Set<StreamedChoices>,
   ): Promise<{ response: ParsedResponse; reported: boolean }> {
