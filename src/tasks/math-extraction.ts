@@ -53,24 +53,41 @@ function unwrapBoxes(content: string | undefined): string | undefined {
   }
 }
 
+/**
+ * The last match of a global `pattern` in `text`. The patterns are built once (every sample's
+ * answer is read with them) and read from the start each time.
+ */
+function lastMatch(pattern: RegExp, text: string): RegExpExecArray | undefined {
+  let last: RegExpExecArray | undefined;
+  pattern.lastIndex = 0;
+  for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
+    last = match;
+    if (match[0] === "") pattern.lastIndex += 1;
+  }
+  return last;
+}
+
+const HASH_ANSWER = /####\s*([^\n]*)/g;
+
 /** The text after `#### ` on its line (GSM8K's reference format). */
 export function extractHashAnswer(text: string): string | undefined {
-  const matches = [...text.matchAll(/####\s*([^\n]*)/g)];
-  const last = matches.at(-1)?.[1]?.trim();
+  const last = lastMatch(HASH_ANSWER, text)?.[1]?.trim();
   return last ? last : undefined;
 }
+
+/** Cues after which an answer is stated, the stronger first. */
+const ANSWER_CUES = [
+  /\b(?:final\s+answer|answer)\s*(?:is\b|:|=)(?:\s*\*\*)?\s*:?/gi,
+  /(?:^|\n)[ \t]*\**A\**\s*:\**/g,
+];
 
 /**
  * The answer stated after a cue such as "The answer is", "Final answer:", "Answer:" or a line
  * starting with "A:". The last cue wins.
  */
 export function extractStatedAnswer(text: string): string | undefined {
-  const cues = [
-    /\b(?:final\s+answer|answer)\s*(?:is\b|:|=)(?:\s*\*\*)?\s*:?/gi,
-    /(?:^|\n)[ \t]*\**A\**\s*:\**/g,
-  ];
-  for (const cue of cues) {
-    const last = [...text.matchAll(cue)].at(-1);
+  for (const cue of ANSWER_CUES) {
+    const last = lastMatch(cue, text);
     if (!last) continue;
     const span = answerSpan(text.slice(last.index + last[0].length));
     if (span) return span;
@@ -78,15 +95,18 @@ export function extractStatedAnswer(text: string): string | undefined {
   return undefined;
 }
 
+/** Delimiters of a math span, the longer before the shorter. */
+const MATH_SPANS = [
+  ["$$", "$$"],
+  ["\\[", "\\]"],
+  ["\\(", "\\)"],
+  ["$", "$"],
+] as const;
+
 /** The answer at the start of `rest`: one math span, or the text up to the end of the sentence. */
 function answerSpan(rest: string): string | undefined {
   const s = rest.replace(/^[\s*]+/, "");
-  for (const [open, close] of [
-    ["$$", "$$"],
-    ["\\[", "\\]"],
-    ["\\(", "\\)"],
-    ["$", "$"],
-  ] as const) {
+  for (const [open, close] of MATH_SPANS) {
     if (!s.startsWith(open)) continue;
     const end = s.indexOf(close, open.length);
     // `$5 + $7 = $12` is currency, not a math span.
