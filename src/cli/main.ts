@@ -6,6 +6,7 @@ import { benchCommand } from "./bench.js";
 import { compareCommand } from "./compare.js";
 import { datasetsCommand } from "./datasets.js";
 import { demoCommand } from "./demo.js";
+import { engineCommand } from "./engine.js";
 import { exportCommand } from "./export.js";
 import { gradeCommand } from "./grade.js";
 import { reportCommand } from "./report.js";
@@ -34,6 +35,7 @@ const program = new Command()
   .addCommand(reportCommand())
   .addCommand(exportCommand())
   .addCommand(sandboxCommand())
+  .addCommand(engineCommand())
   .addCommand(serveCommand())
   .addCommand(uiCommand())
   .addCommand(tuneCommand());
