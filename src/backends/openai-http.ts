@@ -1,4 +1,4 @@
-import { Agent, request } from "undici";
+import { Agent, type Dispatcher, request } from "undici";
 import { AbortedError, BackendError, type BackendErrorCode } from "../core/errors.js";
 import {
   isNetworkError,
@@ -66,12 +66,16 @@ export class Closing {
 
 /**
  * What cuts one attempt off, in the shape undici takes as a request's signal (an event target
- * with `aborted`). Not an AbortSignal: creating one, and an event target's listeners, cost more
- * than the rest of an attempt on a fast upstream.
+ * with `aborted`), and its timeout. Not an AbortSignal: creating one, and an event target's
+ * listeners, cost more than the rest of an attempt on a fast upstream.
  */
 class AttemptCut {
   aborted = false;
+  timedOut = false;
   private listeners: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly timeoutMs: number) {}
 
   addEventListener(_type: "abort", listener: () => void): void {
     this.listeners.push(listener);
@@ -87,6 +91,21 @@ class AttemptCut {
     this.aborted = true;
     for (const listener of this.listeners.splice(0)) listener();
   };
+
+  /** (Re)starts the timeout: the attempt is cut after `timeoutMs` without a call to this. */
+  arm(): void {
+    if (this.timer) this.timer.refresh();
+    else this.timer = setTimeout(timeOut, this.timeoutMs, this);
+  }
+
+  disarm(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+function timeOut(attempt: AttemptCut): void {
+  attempt.timedOut = true;
+  attempt.cut();
 }
 
 /** The caller's signal joined with closing, for the rare waits that need both. */
@@ -206,27 +225,18 @@ async function attemptOnce(
 ): Promise<Answer | Failure> {
   if (signal?.aborted || client.closing?.closed) throw new AbortedError();
   // What cuts this attempt off: the caller's signal, close() and the timeout.
-  const attempt = new AttemptCut();
+  const attempt = new AttemptCut(client.timeoutMs);
   const { cut } = attempt;
   signal?.addEventListener("abort", cut, { once: true });
   const unhold = client.closing?.hold(cut);
   let release: (() => void) | undefined;
-  let timedOut = false;
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      timedOut = true;
-      cut();
-    }, client.timeoutMs);
-  };
   try {
     const { semaphore } = client;
     // Only a wait for a free slot listens for close() as well.
     release = await semaphore.acquire(
       semaphore.inUse < semaphore.limit ? signal : waitSignal(client, signal),
     );
-    arm();
+    attempt.arm();
     const response = await request(url, {
       method: "POST",
       headers: requestHeaders(client, consume !== undefined),
@@ -234,42 +244,19 @@ async function attemptOnce(
       signal: attempt as unknown as AbortSignal,
       dispatcher: keepAlive,
     });
-    const header = (name: string) => headerOf(response.headers, name);
-    const ok = response.statusCode >= 200 && response.statusCode < 300;
-    if (consume && ok && /text\/event-stream/i.test(header("content-type") ?? "")) {
-      const decoder = new TextDecoder();
-      const events = new SseLineReader();
-      for await (const bytes of response.body) {
-        arm();
-        for (const data of events.push(decoder.decode(bytes as Uint8Array, { stream: true }))) {
-          if (data === "[DONE]") return { streamed: true };
-          let event: unknown;
-          try {
-            event = JSON.parse(data);
-          } catch {
-            throw new BackendError(
-              `${url} sent a malformed event: ${snippet(data)}`,
-              response.statusCode,
-              undefined,
-              undefined,
-              "bad-response",
-            );
-          }
-          progress.consumed = true;
-          if (consume(event) === "enough") {
-            // Closing the connection is how an OpenAI-compatible server learns to stop.
-            response.body.destroy();
-            return { streamed: true };
-          }
-        }
-      }
-      return { streamed: true };
-    }
+    const status = response.statusCode;
+    if (
+      consume &&
+      status >= 200 &&
+      status < 300 &&
+      /text\/event-stream/i.test(headerOf(response.headers, "content-type") ?? "")
+    )
+      return await readEvents(url, response, attempt, consume, progress);
     const text = await response.body.text();
-    return interpret(client, url, { status: response.statusCode, header }, text);
+    return interpret(client, url, status, response.headers, text);
   } catch (error) {
     if (signal?.aborted || client.closing?.closed) throw new AbortedError();
-    if (timedOut) {
+    if (attempt.timedOut) {
       return {
         retryable: true,
         error: new BackendError(
@@ -298,11 +285,48 @@ async function attemptOnce(
     }
     throw error;
   } finally {
-    clearTimeout(timer);
+    attempt.disarm();
     signal?.removeEventListener("abort", cut);
     unhold?.();
     release?.();
   }
+}
+
+/** Hands an event stream's `data:` events, parsed, to `consume`; each chunk re-arms the timeout. */
+async function readEvents(
+  url: string,
+  response: Dispatcher.ResponseData,
+  attempt: AttemptCut,
+  consume: StreamConsumer,
+  progress: { consumed: boolean },
+): Promise<{ streamed: true }> {
+  const decoder = new TextDecoder();
+  const events = new SseLineReader();
+  for await (const bytes of response.body) {
+    attempt.arm();
+    for (const data of events.push(decoder.decode(bytes as Uint8Array, { stream: true }))) {
+      if (data === "[DONE]") return { streamed: true };
+      let event: unknown;
+      try {
+        event = JSON.parse(data);
+      } catch {
+        throw new BackendError(
+          `${url} sent a malformed event: ${snippet(data)}`,
+          response.statusCode,
+          undefined,
+          undefined,
+          "bad-response",
+        );
+      }
+      progress.consumed = true;
+      if (consume(event) === "enough") {
+        // Closing the connection is how an OpenAI-compatible server learns to stop.
+        response.body.destroy();
+        return { streamed: true };
+      }
+    }
+  }
+  return { streamed: true };
 }
 
 /** Splits a server-sent event stream into the payloads of its `data:` lines. */
@@ -359,19 +383,14 @@ const headerOf = (headers: Headers, name: string): string | undefined => {
   return Array.isArray(value) ? value[0] : value;
 };
 
-interface HttpAnswer {
-  status: number;
-  header(name: string): string | undefined;
-}
-
 function interpret(
   client: OpenAIHttpClient,
   url: string,
-  response: HttpAnswer,
+  status: number,
+  headers: Headers,
   text: string,
 ): { json: unknown } | Failure {
-  const { status } = response;
-  const contentType = response.header("content-type") ?? "";
+  const contentType = headerOf(headers, "content-type") ?? "";
   if (status >= 200 && status < 300) {
     try {
       return { json: JSON.parse(text) };
@@ -408,7 +427,7 @@ function interpret(
     return {
       retryable: true,
       status,
-      retryAfterMs: parseRetryAfter(response.header("retry-after") ?? null),
+      retryAfterMs: parseRetryAfter(headerOf(headers, "retry-after") ?? null),
       error: new BackendError(
         described,
         status,
