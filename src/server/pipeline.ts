@@ -381,7 +381,9 @@ function watchDisconnect(c: Context, gone: () => void): () => void {
     const onClose = () => {
       if (!outgoing.writableFinished) gone();
     };
-    outgoing.once("close", onClose);
+    // `on`, not `once`: a response closes once, and `once` would wrap the listener in a bound
+    // function and its state for every request.
+    outgoing.on("close", onClose);
     return () => outgoing.removeListener("close", onClose);
   }
   const signal = c.req.raw.signal;
