@@ -31,8 +31,13 @@ export interface LiveRequest {
   error?: string;
 }
 
+/** A request as kept: its start as a number, turned into `startedAt` only when it is read. */
+export type LiveEntry = Omit<LiveRequest, "startedAt"> & { startedMs: number };
+
 export class LiveRequests {
-  private readonly entries: LiveRequest[] = [];
+  /** A ring: `next` is where the next request goes, over the oldest once it is full. */
+  private readonly entries: LiveEntry[] = [];
+  private next = 0;
 
   constructor(
     private readonly capacity: number,
@@ -46,21 +51,22 @@ export class LiveRequests {
     return truncate(this.redact(truncate(value, max * 4)), max);
   }
 
-  start(entry: LiveRequest): LiveRequest {
+  start(entry: Omit<LiveRequest, "startedAt">): LiveEntry {
     // Not a spread: V8 makes each field `end` adds to a spread copy cost microseconds.
-    const kept: LiveRequest = Object.assign({}, entry);
+    const kept: LiveEntry = Object.assign({ startedMs: Date.now() }, entry);
     kept.model = this.text(entry.model);
     kept.caller = this.text(entry.caller);
     if (this.capacity === 0) return kept;
-    this.entries.unshift(kept);
-    if (this.entries.length > this.capacity) this.entries.pop();
+    // Not unshift: that moves every kept entry, for every request.
+    this.entries[this.next] = kept;
+    this.next = (this.next + 1) % this.capacity;
     return kept;
   }
 
   /** Records how a request ended. */
-  end(live: LiveRequest, status: number, result?: Result, error?: string): void {
+  end(live: LiveEntry, status: number, result?: Result, error?: string): void {
     live.status = status;
-    live.latencyMs = Date.now() - Date.parse(live.startedAt);
+    live.latencyMs = Date.now() - live.startedMs;
     if (result) {
       live.stopReason = result.stopReason;
       live.answer = result.answer === undefined ? null : this.text(result.answer);
@@ -75,7 +81,15 @@ export class LiveRequests {
     if (error !== undefined) live.error = this.text(error);
   }
 
+  /** The kept requests, newest first. */
   recent(): LiveRequest[] {
-    return this.entries.map((e) => ({ ...e }));
+    const newestFirst = [
+      ...this.entries.slice(0, this.next).reverse(),
+      ...this.entries.slice(this.next).reverse(),
+    ];
+    return newestFirst.map(({ startedMs, ...entry }) => ({
+      ...entry,
+      startedAt: new Date(startedMs).toISOString(),
+    }));
   }
 }

@@ -175,7 +175,6 @@ export async function prepareAnswer(deps: RouteDeps, request: AnswerRequest): Pr
     const started = performance.now();
     const live = deps.live.start({
       id: ids.id,
-      startedAt: new Date().toISOString(),
       endpoint: request.api,
       model: body.model,
       strategy: selection.strategy.name,
