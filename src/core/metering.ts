@@ -34,32 +34,41 @@ export function meteringMiddleware(options: MeteringOptions): BackendMiddleware 
       meter.record(counted);
       return counted;
     };
+    /** A failed call: a cancelled one still spent tokens, recorded before the failure goes on. */
+    const failed = (error: unknown): Promise<never> => {
+      if (error instanceof AbortedError && error.partial) account(error.partial.usage);
+      return Promise.reject(error);
+    };
     return forwardBackend(next, {
-      async generate(request) {
-        throwIfAborted(request.signal);
-        const exhausted = budget?.exhausted();
-        if (exhausted) {
-          tracer?.emit({ kind: "budget-exhausted", text: exhausted.limit });
-          throw exhausted;
-        }
-        const remaining = budget?.remainingTokens();
-        // No single call may overrun the token budget by more than its prompt.
-        const maxTokens =
-          remaining === undefined
-            ? request.maxTokens
-            : Math.max(
-                1,
-                Math.min(
-                  request.maxTokens ?? defaultMaxTokensUnderBudget,
-                  Math.floor(remaining / Math.max(1, request.n)),
-                ),
-              );
-        let response: GenerateResponse | undefined;
+      // Not an async function: a call waits in the engine's frame, not in one of this layer's
+      // own (a served request passes several layers).
+      generate(request) {
+        let pending: Promise<GenerateResponse>;
         try {
+          throwIfAborted(request.signal);
+          const exhausted = budget?.exhausted();
+          if (exhausted) {
+            tracer?.emit({ kind: "budget-exhausted", text: exhausted.limit });
+            throw exhausted;
+          }
+          const remaining = budget?.remainingTokens();
+          // No single call may overrun the token budget by more than its prompt.
+          const maxTokens =
+            remaining === undefined
+              ? request.maxTokens
+              : Math.max(
+                  1,
+                  Math.min(
+                    request.maxTokens ?? defaultMaxTokensUnderBudget,
+                    Math.floor(remaining / Math.max(1, request.n)),
+                  ),
+                );
           // Copied only when the cap changes it (a served request passes several layers).
-          response = await next.generate(
-            maxTokens === request.maxTokens ? request : { ...request, maxTokens },
-          );
+          pending = next.generate(maxTokens === request.maxTokens ? request : { ...request, maxTokens });
+        } catch (error) {
+          return failed(error);
+        }
+        return pending.then((response) => {
           const usage = account(response.usage);
           tracer?.emit({
             kind: "call",
@@ -67,11 +76,7 @@ export function meteringMiddleware(options: MeteringOptions): BackendMiddleware 
             data: { n: request.n, role, promptTokens: response.usage.promptTokens },
           });
           return usage === response.usage ? response : { ...response, usage };
-        } catch (error) {
-          // A cancelled call still spent tokens: record them before passing the cancellation on.
-          if (error instanceof AbortedError && error.partial) account(error.partial.usage);
-          throw error;
-        }
+        }, failed);
       },
       ...(next.scorePrompt
         ? {

@@ -8,7 +8,7 @@
  * request is a 400 (nothing was spent); later, the strategy stops as on an exhausted budget
  * and answers with what it has.
  */
-import { type BackendMiddleware, forwardBackend } from "../core/backend.js";
+import { type BackendMiddleware, forwardBackend, type GenerateResponse } from "../core/backend.js";
 import { AbortedError, BudgetExhaustedError } from "../core/errors.js";
 import type { Meter } from "../core/meter.js";
 import { type ChatMessage, totalTokens, type Usage } from "../core/types.js";
@@ -46,21 +46,31 @@ export function requestCapsMiddleware(caps: RequestCaps): BackendMiddleware {
     tokens += billed(usage);
     caps.spent?.record(usage);
   };
+  /** A failed call: a cancelled one still spent tokens. */
+  const failed = (error: unknown): Promise<never> => {
+    if (error instanceof AbortedError && error.partial) count(error.partial.usage);
+    return Promise.reject(error);
+  };
   return (next) =>
     forwardBackend(next, {
-      async generate(request) {
+      // Not an async function: a call waits in the engine's frame, not in one of this layer's own.
+      generate(request) {
         const n = Math.max(1, request.n);
         if (samples + n > caps.maxSamples)
-          throw refuse(
-            `a call for ${n} more samples after ${samples} would pass the limit of ${caps.maxSamples} samples per request`,
-            "reckon",
+          return Promise.reject(
+            refuse(
+              `a call for ${n} more samples after ${samples} would pass the limit of ${caps.maxSamples} samples per request`,
+              "reckon",
+            ),
           );
         // Each sample may write at most what is left once the prompt (bounded by its size) is paid.
         const left = caps.maxTokens - tokens - promptBound(request.prompt, request.continuation);
         if (left < n)
-          throw refuse(
-            `the request has ${Math.max(0, caps.maxTokens - tokens)} of its ${caps.maxTokens} tokens left, not enough for another call`,
-            "reckon.budget.maxTokens",
+          return Promise.reject(
+            refuse(
+              `the request has ${Math.max(0, caps.maxTokens - tokens)} of its ${caps.maxTokens} tokens left, not enough for another call`,
+              "reckon.budget.maxTokens",
+            ),
           );
         samples += n;
         const maxTokens = Math.min(
@@ -68,16 +78,16 @@ export function requestCapsMiddleware(caps: RequestCaps): BackendMiddleware {
           caps.maxTokensPerSample,
           Math.floor(left / n),
         );
+        let pending: Promise<GenerateResponse>;
         try {
-          const response = await next.generate(
-            maxTokens === request.maxTokens ? request : { ...request, maxTokens },
-          );
+          pending = next.generate(maxTokens === request.maxTokens ? request : { ...request, maxTokens });
+        } catch (error) {
+          return failed(error);
+        }
+        return pending.then((response) => {
           count(response.usage);
           return response;
-        } catch (error) {
-          if (error instanceof AbortedError && error.partial) count(error.partial.usage);
-          throw error;
-        }
+        }, failed);
       },
     });
 }

@@ -280,18 +280,26 @@ export async function prepareAnswer(deps: RouteDeps, request: AnswerRequest): Pr
   return {
     ids,
     sampling,
-    async answer() {
-      const work = begin();
+    // Not an async function: the request waits in the strategy's frames, not in one of its own.
+    answer() {
+      let work: ReturnType<typeof begin>;
       try {
-        const result = await work.runStrategy();
-        const answer = work.answerOf(result);
-        work.finish(200, result);
-        return answer;
+        work = begin();
       } catch (error) {
-        const failure = work.failureOf(error);
-        work.finish(work.failedStatus(failure), undefined, failure);
-        throw failure;
+        return Promise.reject(error);
       }
+      return work
+        .runStrategy()
+        .then((result) => {
+          const answer = work.answerOf(result);
+          work.finish(200, result);
+          return answer;
+        })
+        .catch((error: unknown) => {
+          const failure = work.failureOf(error);
+          work.finish(work.failedStatus(failure), undefined, failure);
+          throw failure;
+        });
     },
     stream(open) {
       const work = begin();

@@ -187,26 +187,37 @@ function checkChosen(name: string, outcome: StrategyOutcome): void {
     );
 }
 
-/** Validates the options, runs the strategy in `ctx` and reports that scope's usage. */
-export async function runStrategyIn(
+/**
+ * Validates the options, runs the strategy in `ctx` and reports that scope's usage. Not an
+ * async function: the strategy's run is waited for in no frame of this one's (a served request
+ * passes several layers); a bad request is still a rejection.
+ */
+export function runStrategyIn(
   ctx: StrategyContext,
   strategy: Strategy<unknown>,
   problem: Problem,
   rawOptions: Record<string, unknown>,
 ): Promise<Result> {
-  const options = parseOrThrow(strategy.options, rawOptions, "strategy options");
-  if (strategy.needsVerifier && !ctx.verifier)
-    throw new InvalidInputError(
-      "verifier",
-      `strategy "${strategy.name}" needs a verifier`,
-      "pass a verifier (--verifier NAME)",
-    );
-  const outcome = await strategy.run(problem, ctx, options);
-  checkChosen(strategy.name, outcome);
-  ctx.trace.emit({ kind: "answer", text: outcome.answer, data: { stopReason: outcome.stopReason } });
-  return {
-    ...outcome,
-    usage: ctx.meter.usage,
-    strategy: strategy.name,
-  };
+  let running: Promise<StrategyOutcome>;
+  try {
+    const options = parseOrThrow(strategy.options, rawOptions, "strategy options");
+    if (strategy.needsVerifier && !ctx.verifier)
+      throw new InvalidInputError(
+        "verifier",
+        `strategy "${strategy.name}" needs a verifier`,
+        "pass a verifier (--verifier NAME)",
+      );
+    running = strategy.run(problem, ctx, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return running.then((outcome) => {
+    checkChosen(strategy.name, outcome);
+    ctx.trace.emit({ kind: "answer", text: outcome.answer, data: { stopReason: outcome.stopReason } });
+    return {
+      ...outcome,
+      usage: ctx.meter.usage,
+      strategy: strategy.name,
+    };
+  });
 }

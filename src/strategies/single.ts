@@ -13,16 +13,16 @@ export const single = defineStrategy({
   options: z.object({}).strict(),
   needsVerifier: false,
   fromPool: { metric: "pass@1", samples: () => 1, select: firstAnswer },
-  async run(problem, ctx) {
+  // Not an async function: its draw is its whole work, and a served request waits in no frame of its own.
+  run(problem, ctx) {
     // Its one sample is the answer, so its text can go to the caller as it is decoded.
-    const { candidates, stopReason } = await drawCandidates(problem, ctx, 1, 1, ctx.answerStream);
-    return {
+    return drawCandidates(problem, ctx, 1, 1, ctx.answerStream).then(({ candidates, stopReason }) => ({
       answer: firstAnswer(candidates),
       candidates,
       tally: tallyAnswers(candidates, problem.task),
       stopReason,
       // Its one sample answers, with or without a stated answer.
       chosen: candidates.length > 0 ? 0 : undefined,
-    };
+    }));
   },
 });
