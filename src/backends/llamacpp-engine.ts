@@ -17,14 +17,16 @@ import { dirname, join } from "node:path";
 
 /**
  * AMX kernels are left out: some virtual machines advertise AMX without enabling it, and its
- * first instruction (Q8_0 weights) then kills the process.
+ * first instruction (Q8_0 weights) then kills the process. GCC lets these flags win over
+ * `-march=native` wherever they stand; they go in the release flags because cmake-js sets
+ * CMAKE_CXX_FLAGS itself.
  */
-const withoutAmx = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16";
+const withoutAmx = "-O3 -DNDEBUG -mno-amx-tile -mno-amx-int8 -mno-amx-bf16";
 
 /** The CMake options of reckon's build; node-llama-cpp names a local build's folder after them. */
 export const nativeEngineCmakeOptions: Readonly<Record<string, string>> = {
-  CMAKE_C_FLAGS: withoutAmx,
-  CMAKE_CXX_FLAGS: withoutAmx,
+  CMAKE_C_FLAGS_RELEASE: withoutAmx,
+  CMAKE_CXX_FLAGS_RELEASE: withoutAmx,
 };
 
 export type EngineChoice = "native" | "prebuilt";
