@@ -32,24 +32,66 @@ class LabelValues {
 }
 
 /**
- * A counter's increments added up by key and handed to it when the metrics are read: prom-client
- * hashes the labels of every increment, which each request paid several times over.
+ * A counter's increments added up by label values and handed to it when the metrics are read:
+ * prom-client hashes the labels of every increment, which each request paid several times over.
+ * Keyed by two values without joining them, and the labels object built only the first time a
+ * pair is seen: nothing is allocated for a pair counted before.
  */
 class Tally<Name extends string> {
-  private readonly counts = new Map<string, { labels: Record<Name, string>; value: number }>();
+  private readonly counts = new Map<
+    string,
+    Map<string | number, { labels: Record<Name, string>; value: number }>
+  >();
 
-  /** `labels` are those of `key`, read the first time the key is seen. */
-  add(key: string, labels: Record<Name, string>, value = 1): void {
-    const entry = this.counts.get(key);
+  add(
+    first: string,
+    second: string | number,
+    labelsOf: (first: string, second: string | number) => Record<Name, string>,
+    value = 1,
+  ): void {
+    let inner = this.counts.get(first);
+    if (!inner) {
+      inner = new Map();
+      this.counts.set(first, inner);
+    }
+    const entry = inner.get(second);
     if (entry) entry.value += value;
-    else this.counts.set(key, { labels, value });
+    else inner.set(second, { labels: labelsOf(first, second), value });
   }
 
   flushInto(counter: Counter<Name>): void {
-    for (const { labels, value } of this.counts.values()) counter.inc(labels, value);
+    for (const inner of this.counts.values())
+      for (const { labels, value } of inner.values()) counter.inc(labels, value);
     this.counts.clear();
   }
 }
+
+/** One labels object per value, for a histogram observed with the same few values again and again. */
+class LabelObjects<Name extends string> {
+  private readonly objects = new Map<string, Record<Name, string>>();
+
+  constructor(private readonly name: Name) {}
+
+  of(value: string): Record<Name, string> {
+    let labels = this.objects.get(value);
+    if (!labels) {
+      labels = { [this.name]: value } as Record<Name, string>;
+      this.objects.set(value, labels);
+    }
+    return labels;
+  }
+}
+
+const requestLabels = (route: string, status: string | number) => ({ route, status: String(status) });
+const strategyLabels = (strategy: string, stopReason: string | number) => ({
+  strategy,
+  stop_reason: String(stopReason),
+});
+const directionLabels = (direction: string) => ({ direction });
+const outcomeLabels = (upstream: string, outcome: string | number) => ({
+  upstream,
+  outcome: String(outcome),
+});
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -120,6 +162,8 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  private readonly routeLabels = new LabelObjects("route");
+  private readonly upstreamLabels = new LabelObjects("upstream");
   private readonly upstreamLabel: LabelValues;
   private readonly strategyLabel: LabelValues;
 
@@ -166,17 +210,17 @@ export class ServerMetrics {
   }
 
   request(route: string, status: number, seconds: number): void {
-    this.requestCounts.add(`${route}\0${status}`, { route, status: String(status) });
-    this.duration.observe({ route }, seconds);
+    this.requestCounts.add(route, status, requestLabels);
+    this.duration.observe(this.routeLabels.of(route), seconds);
   }
 
   strategyRun(strategy: string, stopReason: string, usage: Usage): void {
     const shown = this.strategyLabel.of(strategy);
-    this.strategyRunCounts.add(`${shown}\0${stopReason}`, { strategy: shown, stop_reason: stopReason });
-    this.tokenCounts.add("prompt", { direction: "prompt" }, usage.promptTokens);
-    this.tokenCounts.add("completion", { direction: "completion" }, usage.completionTokens);
-    this.tokenCounts.add("cached_prompt", { direction: "cached_prompt" }, usage.cachedPromptTokens ?? 0);
-    this.tokenCounts.add("verifier", { direction: "verifier" }, usage.verifierTokens ?? 0);
+    this.strategyRunCounts.add(shown, stopReason, strategyLabels);
+    this.tokenCounts.add("prompt", "", directionLabels, usage.promptTokens);
+    this.tokenCounts.add("completion", "", directionLabels, usage.completionTokens);
+    this.tokenCounts.add("cached_prompt", "", directionLabels, usage.cachedPromptTokens ?? 0);
+    this.tokenCounts.add("verifier", "", directionLabels, usage.verifierTokens ?? 0);
   }
 
   /** Feeds the pool's events (`createOpenAIPool({policy: {onEvent}})`). */
@@ -184,11 +228,11 @@ export class ServerMetrics {
     const upstream = this.upstreamLabel.of("upstream" in event ? event.upstream : event.from);
     switch (event.kind) {
       case "success":
-        this.upstreamCallCounts.add(`${upstream}\0success`, { upstream, outcome: "success" });
-        this.upstreamLatency.observe({ upstream }, event.latencyMs / 1000);
+        this.upstreamCallCounts.add(upstream, "success", outcomeLabels);
+        this.upstreamLatency.observe(this.upstreamLabels.of(upstream), event.latencyMs / 1000);
         break;
       case "failure":
-        this.upstreamCallCounts.add(`${upstream}\0failure`, { upstream, outcome: "failure" });
+        this.upstreamCallCounts.add(upstream, "failure", outcomeLabels);
         this.upstreamErrors.inc({ upstream, status: String(event.status ?? "none") });
         break;
       case "retry":
