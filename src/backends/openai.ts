@@ -404,7 +404,8 @@ function arrive(
   const { response } = answer;
   const kept = response.choices.slice(0, count);
   arrived[slot] = { response, choices: kept };
-  if (answer.reported) return;
+  // Reported as it streamed, or nobody to report to (a served request that does not stream).
+  if (answer.reported || (!request.onToken && !request.onSample)) return;
   // The same token counts the returned completions get, so a caller's sums agree with the usage.
   const tokens = tokensPerChoice(response, kept);
   kept.forEach((choice, i) => {
@@ -419,18 +420,20 @@ function collect(
   latencyMs: number,
   cutShort: ParsedResponse[] = [],
 ): GenerateResponse {
-  const done = arrived.filter((a) => a !== undefined);
-  // A stream cut off before its first token cost a call but holds no sample.
-  const begun = cutShort.map((r) => ({
-    ...r,
-    choices: r.choices.filter((c) => c.text !== "" || (c.tokens ?? 0) > 0),
-  }));
-  return toGenerateResponse(
-    request,
-    [...done.map((a) => a.response), ...begun],
-    [...done.flatMap((a) => a.choices), ...begun.flatMap((r) => r.choices)],
-    latencyMs,
-  );
+  const responses: ParsedResponse[] = [];
+  const choices: ParsedChoice[] = [];
+  for (const a of arrived) {
+    if (a === undefined) continue;
+    responses.push(a.response);
+    choices.push(...a.choices);
+  }
+  for (const r of cutShort) {
+    // A stream cut off before its first token cost a call but holds no sample.
+    const begun = { ...r, choices: r.choices.filter((c) => c.text !== "" || (c.tokens ?? 0) > 0) };
+    responses.push(begun);
+    choices.push(...begun.choices);
+  }
+  return toGenerateResponse(request, responses, choices, latencyMs);
 }
 
 /** A refusal of `n` itself, e.g. a server's "Only one completion choice is allowed". */
