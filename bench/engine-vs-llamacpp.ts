@@ -123,14 +123,17 @@ interface Embedded {
   ms: number;
   /** Share of the wall time spent in llama.cpp's decode calls (undefined when not measurable). */
   decodeShare: number | undefined;
+  /** llama.cpp decode calls: one per step of the parallel sequences still going. */
+  steps: number | undefined;
 }
 
 /** Times native decode calls through node-llama-cpp's internal binding, where it is reachable. */
-function decodeTimer(backend: LlamaCppBackend): { reset(): void; ms(): number } | undefined {
+function decodeTimer(backend: LlamaCppBackend): { reset(): void; ms(): number; calls(): number } | undefined {
   const native = (backend.context as unknown as { _ctx?: { decodeBatch?: () => Promise<unknown> } })._ctx;
   if (typeof native?.decodeBatch !== "function") return undefined;
   const decode = native.decodeBatch.bind(native);
   let total = 0;
+  let calls = 0;
   Object.defineProperty(native, "decodeBatch", {
     configurable: true,
     writable: true,
@@ -140,10 +143,18 @@ function decodeTimer(backend: LlamaCppBackend): { reset(): void; ms(): number } 
         return await decode();
       } finally {
         total += performance.now() - started;
+        calls++;
       }
     },
   });
-  return { reset: () => (total = 0), ms: () => total };
+  return {
+    reset: () => {
+      total = 0;
+      calls = 0;
+    },
+    ms: () => total,
+    calls: () => calls,
+  };
 }
 
 /** One measurement in a process of its own, on the llama.cpp build `engine` names. */
@@ -183,6 +194,7 @@ async function embedded(modelPath: string, sequences: number, request: GenerateR
       tokens: generated,
       ms,
       decodeShare: timer ? timer.ms() / ms : undefined,
+      steps: timer?.calls(),
     };
   } finally {
     await backend.close();
@@ -245,6 +257,9 @@ async function compare(): Promise<void> {
         "decode share",
         `reckon/llama.cpp b${samples}`,
         "reckon 1x1/b1",
+        "ms/step reckon (tok/step)",
+        `ms/step llama.cpp b${samples}`,
+        "step-time ratio",
       ],
     ];
     const ratios = new Map<string, number[]>();
@@ -266,6 +281,11 @@ async function compare(): Promise<void> {
           const ratio = parallel.rate / speeds.get(samples)!;
           const key = `${label} ${engine}`;
           ratios.set(key, [...(ratios.get(key) ?? []), ratio]);
+          // Samples end at their end-of-text token, so later steps decode fewer sequences than
+          // llama-batched-bench's full batch: a step's time compares the engines at equal or
+          // less work for reckon.
+          const stepMs = parallel.steps ? parallel.ms / parallel.steps : Number.NaN;
+          const llamaStepMs = (samples * 1000) / speeds.get(samples)!;
           rows.push([
             run,
             label,
@@ -278,6 +298,9 @@ async function compare(): Promise<void> {
             parallel.decodeShare === undefined ? "-" : `${fixed(parallel.decodeShare * 100, 0)}%`,
             fixed(ratio, 2),
             fixed(serial.rate / speeds.get(1)!, 2),
+            `${fixed(stepMs)} (${parallel.steps ? fixed(parallel.tokens / parallel.steps) : "-"})`,
+            fixed(llamaStepMs),
+            fixed(llamaStepMs / stepMs, 2),
           ]);
           console.log(rows.at(-1)!.join("  "));
         }
