@@ -2,8 +2,9 @@
  * What streaming buys against a real server: llama.cpp's own llama-server on loopback, serving
  * the bundled model. Each figure is measured side by side in one run.
  *
- * 1. Time to first token through `reckon serve` for `single`: streamed, against the whole answer
- *    at once (what a buffered proxy gives), on answers of `--tokens` tokens.
+ * 1. Time to first token through `reckon serve` for `single` and for `self-refine` (which
+ *    streams its last round's pass): streamed, against the whole answer at once (what a
+ *    buffered proxy gives), on passes of `--tokens` tokens.
  * 2. `first-finish` with the server's native `n`: latency and tokens against waiting for all n
  *    (one request of n samples that runs to the end).
  * 3. `deepconf` online (one streamed request per trace, cancelled when its confidence drops)
@@ -37,61 +38,80 @@ const fixed = (x: number, digits = 1) => x.toFixed(digits);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function timeToFirstToken(): Promise<void> {
-  // --ignore-eos: every answer is exactly `answerTokens` long, so the two ways compare alike.
-  const upstream = await startLlamaServer({ parallel: 1, contextSize: 4096, extraArgs: ["--ignore-eos"] });
+  // --ignore-eos: every answer is exactly `answerTokens` long, so the two ways compare alike. A
+  // context longer than the model was trained for, so that a critique of such a draft fits.
+  const upstream = await startLlamaServer({
+    parallel: 1,
+    contextSize: 4096,
+    extraArgs: ["--ignore-eos", "--override-kv", "llama.context_length=int:4096"],
+  });
   const proxy = createReckonServer(
     parseServerConfig({ port: 0, host: "127.0.0.1", upstreams: [upstream.url], task: "arithmetic" }),
   );
   const url = `${await proxy.listen()}/v1/completions`;
-  const body = (stream: boolean, i: number) =>
-    JSON.stringify({
-      model: "single/reckon-tiny",
-      prompt: formatArithmeticPrompt("12*7+45-9*3+16"),
-      max_tokens: answerTokens,
-      temperature: 1,
-      seed: seed + i,
-      stream,
-    });
-  const streamed: number[] = [];
-  const buffered: number[] = [];
+  // `single` streams its one pass; self-refine its last round's, after a draft and a critique.
+  const ways = [
+    { label: "single", model: "single/reckon-tiny", reckon: undefined },
+    {
+      label: "self-refine (1 round, 8-token critique)",
+      model: "self-refine/reckon-tiny",
+      reckon: { maxRounds: 1, critiqueTokens: 8 },
+    },
+  ];
   try {
-    for (let i = 0; i < 8; i++) {
-      // Alternating, so both ways see the same load.
-      let started = performance.now();
-      const response = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: body(true, i),
-      });
-      const reader = response.body!.getReader();
-      const decoder = new TextDecoder();
-      let first: number | undefined;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (first === undefined && /"text":"[^"]/.test(decoder.decode(value)))
-          first = performance.now() - started;
-      }
-      streamed.push(first ?? Number.NaN);
-      started = performance.now();
-      await (
-        await fetch(url, {
+    for (const [index, way] of ways.entries()) {
+      const body = (stream: boolean, i: number) =>
+        JSON.stringify({
+          model: way.model,
+          prompt: formatArithmeticPrompt("12*7+45-9*3+16"),
+          max_tokens: answerTokens,
+          temperature: 1,
+          seed: seed + i,
+          stream,
+          ...(way.reckon ? { reckon: way.reckon } : {}),
+        });
+      const streamed: number[] = [];
+      const buffered: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        // Alternating, so both ways see the same load.
+        let started = performance.now();
+        const response = await fetch(url, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: body(false, i),
-        })
-      ).json();
-      buffered.push(performance.now() - started);
+          body: body(true, i),
+        });
+        const reader = response.body!.getReader();
+        const decoder = new TextDecoder();
+        let first: number | undefined;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          if (first === undefined && /"text":"[^"]/.test(decoder.decode(value)))
+            first = performance.now() - started;
+        }
+        streamed.push(first ?? Number.NaN);
+        started = performance.now();
+        await (
+          await fetch(url, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: body(false, i),
+          })
+        ).json();
+        buffered.push(performance.now() - started);
+      }
+      console.log(
+        `1${"ab"[index]}. reckon serve, ${way.label}, passes of ${answerTokens} tokens, 8 requests each way (median):`,
+      );
+      console.log(
+        `   time to first token streamed ${fixed(median(streamed))} ms, buffered ${fixed(median(buffered))} ms`,
+      );
+      console.log(`   buffered / streamed: ${fixed(median(buffered) / median(streamed), 1)}x sooner`);
     }
   } finally {
     await proxy.close();
     await upstream.close();
   }
-  console.log(`1. reckon serve, single, answers of ${answerTokens} tokens, 8 requests each way (median):`);
-  console.log(
-    `   time to first token streamed ${fixed(median(streamed))} ms, buffered ${fixed(median(buffered))} ms`,
-  );
-  console.log(`   buffered / streamed: ${fixed(median(buffered) / median(streamed), 1)}x sooner`);
 }
 
 async function firstFinishAndDeepConf(): Promise<void> {
