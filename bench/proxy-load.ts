@@ -11,6 +11,7 @@
  * larger.
  *
  *   npx tsx bench/proxy-load.ts [--concurrency 200] [--requests 3000] [--pairs 3] [--source]
+ *       [--against DIR]   # + another build of src (e.g. an older checkout's tsc output), run in turn with this one
  *   PROXY_PROF=1 npx tsx bench/proxy-load.ts     # + CPU profiles of the measured runs in /tmp/prof2
  *   PROXY_PROF=heap npx tsx bench/proxy-load.ts  # + allocation profiles instead
  *
@@ -23,7 +24,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { Session } from "node:inspector";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
       requests: { type: "string", default: "3000" },
       pairs: { type: "string", default: "3" },
       source: { type: "boolean", default: false },
+      against: { type: "string" },
     },
   });
   const concurrency = Number(values.concurrency);
@@ -44,6 +46,11 @@ async function main(): Promise<void> {
     const upstream = await spawn("upstream", [], children);
     const proxy = await spawn("proxy", [upstream, server], children);
     const forwarder = await spawn("forwarder", [upstream], children);
+    // Another build of the server, measured in turn with this one: run-to-run noise on a busy
+    // machine is larger than most single changes.
+    const against = values.against
+      ? await spawn("proxy", [upstream, resolve(values.against)], children)
+      : undefined;
     const body = JSON.stringify({
       model: "test-model",
       messages: [{ role: "user", content: "What is 2+2?" }],
@@ -52,20 +59,32 @@ async function main(): Promise<void> {
       direct: `${upstream}/chat/completions`,
       forwarder: `${forwarder}/chat/completions`,
       proxy: `${proxy}/chat/completions`,
+      ...(against ? { against: `${against}/chat/completions` } : {}),
     };
     for (const url of Object.values(urls)) await load(url, body, concurrency, 1_000); // warm-up
     const direct = await load(urls.direct, body, concurrency, total);
     // Forwarder and proxy in alternating pairs, so that a slow moment of the machine hits both.
-    const [, proxyChild, forwarderChild] = children as [ChildProcess, ChildProcess, ChildProcess];
+    const [, proxyChild, forwarderChild, againstChild] = children as ChildProcess[];
     const runs: {
       forwarder: Measured & { cpuMsPerRequest: number };
       proxy: Measured & { cpuMsPerRequest: number };
+      against?: Measured & { cpuMsPerRequest: number };
     }[] = [];
-    for (let pair = 0; pair < Number(values.pairs); pair++)
-      runs.push({
-        forwarder: await withCpu(forwarderChild, total, () => load(urls.forwarder, body, concurrency, total)),
-        proxy: await withCpu(proxyChild, total, () => load(urls.proxy, body, concurrency, total)),
-      });
+    const measure = (child: ChildProcess, url: string) =>
+      withCpu(child, total, () => load(url, body, concurrency, total));
+    for (let pair = 0; pair < Number(values.pairs); pair++) {
+      const forwarderRun = await measure(forwarderChild!, urls.forwarder);
+      if (!againstChild || !urls.against) {
+        runs.push({ forwarder: forwarderRun, proxy: await measure(proxyChild!, urls.proxy) });
+        continue;
+      }
+      // The two builds take turns at going first, so that neither always follows the forwarder.
+      const first = pair % 2 === 0;
+      const proxyFirst = first ? await measure(proxyChild!, urls.proxy) : undefined;
+      const againstRun = await measure(againstChild, urls.against);
+      const proxyRun = proxyFirst ?? (await measure(proxyChild!, urls.proxy));
+      runs.push({ forwarder: forwarderRun, proxy: proxyRun, against: againstRun });
+    }
 
     const p = (values: number[], q: number) => percentile(values, q).toFixed(2);
     const row = (name: string, m: Measured) =>
@@ -80,6 +99,7 @@ async function main(): Promise<void> {
     runs.forEach((r, i) => {
       row(`minimal forwarder #${i + 1}`, r.forwarder);
       row(`reckon serve #${i + 1}`, r.proxy);
+      if (r.against) row(`--against build #${i + 1}`, r.against);
     });
     const ratios = runs.map((r) => r.proxy.rps / r.forwarder.rps);
     const addedP99 = runs.map(
@@ -100,6 +120,13 @@ async function main(): Promise<void> {
     console.log(
       `CPU per request: minimal forwarder ${cpu("forwarder").toFixed(3)} ms, reckon serve ${cpu("proxy").toFixed(3)} ms (ratio ${(cpu("forwarder") / cpu("proxy")).toFixed(2)}: the throughput ratio when CPU-bound)`,
     );
+    if (values.against) {
+      // Run by run: each pair of runs shared the machine's moment.
+      const relative = runs.map((r) => r.proxy.cpuMsPerRequest / r.against!.cpuMsPerRequest);
+      console.log(
+        `--against build: CPU per request ${median(runs.map((r) => r.against!.cpuMsPerRequest)).toFixed(3)} ms; this build / it, run by run: ${relative.map((v) => v.toFixed(2)).join(", ")} (median ${median(relative).toFixed(2)})`,
+      );
+    }
   } finally {
     for (const child of children) child.send("stop");
   }
