@@ -61,8 +61,9 @@ export interface RootSettings {
    */
   middleware?: readonly BackendMiddleware[];
   /**
-   * Receives the answer's text as it is decoded, from strategies whose answer is one pass they
-   * can stream (`single`); others answer only at the end.
+   * Receives the answer's text as it is decoded, from strategies that know a pass is their
+   * answer before it begins (`single`; a revision loop's last round); others answer only at the
+   * end.
    */
   onAnswerToken?: (event: TokenEvent) => void;
   /**
