@@ -3,28 +3,23 @@
  * `llama-batched-bench` (llama.cpp's own batched decoding, random tokens, no sampling) at batch 1
  * and batch 16, and reckon's embedded backend drawing 16 seeded samples of one prompt, one by
  * one on one sequence and as 16 parallel sequences. On a random-weight 107M-parameter F32 GGUF
- * (the one of `bench/tree-speed.ts`) and on its Q8_0 copy made with `llama-quantize`. The
- * embedded backend runs on each llama.cpp build it can load, each in a process of its own:
- * node-llama-cpp's prebuilt binary, and this machine's native build when `reckon engine build`
- * has made one.
+ * (the one of `bench/tree-speed.ts`) and on its Q8_0 copy made with `llama-quantize`.
  *
  *   npx tsx bench/engine-vs-llamacpp.ts [--threads 2] [--tokens 64] [--runs 1] [--serial 16]
- *     [--formats F32,Q8_0] [--engines prebuilt,native] [--bin DIR] [--model PATH.gguf] [--keep]
+ *     [--formats F32,Q8_0] [--bin DIR] [--model PATH.gguf] [--keep]
  *
  * Needs llama.cpp's programs: `node tools/build-llama-server.mjs` builds them once per machine
  * (or pass --bin). Without --model it writes the random GGUF (about 430 MB) to a temporary
  * folder and removes it at the end. Each run measures every engine once per model, in turn, so
  * a busy machine slows both sides alike: the ratios are the figures to read.
  */
-import { fork, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createLlamaCppBackend } from "../src/backends/embedded.js";
 import type { LlamaCppBackend } from "../src/backends/llamacpp.js";
-import { type EngineChoice, nativeEngineStatus } from "../src/backends/llamacpp-engine.js";
 import type { GenerateRequest } from "../src/core/backend.js";
 import { randomLlamaGguf } from "./random-gguf.js";
 
@@ -38,8 +33,6 @@ const { values } = parseArgs({
     runs: { type: "string", default: "1" },
     /** Which of the two files to measure. */
     formats: { type: "string", default: "F32,Q8_0" },
-    /** Which llama.cpp builds run the embedded backend (native only where one is built). */
-    engines: { type: "string", default: "prebuilt,native" },
     bin: { type: "string" },
     model: { type: "string" },
     keep: { type: "boolean", default: false },
@@ -157,28 +150,6 @@ function decodeTimer(backend: LlamaCppBackend): { reset(): void; ms(): number; c
   };
 }
 
-/** One measurement in a process of its own, on the llama.cpp build `engine` names. */
-function embeddedIn(
-  engine: EngineChoice,
-  modelPath: string,
-  sequences: number,
-  request: GenerateRequest,
-): Promise<Embedded> {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), [], {
-      env: { ...process.env, RECKON_ENGINE: engine },
-      execArgv: process.execArgv,
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    child.once("message", (result) => resolve(result as Embedded));
-    child.once("error", reject);
-    child.once("exit", (code, signal) =>
-      reject(new Error(`the ${engine} measurement ended (${code ?? signal}) without a result`)),
-    );
-    child.send({ modelPath, sequences, request });
-  });
-}
-
 async function embedded(modelPath: string, sequences: number, request: GenerateRequest): Promise<Embedded> {
   const backend = await createLlamaCppBackend({ modelPath, mode: "completion", sequences, threads });
   try {
@@ -201,121 +172,103 @@ async function embedded(modelPath: string, sequences: number, request: GenerateR
   }
 }
 
-if (process.send) {
-  // A measuring child: one request from the parent, one answer, then gone.
-  process.once("message", async (job: { modelPath: string; sequences: number; request: GenerateRequest }) => {
-    process.send!(await embedded(job.modelPath, job.sequences, job.request), () => process.exit(0));
-  });
-} else await compare();
+const bin = binFolder();
+let dir: string | undefined;
+let f32 = values.model;
+if (!f32) {
+  dir = mkdtempSync(join(tmpdir(), "reckon-engine-"));
+  f32 = join(dir, "random-107m-f32.gguf");
+  writeFileSync(
+    f32,
+    randomLlamaGguf({ embedding: 768, layers: 14, heads: 8, feedForward: 2304, context: 512 }),
+  );
+}
+// The quantized copy goes next to the F32 file when that is temporary, else to its own folder.
+const quantDir = dir ?? mkdtempSync(join(tmpdir(), "reckon-engine-"));
+const q8 = join(quantDir, "random-107m-q8_0.gguf");
+try {
+  const formats = values.formats.split(",");
+  if (formats.includes("Q8_0")) runTool(join(bin, "llama-quantize"), [f32, q8, "Q8_0", String(threads)]);
+  const request: GenerateRequest = {
+    prompt: "Q: 5+12*3-7*4=?\n",
+    n: samples,
+    temperature: 1,
+    seed: 1234,
+    maxTokens: tokens,
+  };
+  const probe = await createLlamaCppBackend({ modelPath: f32, mode: "completion", sequences: 1, threads });
+  const promptTokens = probe.model.tokenize(request.prompt as string, false).length + 1;
+  console.log(
+    `${probe.id}: ${probe.parameterCount} parameters; ${threads} threads, ${samples} samples of ${tokens} tokens, a ${promptTokens}-token prompt; llama.cpp programs in ${bin}`,
+  );
+  await probe.close();
 
-async function compare(): Promise<void> {
-  const engines = values.engines
-    .split(",")
-    .filter((engine): engine is EngineChoice => engine === "prebuilt" || engine === "native")
-    .filter((engine) => engine === "prebuilt" || nativeEngineStatus().cached !== undefined);
-  const bin = binFolder();
-  let dir: string | undefined;
-  let f32 = values.model;
-  if (!f32) {
-    dir = mkdtempSync(join(tmpdir(), "reckon-engine-"));
-    f32 = join(dir, "random-107m-f32.gguf");
-    writeFileSync(
-      f32,
-      randomLlamaGguf({ embedding: 768, layers: 14, heads: 8, feedForward: 2304, context: 512 }),
-    );
-  }
-  // The quantized copy goes next to the F32 file when that is temporary, else to its own folder.
-  const quantDir = dir ?? mkdtempSync(join(tmpdir(), "reckon-engine-"));
-  const q8 = join(quantDir, "random-107m-q8_0.gguf");
-  try {
-    const formats = values.formats.split(",");
-    if (formats.includes("Q8_0")) runTool(join(bin, "llama-quantize"), [f32, q8, "Q8_0", String(threads)]);
-    const request: GenerateRequest = {
-      prompt: "Q: 5+12*3-7*4=?\n",
-      n: samples,
-      temperature: 1,
-      seed: 1234,
-      maxTokens: tokens,
-    };
-    const probe = await createLlamaCppBackend({ modelPath: f32, mode: "completion", sequences: 1, threads });
-    const promptTokens = probe.model.tokenize(request.prompt as string, false).length + 1;
-    console.log(
-      `${probe.id}: ${probe.parameterCount} parameters; ${threads} threads, ${samples} samples of ${tokens} tokens, a ${promptTokens}-token prompt; llama.cpp programs in ${bin}`,
-    );
-    await probe.close();
-
-    const rows: (string | number)[][] = [
-      [
-        "run",
-        "model",
-        "engine",
-        "load",
-        "llama.cpp b1",
-        `llama.cpp b${samples}`,
-        "reckon 1 by 1",
-        `reckon ${samples} par.`,
-        "decode share",
-        `reckon/llama.cpp b${samples}`,
-        "reckon 1x1/b1",
-        "ms/step reckon (tok/step)",
-        `ms/step llama.cpp b${samples}`,
-        "step-time ratio",
-      ],
-    ];
-    const ratios = new Map<string, number[]>();
-    for (let run = 1; run <= runs; run++) {
-      for (const [label, modelPath] of [
-        ["F32", f32],
-        ["Q8_0", q8],
-      ] as const) {
-        if (!formats.includes(label)) continue;
-        const speeds = batchedBench(bin, modelPath, promptTokens);
-        console.error(
-          `run ${run} ${label}: llama-batched-bench ${[...speeds].map(([b, r]) => `b${b} ${fixed(r)}`).join(", ")} tokens/s`,
-        );
-        for (const engine of engines) {
-          const load = loadavg()[0]!;
-          const parallel = await embeddedIn(engine, modelPath, samples, request);
-          console.error(`run ${run} ${label} ${engine}: embedded parallel ${fixed(parallel.rate)} tokens/s`);
-          const serial = await embeddedIn(engine, modelPath, 1, { ...request, n: serialSamples });
-          const ratio = parallel.rate / speeds.get(samples)!;
-          const key = `${label} ${engine}`;
-          ratios.set(key, [...(ratios.get(key) ?? []), ratio]);
-          // Samples end at their end-of-text token, so later steps decode fewer sequences than
-          // llama-batched-bench's full batch: a step's time compares the engines at equal or
-          // less work for reckon.
-          const stepMs = parallel.steps ? parallel.ms / parallel.steps : Number.NaN;
-          const llamaStepMs = (samples * 1000) / speeds.get(samples)!;
-          rows.push([
-            run,
-            label,
-            engine,
-            fixed(load),
-            fixed(speeds.get(1)!),
-            fixed(speeds.get(samples)!),
-            fixed(serial.rate),
-            `${fixed(parallel.rate)} (${parallel.tokens} tok)`,
-            parallel.decodeShare === undefined ? "-" : `${fixed(parallel.decodeShare * 100, 0)}%`,
-            fixed(ratio, 2),
-            fixed(serial.rate / speeds.get(1)!, 2),
-            `${fixed(stepMs)} (${parallel.steps ? fixed(parallel.tokens / parallel.steps) : "-"})`,
-            fixed(llamaStepMs),
-            fixed(llamaStepMs / stepMs, 2),
-          ]);
-          console.log(rows.at(-1)!.join("  "));
-        }
-      }
-    }
-    console.log(`\ntokens/s of text generation (load: 1-minute load average when the row started):`);
-    console.log(table(rows));
-    for (const [label, values] of ratios) {
-      const sorted = [...values].sort((a, b) => a - b);
-      console.log(
-        `${label}: reckon's ${samples} parallel sequences / llama-batched-bench batch ${samples} = ${sorted.map((r) => fixed(r, 2)).join(", ")} (median ${fixed(sorted[Math.floor(sorted.length / 2)]!, 2)}; target 0.8)`,
+  const rows: (string | number)[][] = [
+    [
+      "run",
+      "model",
+      "load",
+      "llama.cpp b1",
+      `llama.cpp b${samples}`,
+      "reckon 1 by 1",
+      `reckon ${samples} par.`,
+      "decode share",
+      `reckon/llama.cpp b${samples}`,
+      "reckon 1x1/b1",
+      "ms/step reckon (tok/step)",
+      `ms/step llama.cpp b${samples}`,
+      "step-time ratio",
+    ],
+  ];
+  const ratios = new Map<string, number[]>();
+  for (let run = 1; run <= runs; run++) {
+    for (const [label, modelPath] of [
+      ["F32", f32],
+      ["Q8_0", q8],
+    ] as const) {
+      if (!formats.includes(label)) continue;
+      const load = loadavg()[0]!;
+      const speeds = batchedBench(bin, modelPath, promptTokens);
+      console.error(
+        `run ${run} ${label}: llama-batched-bench ${[...speeds].map(([b, r]) => `b${b} ${fixed(r)}`).join(", ")} tokens/s`,
       );
+      const parallel = await embedded(modelPath, samples, request);
+      console.error(`run ${run} ${label}: embedded parallel ${fixed(parallel.rate)} tokens/s`);
+      const serial = await embedded(modelPath, 1, { ...request, n: serialSamples });
+      const ratio = parallel.rate / speeds.get(samples)!;
+      ratios.set(label, [...(ratios.get(label) ?? []), ratio]);
+      // Samples end at their end-of-text token, so later steps decode fewer sequences than
+      // llama-batched-bench's full batch: a step's time compares the engines at equal or less
+      // work for reckon.
+      const stepMs = parallel.steps ? parallel.ms / parallel.steps : Number.NaN;
+      const llamaStepMs = (samples * 1000) / speeds.get(samples)!;
+      rows.push([
+        run,
+        label,
+        fixed(load),
+        fixed(speeds.get(1)!),
+        fixed(speeds.get(samples)!),
+        fixed(serial.rate),
+        `${fixed(parallel.rate)} (${parallel.tokens} tok)`,
+        parallel.decodeShare === undefined ? "-" : `${fixed(parallel.decodeShare * 100, 0)}%`,
+        fixed(ratio, 2),
+        fixed(serial.rate / speeds.get(1)!, 2),
+        `${fixed(stepMs)} (${parallel.steps ? fixed(parallel.tokens / parallel.steps) : "-"})`,
+        fixed(llamaStepMs),
+        fixed(llamaStepMs / stepMs, 2),
+      ]);
+      console.log(rows.at(-1)!.join("  "));
     }
-  } finally {
-    if (values.keep) console.log(`kept ${quantDir}`);
-    else rmSync(quantDir, { recursive: true, force: true });
   }
+  console.log(`\ntokens/s of text generation (load: 1-minute load average when the row started):`);
+  console.log(table(rows));
+  for (const [label, values] of ratios) {
+    const sorted = [...values].sort((a, b) => a - b);
+    console.log(
+      `${label}: reckon's ${samples} parallel sequences / llama-batched-bench batch ${samples} = ${sorted.map((r) => fixed(r, 2)).join(", ")} (median ${fixed(sorted[Math.floor(sorted.length / 2)]!, 2)}; target 0.8)`,
+    );
+  }
+} finally {
+  if (values.keep) console.log(`kept ${quantDir}`);
+  else rmSync(quantDir, { recursive: true, force: true });
 }

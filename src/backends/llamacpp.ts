@@ -22,7 +22,6 @@ import {
 import type { ChatMessage, Completion, TokenLogprob, Usage } from "../core/types.js";
 import { parseOrThrow } from "../core/validate.js";
 import { decodeSample } from "./llamacpp-decode.js";
-import { engineChoice, nativeEngineCmakeOptions, restoreNativeEngine } from "./llamacpp-engine.js";
 import { Lockstep } from "./llamacpp-lockstep.js";
 import { SequencePool } from "./llamacpp-pool.js";
 import { canCopySequenceState, type PrefixLoad } from "./llamacpp-prefix.js";
@@ -90,39 +89,19 @@ export interface LlamaCppStats {
 
 let sharedLlama: Promise<Llama> | undefined;
 
-/**
- * One native llama.cpp instance per process: CPU only, never downloads or builds binaries. The
- * machine's own build (`reckon engine build`) when there is one, else node-llama-cpp's prebuilt.
- */
-export function llamaRuntime(): Promise<Llama> {
-  sharedLlama ??= loadLlama().catch((error: unknown) => {
-    sharedLlama = undefined;
-    throw new BackendError(
-      `llama.cpp could not start: ${error instanceof Error ? error.message : String(error)}`,
-      undefined,
-      "node-llama-cpp needs its prebuilt binary for this platform (@node-llama-cpp/<platform>)",
-    );
-  });
+/** One native llama.cpp instance per process: CPU only, never downloads or builds binaries. */
+function llamaRuntime(): Promise<Llama> {
+  sharedLlama ??= getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error }).catch(
+    (error: unknown) => {
+      sharedLlama = undefined;
+      throw new BackendError(
+        `llama.cpp could not start: ${error instanceof Error ? error.message : String(error)}`,
+        undefined,
+        "node-llama-cpp needs its prebuilt binary for this platform (@node-llama-cpp/<platform>)",
+      );
+    },
+  );
   return sharedLlama;
-}
-
-async function loadLlama(): Promise<Llama> {
-  const native = engineChoice() === "native" && restoreNativeEngineQuietly();
-  return getLlama({
-    gpu: false,
-    build: "never",
-    logLevel: LlamaLogLevel.error,
-    ...(native ? { cmakeOptions: { ...nativeEngineCmakeOptions } } : {}),
-  });
-}
-
-/** A cache that cannot be read or copied leaves the prebuilt binary in charge. */
-function restoreNativeEngineQuietly(): boolean {
-  try {
-    return restoreNativeEngine();
-  } catch {
-    return false;
-  }
 }
 
 async function assertGguf(modelPath: string): Promise<void> {

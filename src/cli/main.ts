@@ -6,7 +6,6 @@ import { benchCommand } from "./bench.js";
 import { compareCommand } from "./compare.js";
 import { datasetsCommand } from "./datasets.js";
 import { demoCommand } from "./demo.js";
-import { engineCommand } from "./engine.js";
 import { exportCommand } from "./export.js";
 import { gradeCommand } from "./grade.js";
 import { reportCommand } from "./report.js";
@@ -35,7 +34,6 @@ const program = new Command()
   .addCommand(reportCommand())
   .addCommand(exportCommand())
   .addCommand(sandboxCommand())
-  .addCommand(engineCommand())
   .addCommand(serveCommand())
   .addCommand(uiCommand())
   .addCommand(tuneCommand());
