@@ -2,12 +2,12 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/core/random.js";
 import { accuracyChartSpec, chartRows, renderAccuracyChart } from "../../src/report/charts.js";
 import { metricsToCsv, type ReportFiles, renderReport } from "../../src/report/html.js";
 import type { MetricRecord } from "../../src/store/sqlite.js";
+import { launchChromium } from "../support/chromium.js";
 
 const budgets = [1, 2, 4, 8, 16];
 const poolMetric: Record<string, string> = {
@@ -290,19 +290,7 @@ describe("renderReport files", () => {
 
 describe("the report in headless Chromium", () => {
   it("shows every chart with no console errors and no network requests", async () => {
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       const problems: string[] = [];

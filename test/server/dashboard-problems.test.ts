@@ -8,13 +8,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOpenAIBackend } from "../../src/backends/openai.js";
 import { startBench } from "../../src/bench/runner.js";
 import type { ResultFacts } from "../../src/store/results.js";
 import { openStore, type ProblemRecord } from "../../src/store/sqlite.js";
 import { arithmeticResponder } from "../support/arithmetic-responder.js";
+import { launchChromium } from "../support/chromium.js";
 import { repoRoot } from "../support/cli.js";
 import { type OpenAITestServer, startOpenAITestServer } from "../support/openai-test-server.js";
 
@@ -69,16 +70,7 @@ beforeAll(async () => {
     ui.once("exit", (code) => reject(new Error(`reckon ui exited (${code}): ${stderr}`)));
   });
 
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

@@ -7,13 +7,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createReplayBackend } from "../../src/backends/replay.js";
 import { type ReplayRow, writeReplayRows } from "../../src/backends/replay-format.js";
 import { startBench } from "../../src/bench/runner.js";
 import type { LiveRequest } from "../../src/server/live.js";
 import { openStore, type RunStore } from "../../src/store/sqlite.js";
+import { launchChromium } from "../support/chromium.js";
 import { type OpenAITestServer, startOpenAITestServer } from "../support/openai-test-server.js";
 import { postJson, type RunningProxy, startProxy } from "./helpers.js";
 
@@ -58,16 +59,7 @@ beforeAll(async () => {
     respond: () => ({ reasoning: upstreamThinking, text: "The answer is \\boxed{5}." }),
   });
   proxy = await startProxy({ upstreams: [upstream.url], task: "math" }, { runs: store });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

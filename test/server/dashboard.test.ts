@@ -6,13 +6,14 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOpenAIBackend } from "../../src/backends/openai.js";
 import { startBench } from "../../src/bench/runner.js";
 import { openStore, type RunStore } from "../../src/store/sqlite.js";
 import { generateArithmeticProblems, toProblem } from "../../src/tasks/arithmetic.js";
 import { arithmeticResponder } from "../support/arithmetic-responder.js";
+import { launchChromium } from "../support/chromium.js";
 import { type OpenAITestServer, startOpenAITestServer } from "../support/openai-test-server.js";
 import { postJson, type RunningProxy, startProxy } from "./helpers.js";
 
@@ -57,18 +58,7 @@ beforeAll(async () => {
       stream: i === 1,
     });
 
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
