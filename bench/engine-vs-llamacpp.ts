@@ -2,11 +2,12 @@
  * The embedded engine against llama.cpp itself, side by side on the same GGUF and threads:
  * `llama-batched-bench` (llama.cpp's own batched decoding, random tokens, no sampling) at batch 1
  * and batch 16, and reckon's embedded backend drawing 16 seeded samples of one prompt, one by
- * one on one sequence and as 16 parallel sequences. On a random-weight 107M-parameter F32 GGUF
+ * one on one sequence and as 16 parallel sequences, each to the full length (`ignoreEos`) as
+ * llama-batched-bench's are. On a random-weight 107M-parameter F32 GGUF
  * (the one of `bench/tree-speed.ts`) and on its Q8_0 copy made with `llama-quantize`.
  *
  *   npx tsx bench/engine-vs-llamacpp.ts [--threads 2] [--tokens 64] [--runs 1] [--serial 16]
- *     [--formats F32,Q8_0] [--bin DIR] [--model PATH.gguf] [--keep]
+ *     [--formats F32,Q8_0] [--bin DIR] [--model PATH.gguf] [--keep] [--kv-cache auto|unified|per-sequence] [--stop-at-eos]
  *
  * Needs llama.cpp's programs: `node tools/build-llama-server.mjs` builds them once per machine
  * (or pass --bin). Without --model it writes the random GGUF (about 430 MB) to a temporary
@@ -36,8 +37,13 @@ const { values } = parseArgs({
     bin: { type: "string" },
     model: { type: "string" },
     keep: { type: "boolean", default: false },
+    /** The embedded backend's KV layout (its `kvCache` option). */
+    "kv-cache": { type: "string", default: "auto" },
+    /** Let samples end at their end of text, as real ones do, instead of all running to --tokens. */
+    "stop-at-eos": { type: "boolean", default: false },
   },
 });
+const kvCache = values["kv-cache"] as "auto" | "unified" | "per-sequence";
 const threads = Number(values.threads);
 const tokens = Number(values.tokens);
 const samples = Number(values.samples);
@@ -151,7 +157,13 @@ function decodeTimer(backend: LlamaCppBackend): { reset(): void; ms(): number; c
 }
 
 async function embedded(modelPath: string, sequences: number, request: GenerateRequest): Promise<Embedded> {
-  const backend = await createLlamaCppBackend({ modelPath, mode: "completion", sequences, threads });
+  const backend = await createLlamaCppBackend({
+    modelPath,
+    mode: "completion",
+    sequences,
+    threads,
+    kvCache,
+  });
   try {
     await backend.generate({ ...request, n: Math.min(2, sequences), maxTokens: 4, seed: 1 }); // warm-up
     const timer = decodeTimer(backend);
@@ -195,11 +207,19 @@ try {
     temperature: 1,
     seed: 1234,
     maxTokens: tokens,
+    // Every sample runs to maxTokens, as every sequence of llama-batched-bench does: equal work.
+    ignoreEos: !values["stop-at-eos"],
   };
-  const probe = await createLlamaCppBackend({ modelPath: f32, mode: "completion", sequences: 1, threads });
+  const probe = await createLlamaCppBackend({
+    modelPath: f32,
+    mode: "completion",
+    sequences: 1,
+    threads,
+    kvCache,
+  });
   const promptTokens = probe.model.tokenize(request.prompt as string, false).length + 1;
   console.log(
-    `${probe.id}: ${probe.parameterCount} parameters; ${threads} threads, ${samples} samples of ${tokens} tokens, a ${promptTokens}-token prompt; llama.cpp programs in ${bin}`,
+    `${probe.id}: ${probe.parameterCount} parameters; ${threads} threads, ${samples} samples of ${tokens} tokens, a ${promptTokens}-token prompt; reckon's KV cache ${probe.kvCache}; llama.cpp programs in ${bin}`,
   );
   await probe.close();
 
@@ -237,9 +257,6 @@ try {
       const serial = await embedded(modelPath, 1, { ...request, n: serialSamples });
       const ratio = parallel.rate / speeds.get(samples)!;
       ratios.set(label, [...(ratios.get(label) ?? []), ratio]);
-      // Samples end at their end-of-text token, so later steps decode fewer sequences than
-      // llama-batched-bench's full batch: a step's time compares the engines at equal or less
-      // work for reckon.
       const stepMs = parallel.steps ? parallel.ms / parallel.steps : Number.NaN;
       const llamaStepMs = (samples * 1000) / speeds.get(samples)!;
       rows.push([
@@ -264,8 +281,11 @@ try {
   console.log(table(rows));
   for (const [label, values] of ratios) {
     const sorted = [...values].sort((a, b) => a - b);
+    const middle = sorted.length / 2;
+    const median =
+      sorted.length % 2 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
     console.log(
-      `${label}: reckon's ${samples} parallel sequences / llama-batched-bench batch ${samples} = ${sorted.map((r) => fixed(r, 2)).join(", ")} (median ${fixed(sorted[Math.floor(sorted.length / 2)]!, 2)}; target 0.8)`,
+      `${label}: reckon's ${samples} parallel sequences / llama-batched-bench batch ${samples} = ${sorted.map((r) => fixed(r, 2)).join(", ")} (median ${fixed(median, 2)}; target 0.8)`,
     );
   }
 } finally {

@@ -22,7 +22,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const bundle = join(root, "node_modules/node-llama-cpp/llama/gitRelease.bundle");
 const say = (text) => process.stderr.write(`build-llama-server: ${text}\n`);
 
-function run(command, args, options = {}) {
+export function run(command, args, options = {}) {
   const result = spawnSync(command, args, { stdio: ["ignore", "inherit", "inherit"], ...options });
   if (result.error) throw new Error(`${command} could not start: ${result.error.message}`);
   if (result.status !== 0)
@@ -99,8 +99,7 @@ function build(bin) {
  * for the first instead of compiling the same thing again. A lock left by a killed build is
  * taken over once its process is gone.
  */
-async function withBuildLock(bin, work) {
-  const lock = `${dirname(bin)}.lock`;
+export async function withBuildLock(lock, isBuilt, work, log = say) {
   mkdirSync(dirname(lock), { recursive: true });
   for (let waited = 0; ; waited++) {
     try {
@@ -119,13 +118,13 @@ async function withBuildLock(bin, work) {
         rmSync(lock, { recursive: true, force: true });
         continue;
       }
-      if (waited % 30 === 0) say(`waiting for the build of process ${owner || "?"} to finish`);
+      if (waited % 30 === 0) log(`waiting for the build of process ${owner || "?"} to finish`);
       await new Promise((r) => setTimeout(r, 2000));
-      if (built(bin)) return;
+      if (isBuilt()) return;
     }
   }
   try {
-    if (!built(bin)) work();
+    if (!isBuilt()) await work();
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
@@ -148,7 +147,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       for (const tool of ["git", "cmake", "c++"])
         if (spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status !== 0)
           throw new Error(`${tool} is missing (on Debian: apt-get install git cmake g++)`);
-      await withBuildLock(bin, () => build(bin));
+      await withBuildLock(
+        `${dirname(bin)}.lock`,
+        () => built(bin),
+        () => build(bin),
+      );
     }
     process.stdout.write(`${bin}\n`);
   } catch (error) {

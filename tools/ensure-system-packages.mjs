@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Run by `npm test` first. The tests use programs from Debian that npm cannot install:
 // Chromium (/usr/bin/chromium, driven by playwright-core, renders reports and the dashboard),
-// bubblewrap (/usr/bin/bwrap, the sandbox that runs generated code), and cmake and g++ (which
-// build llama.cpp's own server, see build-llama-server.mjs). Installs the missing ones with
-// apt-get (as root, or through sudo), and otherwise says exactly what to do.
+// bubblewrap (/usr/bin/bwrap, the sandbox that runs generated code), cmake and g++ (which build
+// llama.cpp's own server, see build-llama-server.mjs; g++ also the embedded engine's addon, see
+// build-engine.mjs). Installs the missing ones with apt-get (as root, or through sudo), and
+// otherwise says exactly what to do.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
@@ -18,7 +19,7 @@ const needed = [
   {
     file: "/usr/bin/g++",
     pkg: "g++",
-    why: "llama.cpp's server, which the HTTP tests run, is compiled with it",
+    why: "llama.cpp's server, which the HTTP tests run, and the embedded engine's addon are compiled with it",
   },
 ];
 const missing = needed.filter((n) => !existsSync(n.file));

@@ -1,4 +1,4 @@
-import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import type { LlamaContextSequence, LlamaModel, Token, TokenBias } from "node-llama-cpp";
 import type { FinishReason, TokenLogprob } from "../core/types.js";
 import type { Lockstep } from "./llamacpp-lockstep.js";
 import { IncrementalText, tokenPiece } from "./llamacpp-text.js";
@@ -30,6 +30,11 @@ export interface DecodeRequest {
   endOfTurn: readonly string[];
   /** Special tokens that end a turn (a chat template's end-of-turn markers). */
   stopTokens: ReadonlySet<Token>;
+  /**
+   * Generate to `maxTokens` whatever the model says: its end-of-text and end-of-turn tokens are
+   * never sampled (this bias forbids them), and any other end-of-generation token is passed over.
+   */
+  ignoreEos?: TokenBias;
   /** Alternatives per token to report; undefined for no log-probabilities. */
   topLogprobs: number | undefined;
   /** Keeps the sequences of one context stepping together. */
@@ -106,7 +111,8 @@ function tokenLogprob(
 export async function decodeSample(request: DecodeRequest): Promise<DecodedSample> {
   const { model, sequence, sampler, maxTokens, stopTokens, topLogprobs, lockstep, signal, thinking } =
     request;
-  const stop = [...request.stop, ...request.endOfTurn];
+  const { ignoreEos } = request;
+  const stop = ignoreEos ? [...request.stop] : [...request.stop, ...request.endOfTurn];
   const wantLogprobs = topLogprobs !== undefined;
   const generated: Token[] = [];
   const logprobs: TokenLogprob[] = [];
@@ -153,6 +159,7 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
       topP: sampler.topP,
       minP: sampler.minP,
       seed: sampler.seed,
+      ...(ignoreEos ? { tokenBias: ignoreEos, yieldEogToken: true } : {}),
     },
   );
   lockstep.join();
@@ -167,7 +174,7 @@ export async function decodeSample(request: DecodeRequest): Promise<DecodedSampl
       if (next.done) break; // an end-of-generation token
       const step: { token: Token; probabilities?: Map<Token, number> } = next.value;
       const token = step.token;
-      if (stopTokens.has(token)) break;
+      if (!ignoreEos && stopTokens.has(token)) break;
       generated.push(token);
       if (wantLogprobs) logprobs.push(tokenLogprob(model, token, step.probabilities, topLogprobs));
       if (tracked) {

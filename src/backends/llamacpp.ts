@@ -9,9 +9,16 @@ import {
   LlamaLogLevel,
   type LlamaModel,
   type Token,
+  TokenBias,
 } from "node-llama-cpp";
 import { z } from "zod";
-import type { Backend, BackendCapabilities, GenerateRequest, GenerateResponse } from "../core/backend.js";
+import {
+  type Backend,
+  type BackendCapabilities,
+  type GenerateRequest,
+  type GenerateResponse,
+  samplingOptionsSchema,
+} from "../core/backend.js";
 import {
   AbortedError,
   BackendError,
@@ -46,6 +53,15 @@ export const llamaCppOptionsSchema = z
     /** How a shared prompt prefix is reused; `off` re-evaluates it for every sample. */
     prefixCache: z.enum(["copy", "sequence", "off"]).default("copy"),
     /**
+     * How the KV cache holds the parallel sequences. `unified`: one cache, so a step of every
+     * sequence is one pass over the weights, but each token's attention scans every sequence's
+     * cells; `per-sequence`: a stream each, so attention stays within a sample, but llama.cpp
+     * splits a step at every gap an ended sample leaves in the sequence ids, one more pass over
+     * the weights each. `auto`: unified for models of 64 MiB or more, whose weights dominate a
+     * step. Unified needs the addon `tools/build-engine.mjs` builds (`npm ci` installs it).
+     */
+    kvCache: z.enum(["auto", "unified", "per-sequence"]).default("auto"),
+    /**
      * The tags between which a reasoning model writes its thinking (`<think>…</think>` by
      * default): a sample that opens with them, or continues a think block the prompt or the
      * partial answer left open, has that text as its `reasoning`, not its answer. `false` takes
@@ -60,17 +76,10 @@ export type LlamaCppOptions = z.input<typeof llamaCppOptionsSchema>;
 const chatMessageSchema = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() });
 
 const generateRequestSchema = z.object({
+  ...samplingOptionsSchema.shape,
   prompt: z.union([z.string(), z.array(chatMessageSchema).min(1)]),
   continuation: z.string().optional(),
   n: z.number().int().min(1),
-  temperature: z.number().min(0).optional(),
-  topP: z.number().gt(0).max(1).optional(),
-  topK: z.number().int().min(0).optional(),
-  maxTokens: z.number().int().min(1).optional(),
-  stop: z.array(z.string().min(1)).optional(),
-  seed: z.number().int().optional(),
-  logprobs: z.boolean().optional(),
-  topLogprobs: z.number().int().min(0).max(50).optional(),
   sampleOffset: z.number().int().min(0).optional(),
   signal: z.instanceof(AbortSignal).optional(),
 });
@@ -85,6 +94,62 @@ export interface LlamaCppStats {
   /** Prefix tokens copied from a sibling sequence's KV cells. */
   promptTokensCopied: number;
   completionTokens: number;
+}
+
+/** Forbids the tokens that end a sample: the model's end of text and turn, a template's markers. */
+function endTokensBias(model: LlamaModel, stopTokens: ReadonlySet<Token>): TokenBias {
+  const bias = new TokenBias(model.tokenizer);
+  for (const token of [model.tokens.eos, model.tokens.eot, ...stopTokens])
+    if (token !== null) bias.set(token, "never");
+  return bias;
+}
+
+export type KvCacheLayout = "unified" | "per-sequence";
+
+/** Models at least this large get a unified KV cache under `kvCache: "auto"`. */
+const unifiedFromBytes = 64 * 1024 * 1024;
+
+/** Whether this node-llama-cpp addon lets a context choose a unified KV cache. */
+export function kvCacheSelectable(llama: Llama): boolean {
+  return llama.cmakeOptions.RECKON_KV_CACHE === "selectable";
+}
+
+async function kvCacheLayout(
+  llama: Llama,
+  option: "auto" | KvCacheLayout,
+  modelPath: string,
+): Promise<KvCacheLayout> {
+  if (option === "per-sequence") return option;
+  if (!kvCacheSelectable(llama)) {
+    if (option === "auto") return "per-sequence";
+    throw new InvalidInputError(
+      "kvCache",
+      "is unified, which node-llama-cpp's prebuilt addon cannot do",
+      "run `node tools/build-engine.mjs` (npm ci does when g++ is installed), or use per-sequence",
+    );
+  }
+  if (option === "unified") return option;
+  return (await stat(modelPath)).size >= unifiedFromBytes ? "unified" : "per-sequence";
+}
+
+/**
+ * The addon reads its KV layout from the environment when a context is constructed: contexts
+ * are created one at a time, each with the variable set for it.
+ */
+let contextCreation: Promise<unknown> = Promise.resolve();
+function createContextWithLayout<T>(layout: KvCacheLayout, create: () => Promise<T>): Promise<T> {
+  const created = contextCreation.then(async () => {
+    const before = process.env.RECKON_KV_UNIFIED;
+    process.env.RECKON_KV_UNIFIED = layout === "unified" ? "1" : "0";
+    try {
+      return await create();
+    } finally {
+      if (before === undefined) delete process.env.RECKON_KV_UNIFIED;
+      else process.env.RECKON_KV_UNIFIED = before;
+    }
+  });
+  contextCreation = created.catch(() => undefined);
+  return created;
 }
 
 let sharedLlama: Promise<Llama> | undefined;
@@ -152,6 +217,8 @@ export class LlamaCppBackend implements Backend {
     private readonly template: ChatWrapper | undefined,
     /** Inline thinking told from the answer by these tags; undefined: text as it comes. */
     readonly thinkTags: ThinkTags | undefined = undefined,
+    /** How the context's KV cache holds the sequences (the `kvCache` option, resolved). */
+    readonly kvCache: KvCacheLayout = "per-sequence",
   ) {
     this.id = `llamacpp:${basename(model.filename ?? "model").replace(/\.gguf$/i, "")}`;
     this.capabilities = {
@@ -233,6 +300,7 @@ export class LlamaCppBackend implements Backend {
             stop: request.stop ?? [],
             endOfTurn: prompt.stopStrings,
             stopTokens: prompt.stopTokens,
+            ...(request.ignoreEos ? { ignoreEos: endTokensBias(this.model, prompt.stopTokens) } : {}),
             topLogprobs,
             lockstep: this.lockstep,
             order: batchOrder + index,
@@ -336,20 +404,32 @@ export async function createLlamaCppBackend(input: LlamaCppOptions): Promise<Lla
   }
   try {
     const contextSize = options.contextSize ?? Math.min(model.trainContextSize || 2048, 2048);
-    const context = await model.createContext({
-      contextSize,
-      sequences: options.sequences,
-      // ggml's threads spin at barriers: when they outnumber free cores (other processes, the JS
-      // thread) a token can take seconds instead of milliseconds, so one core is left free.
-      threads: options.threads ?? Math.max(1, llama.cpuMathCores - 1),
-      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
-    });
+    const kvCache = await kvCacheLayout(llama, options.kvCache, options.modelPath);
+    const context = await createContextWithLayout(kvCache, () =>
+      model.createContext({
+        contextSize,
+        sequences: options.sequences,
+        // ggml's threads spin at barriers: when they outnumber free cores (other processes, the
+        // JS thread) a token can take seconds instead of milliseconds, so one core is left free.
+        threads: options.threads ?? Math.max(1, llama.cpuMathCores - 1),
+        ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      }),
+    );
     const sequences = Array.from({ length: options.sequences }, () => context.getSequence());
     const hasTemplate = typeof model.fileInfo.metadata?.tokenizer?.chat_template === "string";
     const mode: PromptMode = options.mode ?? (hasTemplate ? "chat" : "completion");
     const template = mode === "chat" ? chatTemplateOf(model) : undefined;
     const thinkTags = options.thinkTags === false ? undefined : options.thinkTags;
-    return new LlamaCppBackend(model, context, sequences, mode, options.prefixCache, template, thinkTags);
+    return new LlamaCppBackend(
+      model,
+      context,
+      sequences,
+      mode,
+      options.prefixCache,
+      template,
+      thinkTags,
+      kvCache,
+    );
   } catch (error) {
     await model.dispose();
     if (error instanceof ReckonError) throw error;

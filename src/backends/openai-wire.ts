@@ -34,6 +34,7 @@ function samplingFields(request: GenerateRequest, wire: WireOptions): string {
   if (wire.sendStop && request.stop !== undefined && request.stop.length > 0)
     fields += `,"stop":${JSON.stringify(request.stop)}`;
   if (seed !== undefined) fields += `,"seed":${JSON.stringify(seed)}`;
+  if (request.ignoreEos) fields += `,"ignore_eos":true`;
   return fields;
 }
 

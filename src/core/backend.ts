@@ -46,6 +46,11 @@ export const samplingOptionsSchema = z
     logprobs: z.boolean().optional(),
     /** How many alternatives to return per token when `logprobs` is set. */
     topLogprobs: z.number().int().min(0).max(20).optional(),
+    /**
+     * Generate past the model's end of text, to `maxTokens` (vLLM's and llama.cpp's
+     * `ignore_eos`): every sample does the same work, as a throughput measurement needs.
+     */
+    ignoreEos: z.boolean().optional(),
   })
   .strict();
 

@@ -87,6 +87,19 @@ describe("the OpenAI backend on llama-server", () => {
     expect(again.completions.map((c) => c.text)).toEqual(once.completions.map((c) => c.text));
   });
 
+  it("generates to maxTokens past the end of text with ignoreEos (the server's ignore_eos)", async () => {
+    const backend = backendFor();
+    const request = { prompt, n: 2, temperature: 0, maxTokens: 80 };
+    const plain = (await backend.generate(request)).completions[0]!;
+    expect(plain.tokens).toBeLessThan(80);
+    const longer = await backend.generate({ ...request, ignoreEos: true });
+    for (const completion of longer.completions) {
+      expect(completion.tokens).toBe(80);
+      expect(completion.finishReason).toBe("length");
+      expect(completion.text.startsWith(plain.text)).toBe(true);
+    }
+  });
+
   it("streams logprobs with the top alternatives of every token", async () => {
     const backend = backendFor();
     const pieces: TokenEvent[] = [];

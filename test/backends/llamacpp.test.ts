@@ -8,7 +8,7 @@ import {
   createLlamaCppBackend,
   defaultModelPath,
 } from "../../src/backends/embedded.js";
-import type { LlamaCppBackend } from "../../src/backends/llamacpp.js";
+import { kvCacheSelectable, type LlamaCppBackend } from "../../src/backends/llamacpp.js";
 import { wrapBackend } from "../../src/core/backend.js";
 import { AbortedError, InvalidInputError } from "../../src/core/errors.js";
 import { Meter } from "../../src/core/meter.js";
@@ -54,6 +54,23 @@ describe("loading", () => {
     expect(backend.parameterCount).toBeGreaterThan(100_000);
     expect(backend.sequenceCount).toBe(8);
     expect(backend.contextSize).toBeGreaterThanOrEqual(64);
+  });
+
+  it("runs on the addon npm test installs, which lets a context choose its KV layout", async () => {
+    expect(backend.model.llama.buildType).toBe("localBuild");
+    expect(kvCacheSelectable(backend.model.llama)).toBe(true);
+    // On x64 with ggml's CPU kernels of this CPU's variant compiled here.
+    if (process.arch === "x64") expect(backend.model.llama.cmakeOptions.RECKON_CPU_KERNELS).toMatch(/^\w+$/);
+    // A 4 MB model: attention over every sequence's cells would cost more than a split batch.
+    expect(backend.kvCache).toBe("per-sequence");
+    const unified = await createDefaultBackend({ sequences: 2, kvCache: "unified" });
+    try {
+      expect(unified.kvCache).toBe("unified");
+      const request = { prompt: PROMPT, n: 2, temperature: 0, maxTokens: 40 };
+      expect(texts(await unified.generate(request))).toEqual(texts(await backend.generate(request)));
+    } finally {
+      await unified.close();
+    }
   });
 
   it("names the field when the model file is missing or not a GGUF", async () => {
@@ -120,6 +137,28 @@ describe("sampling", () => {
     }
   });
 
+  it("generates past the end of text to maxTokens with ignoreEos", async () => {
+    const plain = (await backend.generate({ prompt: PROMPT, n: 2, temperature: 0, maxTokens: 60 }))
+      .completions[0]!;
+    expect(plain.finishReason).toBe("eos");
+    expect(plain.tokens).toBeLessThan(60);
+    const response = await backend.generate({
+      prompt: PROMPT,
+      n: 2,
+      temperature: 0,
+      maxTokens: 60,
+      ignoreEos: true,
+    });
+    for (const completion of response.completions) {
+      expect(completion.tokens).toBe(60);
+      expect(completion.finishReason).toBe("length");
+      // Greedy: the same tokens up to where the model would have ended.
+      expect(completion.text.startsWith(plain.text)).toBe(true);
+      expect(completion.text.length).toBeGreaterThan(plain.text.length);
+    }
+    expect(response.usage.completionTokens).toBe(120);
+  });
+
   it("continues a given partial answer exactly where greedy decoding would", async () => {
     const full = (await backend.generate({ prompt: PROMPT, n: 1, temperature: 0, maxTokens: 48 }))
       .completions[0]!;
@@ -182,9 +221,22 @@ describe("sampling", () => {
   });
 });
 
-describe("sequences and the KV cache", () => {
+describe.each(["per-sequence", "unified"] as const)("sequences and the KV cache, %s", (kvCache) => {
+  // The bundled model runs per-sequence by default; the unified layout holds every sequence in
+  // one cache, where a copied prefix shares cells and a sequence's cells must never leak into another's.
+  let backend: LlamaCppBackend;
+  let small: LlamaCppBackend;
+  beforeAll(async () => {
+    backend = await createDefaultBackend({ sequences: 8, kvCache });
+    small = await createDefaultBackend({ sequences: 3, kvCache });
+  });
+  afterAll(async () => {
+    await backend?.close();
+    await small?.close();
+  });
+
   it("counts evaluated, reused and completion tokens", async () => {
-    const fresh = await createDefaultBackend({ sequences: 4 });
+    const fresh = await createDefaultBackend({ sequences: 4, kvCache });
     try {
       const promptTokens = fresh.model.tokenize(PROMPT, false).length + 1; // + BOS
       const prefix = promptTokens - 1;
@@ -207,7 +259,7 @@ describe("sequences and the KV cache", () => {
   });
 
   it("gives the same greedy text from a copied KV prefix as from a re-evaluated one", async () => {
-    const uncached = await createDefaultBackend({ sequences: 4, prefixCache: "off" });
+    const uncached = await createDefaultBackend({ sequences: 4, prefixCache: "off", kvCache });
     try {
       const request = { prompt: OTHER_PROMPT, n: 4, temperature: 0, maxTokens: 40 };
       const copied = await backend.generate(request);
