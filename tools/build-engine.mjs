@@ -32,7 +32,7 @@ import {
 import { cpus } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bundleCommit, cacheRoot, run, withBuildLock } from "./build-llama-server.mjs";
+import { bundleCommit, cacheRoot, fixAmxTileConfig, run, withBuildLock } from "./build-llama-server.mjs";
 
 /** The custom build option the build records; `llama.cmakeOptions` shows it at run time. */
 export const engineMarker = { RECKON_KV_CACHE: "selectable" };
@@ -78,7 +78,7 @@ function sourceKey(bins) {
   // The CPU kernels are built for this CPU with this compiler.
   hash.update(cpuFlags().sort().join(" "));
   hash.update(spawnSync("c++", ["--version"], { encoding: "utf8" }).stdout ?? "");
-  hash.update(cpuKernels.toString());
+  hash.update(cpuKernels.toString() + fixAmxTileConfig.toString());
   return hash.digest("hex").slice(0, 16);
 }
 
@@ -180,17 +180,11 @@ export function cpuVariant(cmakeLists, cpuFlagList = cpuFlags(), arch = process.
 /**
  * ggml's CPU kernels for one variant, compiled here with the release's own build (no OpenMP, as
  * the prebuilt ones): Debian's g++ makes the F32 kernels about 1.4 times as fast as the prebuilt
- * library's. One fix is applied to the AMX kernels: their tile configuration is written to a
- * stack buffer that only `_tile_loadconfig` reads, so the optimizer drops the writes and the
- * first tile instruction faults (SIGILL); kept in thread-local storage, the writes stay.
+ * library's. With the fix to the AMX kernels that llama-server's build has too
+ * (fixAmxTileConfig), without which they fault here.
  */
 function cpuKernels(source, work, variant, jobs) {
-  const amx = join(source, "ggml/src/ggml-cpu/amx/mmq.cpp");
-  const from = "alignas(64) tile_config_t tc = {};";
-  const text = readFileSync(amx, "utf8");
-  if (text.split(from).length !== 2)
-    throw new Error(`${amx} no longer contains \`${from}\` once: the fix needs updating`);
-  writeFileSync(amx, text.replace(from, "alignas(64) static thread_local tile_config_t tc = {};"));
+  fixAmxTileConfig(source);
   const build = join(work, "cpu");
   const flags = [
     "-DCMAKE_BUILD_TYPE=Release",

@@ -11,9 +11,18 @@
 // The cache is $RECKON_LLAMA_CPP_CACHE, else $XDG_CACHE_HOME/reckon/llama.cpp, else
 // ~/.cache/reckon/llama.cpp. Needs git, cmake and a C++ compiler (Debian's cmake and g++).
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const targets = ["llama-server", "llama-batched-bench", "llama-quantize"];
@@ -44,8 +53,25 @@ export function bundleCommit() {
   return commit;
 }
 
+/** The build's recipe: a change to how the programs are built gets a folder of its own. */
+const recipe = "bin-2";
+
 export function binFolder(env = process.env) {
-  return join(cacheRoot(env), bundleCommit(), "bin");
+  return join(cacheRoot(env), bundleCommit(), recipe);
+}
+
+/**
+ * ggml's AMX kernels write their tile configuration to a stack buffer that only
+ * `_tile_loadconfig` reads, so g++ drops the writes and the first tile instruction faults
+ * (SIGILL) on CPUs with AMX. Kept in thread-local storage, the writes stay.
+ */
+export function fixAmxTileConfig(source) {
+  const file = join(source, "ggml/src/ggml-cpu/amx/mmq.cpp");
+  const from = "alignas(64) tile_config_t tc = {};";
+  const text = readFileSync(file, "utf8");
+  if (text.split(from).length !== 2)
+    throw new Error(`${file} no longer contains \`${from}\` once: the fix needs updating`);
+  writeFileSync(file, text.replace(from, "alignas(64) static thread_local tile_config_t tc = {};"));
 }
 
 const built = (bin) => targets.every((target) => existsSync(join(bin, target)));
@@ -61,6 +87,7 @@ function build(bin) {
     say(`cloning ${bundle}`);
     run("git", ["-c", "advice.detachedHead=false", "clone", "--quiet", bundle, source]);
     run("git", ["-C", source, "checkout", "--quiet", bundleCommit()]);
+    fixAmxTileConfig(source);
     // Static, CPU-only, no downloads: the web UI, curl and OpenSSL stay out.
     const flags = [
       "-DCMAKE_BUILD_TYPE=Release",
@@ -84,9 +111,12 @@ function build(bin) {
     const staged = join(work, "bin");
     mkdirSync(staged);
     for (const target of targets) cpSync(join(build, "bin", target), join(staged, target));
-    // Renamed into place last, so an interrupted build never looks finished.
+    // Renamed into place last, so an interrupted build never looks finished; builds of earlier
+    // recipes go.
     mkdirSync(folder, { recursive: true });
-    rmSync(bin, { recursive: true, force: true });
+    for (const old of readdirSync(folder))
+      if (old === "bin" || (old.startsWith("bin-") && old !== basename(bin)))
+        rmSync(join(folder, old), { recursive: true, force: true });
     renameSync(staged, bin);
     say(`built in ${Math.round((Date.now() - started) / 1000)} s into ${bin}`);
   } finally {
