@@ -32,7 +32,14 @@ import {
 import { cpus } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bundleCommit, cacheRoot, fixAmxTileConfig, run, withBuildLock } from "./build-llama-server.mjs";
+import {
+  bundleCommit,
+  cacheRoot,
+  fixAmxTileConfig,
+  requireBuildTools,
+  run,
+  withBuildLock,
+} from "./build-llama-server.mjs";
 
 /** The custom build option the build records; `llama.cmakeOptions` shows it at run time. */
 export const engineMarker = { RECKON_KV_CACHE: "selectable" };
@@ -327,9 +334,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const folder = join(cacheRoot(), bundleCommit(), `addon-${basename(target)}-${key}`);
     const built = () => existsSync(join(folder, "llama-addon.node"));
     if (!built()) {
-      for (const tool of ["git", "c++", "cmake"])
-        if (spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status !== 0)
-          throw new Error(`${tool} is missing (on Debian: apt-get install git g++ cmake)`);
+      requireBuildTools();
       await withBuildLock(`${folder}.lock`, built, () => build(found, folder), say);
     }
     if (install(folder, target, key)) say(`installed into ${target}`);

@@ -74,6 +74,13 @@ export function fixAmxTileConfig(source) {
   writeFileSync(file, text.replace(from, "alignas(64) static thread_local tile_config_t tc = {};"));
 }
 
+/** The programs a build from the bundle needs: git, cmake and a C++ compiler. */
+export function requireBuildTools() {
+  for (const tool of ["git", "cmake", "c++"])
+    if (spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status !== 0)
+      throw new Error(`${tool} is missing (on Debian: apt-get install git cmake g++)`);
+}
+
 const built = (bin) => targets.every((target) => existsSync(join(bin, target)));
 
 function build(bin) {
@@ -174,9 +181,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const bin = binFolder();
     if (process.argv.includes("--check")) process.exit(built(bin) ? 0 : 1);
     if (!built(bin)) {
-      for (const tool of ["git", "cmake", "c++"])
-        if (spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status !== 0)
-          throw new Error(`${tool} is missing (on Debian: apt-get install git cmake g++)`);
+      requireBuildTools();
       await withBuildLock(
         `${dirname(bin)}.lock`,
         () => built(bin),
