@@ -22,7 +22,7 @@ import { parseArgs } from "node:util";
 import { createLlamaCppBackend } from "../src/backends/embedded.js";
 import type { LlamaCppBackend } from "../src/backends/llamacpp.js";
 import type { GenerateRequest } from "../src/core/backend.js";
-import { randomLlamaGguf } from "./random-gguf.js";
+import { random107m, randomLlamaGguf } from "./random-gguf.js";
 
 const { values } = parseArgs({
   options: {
@@ -190,10 +190,7 @@ let f32 = values.model;
 if (!f32) {
   dir = mkdtempSync(join(tmpdir(), "reckon-engine-"));
   f32 = join(dir, "random-107m-f32.gguf");
-  writeFileSync(
-    f32,
-    randomLlamaGguf({ embedding: 768, layers: 14, heads: 8, feedForward: 2304, context: 512 }),
-  );
+  writeFileSync(f32, randomLlamaGguf(random107m));
 }
 // The quantized copy goes next to the F32 file when that is temporary, else to its own folder.
 const quantDir = dir ?? mkdtempSync(join(tmpdir(), "reckon-engine-"));

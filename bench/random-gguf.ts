@@ -67,6 +67,18 @@ export interface RandomModelShape {
 const CHATML_TEMPLATE =
   "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
+/**
+ * The random-weight model of over 100M parameters (107,768,064, about 430 MB in F32) that the
+ * engine benches share, large enough that decoding streams its weights from memory.
+ */
+export const random107m: RandomModelShape = {
+  embedding: 768,
+  layers: 14,
+  heads: 8,
+  feedForward: 2304,
+  context: 512,
+};
+
 export function randomLlamaGguf(shape: RandomModelShape, seed = 1): Buffer {
   const { embedding: E, layers: L, heads: H, feedForward: FF, context } = shape;
   const bytes = Array.from({ length: 256 }, (_, i) => `<0x${i.toString(16).toUpperCase().padStart(2, "0")}>`);

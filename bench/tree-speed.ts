@@ -25,7 +25,7 @@ import type { Verifier } from "../src/core/verifier.js";
 import { arithmeticTask, generateArithmeticProblems, toProblem } from "../src/index.js";
 import { run } from "../src/run.js";
 import { stepCheckerVerifier } from "../src/verifiers/step-checker.js";
-import { randomLlamaGguf } from "./random-gguf.js";
+import { random107m, randomLlamaGguf } from "./random-gguf.js";
 
 const { values } = parseArgs({
   options: {
@@ -158,10 +158,7 @@ let modelPath = values.model;
 if (!modelPath) {
   dir = mkdtempSync(join(tmpdir(), "reckon-tree-speed-"));
   modelPath = join(dir, "random-107m.gguf");
-  writeFileSync(
-    modelPath,
-    randomLlamaGguf({ embedding: 768, layers: 14, heads: 8, feedForward: 2304, context: 512 }),
-  );
+  writeFileSync(modelPath, randomLlamaGguf(random107m));
 }
 try {
   // A long shared prompt (few-shot style) and short steps: what a search re-evaluates without reuse.
