@@ -371,13 +371,15 @@ class ReplyHandler implements Dispatcher.DispatchHandler {
     try {
       next = this.events.push(chunk);
     } catch (error) {
-      controller.abort(error as Error);
       this.settle(undefined, error);
+      controller.abort(error as Error);
       return;
     }
+    if (next === "more") return;
+    // Settled first: aborting reports the abort to this handler at once.
+    this.settle({ streamed: true });
     // Closing the connection is how an OpenAI-compatible server learns to stop.
     if (next === "enough") controller.abort(new AbortedError());
-    if (next !== "more") this.settle({ streamed: true });
   }
 
   onResponseEnd(): void {
