@@ -1,3 +1,5 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createOpenAIBackend, type OpenAIBackendOptions } from "../../src/backends/openai.js";
 import type { RetryEvent } from "../../src/backends/openai-http.js";
@@ -579,5 +581,56 @@ describe("openai backend: abort, timeouts, concurrency", () => {
     expect(results).toHaveLength(8);
     expect(server.requests).toHaveLength(8);
     expect(server.maxInFlight).toBe(1);
+  });
+});
+
+describe("openai backend: event streams", () => {
+  /**
+   * A server that streams `pieces` as chat chunks and then keeps the stream open without
+   * ending it, as a server still generating does; resolves `closed` when the client hangs up.
+   */
+  async function endlessStream(pieces: string[]) {
+    let hungUp!: () => void;
+    const closed = new Promise<void>((resolve) => {
+      hungUp = resolve;
+    });
+    const server: Server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        for (const content of pieces)
+          res.write(
+            `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`,
+          );
+        res.on("close", hungUp);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    return { url, closed, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  it("answers once its stop string has streamed, and hangs up so that the server stops generating", async () => {
+    const server = await endlessStream(["The answer ", "is 4. STOP and more", " text"]);
+    try {
+      const backend = createOpenAIBackend(
+        { baseURL: server.url, model: "test-model", maxRetries: 0, timeoutMs: 5_000 },
+        {},
+      );
+      const pieces: string[] = [];
+      const response = await backend.generate(
+        ask({ stop: ["STOP"], onToken: (event) => pieces.push(event.text) }),
+      );
+      expect(response.completions[0]).toMatchObject({
+        text: "The answer is 4. ",
+        finishReason: "stop-sequence",
+        stopSequence: "STOP",
+      });
+      expect(pieces.join("")).toBe("The answer is 4. ");
+      await server.closed;
+      await backend.close?.();
+    } finally {
+      await server.close();
+    }
   });
 });
