@@ -12,12 +12,19 @@
  *
  *   npx tsx bench/proxy-load.ts [--concurrency 200] [--requests 3000] [--pairs 3] [--source]
  *       [--against DIR]   # + another build of src (e.g. an older checkout's tsc output), run in turn with this one
+ *       [--layers]        # + where the CPU goes, layer by layer (below)
  *   PROXY_PROF=1 npx tsx bench/proxy-load.ts     # + CPU profiles of the measured runs in /tmp/prof2
  *   PROXY_PROF=heap npx tsx bench/proxy-load.ts  # + allocation profiles instead
  *
  * Prints latency percentiles of each, the throughput ratio reckon serve / forwarder (target
  * at least 0.9), the p99 it adds over the forwarder, and the proxy's own time per request
  * (its `server-timing` total minus the upstream call).
+ *
+ * `--layers` also measures, in turn with the others, the CPU per request of three more servers
+ * that take a request apart: hono answering a fixed JSON body without calling anything (the
+ * HTTP floor), the forwarder with undici's dispatcher instead of its request API (the
+ * cheapest upstream call), and `reckon serve` with a model that answers at once in its own
+ * process (its pipeline without the upstream call).
  */
 import { type ChildProcess, fork, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -36,6 +43,7 @@ async function main(): Promise<void> {
       pairs: { type: "string", default: "3" },
       source: { type: "boolean", default: false },
       against: { type: "string" },
+      layers: { type: "boolean", default: false },
     },
   });
   const concurrency = Number(values.concurrency);
@@ -51,6 +59,18 @@ async function main(): Promise<void> {
     const against = values.against
       ? await spawn("proxy", [upstream, resolve(values.against)], children)
       : undefined;
+    const againstChild = against ? children.at(-1) : undefined;
+    // Each started now, so that all share the warm-up and the machine's moments with the others.
+    const layers: { name: string; url: string; child: ChildProcess }[] = [];
+    if (values.layers)
+      for (const [name, role, args] of [
+        ["HTTP floor (hono, fixed answer)", "floor", []],
+        ["forwarder on undici's dispatcher", "dispatch-forwarder", [upstream]],
+        ["reckon serve, model in process", "instant", [server]],
+      ] as const) {
+        const url = `${await spawn(role, [...args], children)}/chat/completions`;
+        layers.push({ name, url, child: children.at(-1)! });
+      }
     const body = JSON.stringify({
       model: "test-model",
       messages: [{ role: "user", content: "What is 2+2?" }],
@@ -61,10 +81,11 @@ async function main(): Promise<void> {
       proxy: `${proxy}/chat/completions`,
       ...(against ? { against: `${against}/chat/completions` } : {}),
     };
-    for (const url of Object.values(urls)) await load(url, body, concurrency, 1_000); // warm-up
+    for (const url of [...Object.values(urls), ...layers.map((l) => l.url)])
+      await load(url, body, concurrency, 1_000); // warm-up
     const direct = await load(urls.direct, body, concurrency, total);
     // Forwarder and proxy in alternating pairs, so that a slow moment of the machine hits both.
-    const [, proxyChild, forwarderChild, againstChild] = children as ChildProcess[];
+    const [, proxyChild, forwarderChild] = children as ChildProcess[];
     const runs: {
       forwarder: Measured & { cpuMsPerRequest: number };
       proxy: Measured & { cpuMsPerRequest: number };
@@ -72,7 +93,10 @@ async function main(): Promise<void> {
     }[] = [];
     const measure = (child: ChildProcess, url: string) =>
       withCpu(child, total, () => load(url, body, concurrency, total));
+    const layerCpu = new Map<string, number[]>(layers.map((l) => [l.name, []]));
     for (let pair = 0; pair < Number(values.pairs); pair++) {
+      for (const layer of layers)
+        layerCpu.get(layer.name)!.push((await measure(layer.child, layer.url)).cpuMsPerRequest);
       const forwarderRun = await measure(forwarderChild!, urls.forwarder);
       if (!againstChild || !urls.against) {
         runs.push({ forwarder: forwarderRun, proxy: await measure(proxyChild!, urls.proxy) });
@@ -120,6 +144,10 @@ async function main(): Promise<void> {
     console.log(
       `CPU per request: minimal forwarder ${cpu("forwarder").toFixed(3)} ms, reckon serve ${cpu("proxy").toFixed(3)} ms (ratio ${(cpu("forwarder") / cpu("proxy")).toFixed(2)}: the throughput ratio when CPU-bound)`,
     );
+    for (const [name, cpus] of layerCpu)
+      console.log(
+        `CPU per request, ${name}: ${median(cpus).toFixed(3)} ms (${cpus.map((v) => v.toFixed(3)).join(", ")})`,
+      );
     if (values.against) {
       // Run by run: each pair of runs shared the machine's moment.
       const relative = runs.map((r) => r.proxy.cpuMsPerRequest / r.against!.cpuMsPerRequest);
@@ -328,6 +356,27 @@ async function withCpu<T extends Measured>(child: ChildProcess, requests: number
   return { ...measured, cpuMsPerRequest };
 }
 
+/** The server's code: its build, or its sources (then run by tsx). */
+async function serverCode(dir: string) {
+  const code = pathToFileURL(dir).href;
+  const { createReckonServer } = (await import(
+    `${code}/server/app.js`
+  )) as typeof import("../src/server/app.js");
+  const { parseServerConfig } = (await import(
+    `${code}/server/config.js`
+  )) as typeof import("../src/server/config.js");
+  return { createReckonServer, parseServerConfig };
+}
+
+/** Serves a hono app on a free loopback port, tells the parent its URL and answers its control messages. */
+async function serveApp(app: import("hono").Hono): Promise<void> {
+  const { serve } = await import("@hono/node-server");
+  serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
+    process.send!({ url: `http://127.0.0.1:${info.port}/v1` }),
+  );
+  answerControl();
+}
+
 const role = process.argv[2];
 
 if (role === "upstream") {
@@ -336,24 +385,97 @@ if (role === "upstream") {
   process.send!({ url: server.url });
   answerControl();
 } else if (role === "proxy") {
-  // The built server, or the sources (then run by tsx).
-  const code = pathToFileURL(process.argv[4]!).href;
-  const { createReckonServer } = (await import(
-    `${code}/server/app.js`
-  )) as typeof import("../src/server/app.js");
-  const { parseServerConfig } = (await import(
-    `${code}/server/config.js`
-  )) as typeof import("../src/server/config.js");
+  const { createReckonServer, parseServerConfig } = await serverCode(process.argv[4]!);
   const server = createReckonServer(
     parseServerConfig({ port: 0, upstreams: [process.argv[3]!], recentRequests: 200 }),
   );
   process.send!({ url: `${await server.listen()}/v1` });
   answerControl();
+} else if (role === "instant") {
+  // reckon serve's whole pipeline, with a model that answers at once in this process.
+  const { createReckonServer, parseServerConfig } = await serverCode(process.argv[3]!);
+  const backend: import("../src/core/backend.js").Backend = {
+    id: "instant",
+    capabilities: {
+      chat: true,
+      multipleSamples: true,
+      logprobs: false,
+      continuation: false,
+      promptScoring: false,
+      streaming: false,
+      stopSequences: false,
+    },
+    generate: async (request) => ({
+      completions: Array.from({ length: request.n }, () => ({
+        text: "The answer is 4.",
+        finishReason: "eos" as const,
+        tokens: 4,
+      })),
+      usage: { promptTokens: 3, completionTokens: 4 * request.n, calls: 1, latencyMs: 0, estimated: false },
+    }),
+  };
+  const server = createReckonServer(parseServerConfig({ port: 0, recentRequests: 200 }), {
+    source: {
+      list: async () => ["test-model"],
+      backendFor: async () => backend,
+      defaultTask: "math",
+      close: async () => {},
+    },
+  });
+  process.send!({ url: `${await server.listen()}/v1` });
+  answerControl();
+} else if (role === "floor") {
+  // The HTTP work every server here does: parse the JSON body, answer a JSON body.
+  const { Hono } = await import("hono");
+  const answer = {
+    id: "cmpl-0",
+    object: "chat.completion",
+    created: 0,
+    model: "test-model",
+    choices: [
+      { index: 0, message: { role: "assistant", content: "The answer is 4." }, finish_reason: "stop" },
+    ],
+    usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+  };
+  const app = new Hono();
+  app.post("/v1/chat/completions", async (c) => {
+    await c.req.json();
+    return c.json(answer);
+  });
+  await serveApp(app);
+} else if (role === "dispatch-forwarder") {
+  // The forwarder below with undici's lowest-level API: the answer's bytes collected as they come.
+  const { Hono } = await import("hono");
+  const { Agent } = await import("undici");
+  const upstream = new URL(process.argv[3]!);
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+  const forward = (payload: unknown) =>
+    new Promise<unknown>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      dispatcher.dispatch(
+        {
+          origin: upstream.origin,
+          path: `${upstream.pathname}/chat/completions`,
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(payload),
+        },
+        {
+          // (undici takes a handler without onRequestStart for one of its older kind)
+          onRequestStart: () => {},
+          onResponseData: (_controller, chunk) => chunks.push(chunk),
+          onResponseEnd: () => resolve(JSON.parse(Buffer.concat(chunks).toString("utf8"))),
+          onResponseError: (_controller, error) => reject(error),
+        },
+      );
+    });
+  const app = new Hono();
+  app.post("/v1/chat/completions", async (c) => c.json(await forward(await c.req.json())));
+  await serveApp(app);
 } else if (role === "forwarder") {
   // The least a proxy must do: parse the JSON body, forward it on kept-alive connections,
   // parse the answer and serialise it again.
   const { Hono } = await import("hono");
-  const { serve } = await import("@hono/node-server");
   const { Agent, request } = await import("undici");
   const upstream = process.argv[3]!;
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
@@ -368,10 +490,7 @@ if (role === "upstream") {
     });
     return c.json(await response.body.json(), response.statusCode as 200);
   });
-  serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
-    process.send!({ url: `http://127.0.0.1:${info.port}/v1` }),
-  );
-  answerControl();
+  await serveApp(app);
 } else {
   await main();
 }
