@@ -328,10 +328,11 @@ class ReplyHandler implements Dispatcher.DispatchHandler {
 
   /** The attempt was cut off (its caller, close() or the timeout): the connection goes too. */
   private readonly cut = (): void => {
-    this.controller?.abort(new AbortedError());
     this.settle(undefined, new AbortedError());
+    this.controller?.abort(new AbortedError());
   };
 
+  /** Resolves or rejects the exchange, the first time only (an abort reports back at once). */
   private settle(reply: Reply | undefined, error?: unknown): void {
     if (this.settled) return;
     this.settled = true;
@@ -350,12 +351,7 @@ class ReplyHandler implements Dispatcher.DispatchHandler {
     if (status < 200) return; // an informational answer; the real one follows
     this.status = status;
     this.headers = headers;
-    if (
-      this.consume &&
-      status >= 200 &&
-      status < 300 &&
-      /text\/event-stream/i.test(headerOf(headers, "content-type") ?? "")
-    )
+    if (this.consume && status < 300 && /text\/event-stream/i.test(headerOf(headers, "content-type") ?? ""))
       this.events = new EventFeed(this.url, status, this.consume, this.progress);
   }
 
@@ -376,7 +372,6 @@ class ReplyHandler implements Dispatcher.DispatchHandler {
       return;
     }
     if (next === "more") return;
-    // Settled first: aborting reports the abort to this handler at once.
     this.settle({ streamed: true });
     // Closing the connection is how an OpenAI-compatible server learns to stop.
     if (next === "enough") controller.abort(new AbortedError());
