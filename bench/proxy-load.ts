@@ -13,6 +13,7 @@
  *   npx tsx bench/proxy-load.ts [--concurrency 200] [--requests 3000] [--pairs 3] [--source]
  *       [--against DIR]   # + another build of src (e.g. an older checkout's tsc output), run in turn with this one
  *       [--layers]        # + where the CPU goes, layer by layer (below)
+ *       [--heap]          # + live heap per request in flight (below)
  *   PROXY_PROF=1 npx tsx bench/proxy-load.ts     # + CPU profiles of the measured runs in /tmp/prof2
  *   PROXY_PROF=heap npx tsx bench/proxy-load.ts  # + allocation profiles instead
  *
@@ -25,6 +26,10 @@
  * HTTP floor), the forwarder with undici's dispatcher instead of its request API (the
  * cheapest upstream call), and `reckon serve` with a model that answers at once in its own
  * process (its pipeline without the upstream call).
+ *
+ * `--heap` puts the forwarder and `reckon serve` in front of an upstream that answers after a
+ * second, and prints how much live heap each holds per request while 200 wait on it: the state
+ * that young-generation collections copy over and over under load.
  */
 import { type ChildProcess, fork, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -44,6 +49,7 @@ async function main(): Promise<void> {
       source: { type: "boolean", default: false },
       against: { type: "string" },
       layers: { type: "boolean", default: false },
+      heap: { type: "boolean", default: false },
     },
   });
   const concurrency = Number(values.concurrency);
@@ -155,8 +161,31 @@ async function main(): Promise<void> {
         `--against build: CPU per request ${median(runs.map((r) => r.against!.cpuMsPerRequest)).toFixed(3)} ms; this build / it, run by run: ${relative.map((v) => v.toFixed(2)).join(", ")} (median ${median(relative).toFixed(2)})`,
       );
     }
+    if (values.heap) await heapInFlight(server, body, concurrency, children);
   } finally {
     for (const child of children) child.send("stop");
+  }
+}
+
+/** Live heap per request in flight, of the forwarder and of reckon serve, before a slow upstream. */
+async function heapInFlight(server: string, body: string, concurrency: number, children: ChildProcess[]) {
+  const slow = await spawn("upstream", ["1000"], children);
+  for (const [name, role, args] of [
+    ["minimal forwarder", "forwarder", [slow]],
+    ["reckon serve", "proxy", [slow, server]],
+  ] as const) {
+    const url = `${await spawn(role, [...args], children, ["--expose-gc"])}/chat/completions`;
+    const child = children.at(-1)!;
+    await load(url, body, concurrency, 2 * concurrency); // warm-up
+    const idle = await heapOf(child);
+    const inFlight = load(url, body, concurrency, concurrency);
+    // Long enough for every request to reach the upstream, well short of its answer.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const busy = await heapOf(child);
+    await inFlight;
+    console.log(
+      `live heap per request in flight, ${name}: ${((busy - idle) / concurrency / 1024).toFixed(1)} KB`,
+    );
   }
 }
 
@@ -197,9 +226,14 @@ interface Measured {
 
 const median = (values: number[]) => percentile(values, 0.5);
 
-function spawn(name: string, args: string[], children: ChildProcess[]): Promise<string> {
+function spawn(
+  name: string,
+  args: string[],
+  children: ChildProcess[],
+  flags: string[] = [],
+): Promise<string> {
   const child = fork(fileURLToPath(import.meta.url), [name, ...args], {
-    execArgv: ["--import", "tsx"],
+    execArgv: ["--import", "tsx", ...flags],
   });
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -285,7 +319,11 @@ function answerControl(): void {
   process.on("message", (message) => {
     if (message === "cpu")
       process.send!({ cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000 });
-    else if (message === "profile-start") {
+    else if (message === "heap") {
+      // What is still referenced: a full collection first (the child runs with --expose-gc).
+      globalThis.gc?.();
+      process.send!({ heapUsed: process.memoryUsage().heapUsed });
+    } else if (message === "profile-start") {
       session ??= new Session();
       session.connect();
       if (process.env.PROXY_PROF === "heap")
@@ -319,40 +357,37 @@ function answerControl(): void {
   });
 }
 
-/** Sends `command` to a child and waits for its `{ profiling }` answer. */
-function profiling(child: ChildProcess, command: "profile-start" | "profile-stop"): Promise<void> {
+/** Sends `message` to a child and resolves with `field` of its first answer that carries it. */
+function ask(
+  child: ChildProcess,
+  message: string,
+  field: "cpuMs" | "heapUsed" | "profiling",
+): Promise<unknown> {
   return new Promise((resolve) => {
-    const onMessage = (message: unknown) => {
-      if ((message as { profiling?: boolean }).profiling === undefined) return;
+    const onMessage = (answer: unknown) => {
+      const value = (answer as Record<string, unknown>)[field];
+      if (value === undefined) return;
       child.off("message", onMessage);
-      resolve();
+      resolve(value);
     };
     child.on("message", onMessage);
-    child.send(command);
+    child.send(message);
   });
 }
 
+/** The heap a child still uses after a full collection, in bytes. */
+const heapOf = (child: ChildProcess) => ask(child, "heap", "heapUsed") as Promise<number>;
+
 /** CPU milliseconds a child has used so far. */
-function cpuOf(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    const onMessage = (message: unknown) => {
-      const cpuMs = (message as { cpuMs?: number }).cpuMs;
-      if (cpuMs === undefined) return;
-      child.off("message", onMessage);
-      resolve(cpuMs);
-    };
-    child.on("message", onMessage);
-    child.send("cpu");
-  });
-}
+const cpuOf = (child: ChildProcess) => ask(child, "cpu", "cpuMs") as Promise<number>;
 
 /** Runs `work` and says how many CPU milliseconds `child` spent meanwhile, per request. */
 async function withCpu<T extends Measured>(child: ChildProcess, requests: number, work: () => Promise<T>) {
-  if (process.env.PROXY_PROF) await profiling(child, "profile-start");
+  if (process.env.PROXY_PROF) await ask(child, "profile-start", "profiling");
   const before = await cpuOf(child);
   const measured = await work();
   const cpuMsPerRequest = ((await cpuOf(child)) - before) / requests;
-  if (process.env.PROXY_PROF) await profiling(child, "profile-stop");
+  if (process.env.PROXY_PROF) await ask(child, "profile-stop", "profiling");
   return { ...measured, cpuMsPerRequest };
 }
 
@@ -381,7 +416,9 @@ const role = process.argv[2];
 
 if (role === "upstream") {
   const { startOpenAITestServer } = await import("../test/support/openai-test-server.js");
-  const server = await startOpenAITestServer({ respond: () => "The answer is 4." });
+  // Answering at once, or after the milliseconds given.
+  const latencyMs = Number(process.argv[3] ?? 0);
+  const server = await startOpenAITestServer({ respond: () => "The answer is 4.", latencyMs });
   process.send!({ url: server.url });
   answerControl();
 } else if (role === "proxy") {
