@@ -2,7 +2,6 @@ import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { Command } from "commander";
 import { z } from "zod";
 import { InvalidInputError } from "../core/errors.js";
-import { createReckonServer } from "../server/app.js";
 import {
   parseApiKeyFile,
   parseServerConfig,
@@ -117,6 +116,8 @@ export function serveCommand(): Command {
         throw new InvalidInputError("--model", "serve either upstreams or an embedded model, not both");
       const dbPath = config.db ?? (existsSync(defaultDbPath) ? defaultDbPath : undefined);
       const store = dbPath ? openStore(dbPath, { create: false, readonly: true }) : undefined;
+      // Loaded by this command alone: the server is most of what the other commands would load.
+      const { createReckonServer } = await import("../server/app.js");
       const server = createReckonServer(config, { runs: store });
       const url = await server.listen().catch((error) => {
         store?.close();

@@ -1,10 +1,6 @@
-import { serve } from "@hono/node-server";
 import { Command } from "commander";
-import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
-import { toHttpError } from "../server/errors.js";
-import { dashboardRoutes } from "../server/ui/routes.js";
 import { defaultDbPath, openStore } from "../store/sqlite.js";
 import { parseFlags } from "./flags.js";
 
@@ -25,6 +21,13 @@ export function uiCommand(): Command {
     .action(async (rawFlags: Record<string, unknown>) => {
       const flags = parseFlags(uiFlagsSchema, rawFlags);
       const store = openStore(flags.db, { create: false, readonly: true });
+      // Loaded by this command alone, as `serve` loads its server.
+      const [{ serve }, { Hono }, { toHttpError }, { dashboardRoutes }] = await Promise.all([
+        import("@hono/node-server"),
+        import("hono"),
+        import("../server/errors.js"),
+        import("../server/ui/routes.js"),
+      ]);
       const app = new Hono();
       dashboardRoutes(app, { runs: store });
       app.get("/", (c) => c.redirect("/ui"));

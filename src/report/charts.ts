@@ -3,8 +3,7 @@
  * one line per strategy series and the pass@k oracle as a dashed ceiling, compiled from
  * Vega-Lite and rendered to SVG by Vega on the server (no browser, no canvas).
  */
-import { parse, View } from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
 import type { MetricRecord } from "../store/sqlite.js";
 
 /** Which tokens the x axis counts: generated only, or everything (prompt, generated, verifier). */
@@ -184,6 +183,8 @@ export function logTicks(values: readonly number[]): number[] {
 
 /** Renders a Vega-Lite spec to a standalone SVG string; points with a description get it as their <title>. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // Loaded on the first chart: Vega is a third of every other command's start-up.
+  const [{ parse, View }, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
   const view = new View(parse(compile(spec).spec), { renderer: "none" });
   try {
     return withTitles(await view.toSVG());
