@@ -14,6 +14,7 @@
  *       [--against DIR]   # + another build of src (e.g. an older checkout's tsc output), run in turn with this one
  *       [--layers]        # + where the CPU goes, layer by layer (below)
  *       [--heap]          # + live heap per request in flight (below)
+ *       [--stream TOKENS] # answers streamed, TOKENS events each (below)
  *   PROXY_PROF=1 npx tsx bench/proxy-load.ts     # + CPU profiles of the measured runs in /tmp/prof2
  *   PROXY_PROF=heap npx tsx bench/proxy-load.ts  # + allocation profiles instead
  *
@@ -27,6 +28,10 @@
  * cheapest upstream call), and `reckon serve` with a model that answers at once in its own
  * process (its pipeline without the upstream call).
  *
+ * `--stream` has the upstream stream each answer as TOKENS events, one per turn of its event
+ * loop, and the clients ask for streams: the forwarder pipes the upstream's bytes through, and
+ * reckon serve reads each event and writes its own. It also prints the CPU per streamed token.
+ *
  * `--heap` puts the forwarder and `reckon serve` in front of an upstream that answers after a
  * second, and prints how much live heap each holds per request while 200 wait on it: the state
  * that young-generation collections copy over and over under load.
@@ -37,6 +42,7 @@ import { Agent, request } from "node:http";
 import { Session } from "node:inspector";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
+import { Readable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -50,14 +56,21 @@ async function main(): Promise<void> {
       against: { type: "string" },
       layers: { type: "boolean", default: false },
       heap: { type: "boolean", default: false },
+      stream: { type: "string" },
     },
   });
   const concurrency = Number(values.concurrency);
   const total = Number(values.requests);
+  // Tokens of each streamed answer, or 0 for answers at once.
+  const streamed = values.stream === undefined ? 0 : Number(values.stream);
+  if (values.stream !== undefined && !(Number.isInteger(streamed) && streamed > 0))
+    throw new Error(`--stream takes a number of tokens, not ${values.stream}`);
+  if (streamed && (values.layers || values.heap))
+    throw new Error("--stream measures whole streams: run --layers and --heap without it");
   const server = values.source ? fileURLToPath(new URL("../src", import.meta.url)) : build();
   const children: ChildProcess[] = [];
   try {
-    const upstream = await spawn("upstream", [], children);
+    const upstream = await spawn("upstream", ["0", String(streamed)], children);
     const proxy = await spawn("proxy", [upstream, server], children);
     const forwarder = await spawn("forwarder", [upstream], children);
     // Another build of the server, measured in turn with this one: run-to-run noise on a busy
@@ -80,6 +93,7 @@ async function main(): Promise<void> {
     const body = JSON.stringify({
       model: "test-model",
       messages: [{ role: "user", content: "What is 2+2?" }],
+      ...(streamed ? { stream: true } : {}),
     });
     const urls = {
       direct: `${upstream}/chat/completions`,
@@ -122,7 +136,7 @@ async function main(): Promise<void> {
         `${name.padEnd(22)} ${p(m.latencies, 0.5).padStart(8)} ${p(m.latencies, 0.99).padStart(8)} ${m.rps.toFixed(0).padStart(12)}`,
       );
     console.log(
-      `${total} requests per run, ${concurrency} in flight, loopback upstream answering at once; reckon serve ${values.source ? "from its sources under tsx" : "as built by tsc"}`,
+      `${total} requests per run, ${concurrency} in flight, loopback upstream answering at once${streamed ? ` in a stream of ${streamed} tokens` : ""}; reckon serve ${values.source ? "from its sources under tsx" : "as built by tsc"}`,
     );
     console.log(`                         p50 ms   p99 ms   requests/s`);
     row("direct", direct);
@@ -142,14 +156,20 @@ async function main(): Promise<void> {
     console.log(
       `added p99 over the forwarder: ${addedP99.map((v) => `${v.toFixed(1)} ms`).join(", ")} (median ${median(addedP99).toFixed(1)} ms)`,
     );
-    console.log(
-      `proxy's own time per request (server-timing total - upstream): p50 ${p(overheads, 0.5)} ms, p99 ${p(overheads, 0.99)} ms`,
-    );
+    // (A stream's headers go out before its answer is known.)
+    if (overheads.length > 0)
+      console.log(
+        `proxy's own time per request (server-timing total - upstream): p50 ${p(overheads, 0.5)} ms, p99 ${p(overheads, 0.99)} ms`,
+      );
     // CPU per request holds on a busy machine, where wall-clock throughput does not.
     const cpu = (side: "forwarder" | "proxy") => median(runs.map((r) => r[side].cpuMsPerRequest));
     console.log(
       `CPU per request: minimal forwarder ${cpu("forwarder").toFixed(3)} ms, reckon serve ${cpu("proxy").toFixed(3)} ms (ratio ${(cpu("forwarder") / cpu("proxy")).toFixed(2)}: the throughput ratio when CPU-bound)`,
     );
+    if (streamed)
+      console.log(
+        `CPU per streamed token: minimal forwarder ${((cpu("forwarder") / streamed) * 1000).toFixed(2)} µs, reckon serve ${((cpu("proxy") / streamed) * 1000).toFixed(2)} µs`,
+      );
     for (const [name, cpus] of layerCpu)
       console.log(
         `CPU per request, ${name}: ${median(cpus).toFixed(3)} ms (${cpus.map((v) => v.toFixed(3)).join(", ")})`,
@@ -412,9 +432,41 @@ async function serveApp(app: import("hono").Hono): Promise<void> {
   answerControl();
 }
 
+/**
+ * An upstream that streams every chat answer as `tokens` events, one per turn of its event
+ * loop as a decoding server sends them, then the usage and `[DONE]`.
+ */
+async function streamingUpstream(tokens: number): Promise<void> {
+  const { createServer } = await import("node:http");
+  const event = (delta: object, finish: string | null, usage?: object) =>
+    `data: ${JSON.stringify({ id: "chatcmpl-0", object: "chat.completion.chunk", created: 0, model: "test-model", choices: [{ index: 0, delta, finish_reason: finish }], ...(usage ? { usage } : {}) })}\n\n`;
+  const token = event({ content: " 4" }, null);
+  const end = `${event({}, "stop", { prompt_tokens: 3, completion_tokens: tokens, total_tokens: tokens + 3 })}data: [DONE]\n\n`;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(event({ role: "assistant", content: "" }, null));
+      let sent = 0;
+      const next = () => {
+        if (sent++ < tokens) {
+          res.write(token);
+          setImmediate(next);
+        } else res.end(end);
+      };
+      setImmediate(next);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  process.send!({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1` });
+}
+
 const role = process.argv[2];
 
-if (role === "upstream") {
+if (role === "upstream" && Number(process.argv[4] ?? 0) > 0) {
+  await streamingUpstream(Number(process.argv[4]));
+  answerControl();
+} else if (role === "upstream") {
   const { startOpenAITestServer } = await import("../test/support/openai-test-server.js");
   // Answering at once, or after the milliseconds given.
   const latencyMs = Number(process.argv[3] ?? 0);
@@ -525,6 +577,11 @@ if (role === "upstream") {
       body: JSON.stringify(body),
       dispatcher,
     });
+    // A stream is piped through as it comes.
+    if (body.stream)
+      return new Response(Readable.toWeb(response.body) as ReadableStream, {
+        headers: { "content-type": "text/event-stream" },
+      });
     return c.json(await response.body.json(), response.statusCode as 200);
   });
   await serveApp(app);
