@@ -152,7 +152,7 @@ export function accessLog(config: ServerConfig, redact: Redact): MiddlewareHandl
   };
 }
 
-const isStream = (c: Context) => c.res.headers.get("content-type")?.startsWith("text/event-stream") === true;
+const isStream = (c: Context) => c.get("eventStream") === true;
 
 function clientAddress(c: Context): string | null {
   try {

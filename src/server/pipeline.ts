@@ -305,12 +305,13 @@ export async function prepareAnswer(deps: RouteDeps, request: AnswerRequest): Pr
       const work = begin();
       // Counted by `finish` from here on, when the stream ends.
       request.context.set("eventStream", true);
-      let sse: SseStream;
+      let sse: SseStream | undefined;
       let to: AnswerStream;
       try {
-        sse = new SseStream(() => work.cancel.abort());
+        sse = new SseStream(() => work.cancel.abort(), nodeResponse(request.context));
         to = open(sse);
       } catch (error) {
+        sse?.close();
         const failure = work.failureOf(error);
         work.finish(failure.status, undefined, failure);
         throw failure;
@@ -379,8 +380,8 @@ export function answerResponse(body: unknown, answer: Answer): Response {
  * costs several times that. Elsewhere (`app.fetch`), that signal.
  */
 function watchDisconnect(c: Context, gone: () => void): () => void {
-  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-  if (outgoing instanceof ServerResponse) {
+  const outgoing = nodeResponse(c);
+  if (outgoing) {
     if (outgoing.closed) {
       if (!outgoing.writableFinished) gone();
       return () => {};
@@ -397,6 +398,12 @@ function watchDisconnect(c: Context, gone: () => void): () => void {
   if (signal.aborted) gone();
   else signal.addEventListener("abort", gone, { once: true });
   return () => signal.removeEventListener("abort", gone);
+}
+
+/** The Node response under the request, when the Node adapter serves it. */
+function nodeResponse(c: Context): ServerResponse | undefined {
+  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
+  return outgoing instanceof ServerResponse ? outgoing : undefined;
 }
 
 /** Where a run's trace events go: kept for the response, shown on a stream, both, or nowhere. */

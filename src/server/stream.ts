@@ -5,6 +5,9 @@
  * skip and reckon-aware clients read; a keep-alive comment keeps idle proxies from closing
  * the connection while a strategy works.
  */
+import type { ServerResponse } from "node:http";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+
 const encoder = new TextEncoder();
 
 export const sseHeaders = {
@@ -16,23 +19,60 @@ export const sseHeaders = {
 };
 
 export class SseStream {
+  /** What the route answers with. */
   readonly response: Response;
-  private controller!: ReadableStreamDefaultController<Uint8Array>;
   private closed = false;
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly sink: { write(text: string): void; end(): void };
 
-  /** `onCancel` runs when the client stops reading (it disconnected). */
-  constructor(onCancel: () => void, keepAliveMs = 10_000, headers: Record<string, string> = {}) {
-    const stream = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        this.controller = controller;
-      },
-      cancel: () => {
-        this.stop();
-        onCancel();
-      },
-    });
-    this.response = new Response(stream, { status: 200, headers: { ...sseHeaders, ...headers } });
+  /**
+   * `onCancel` runs when the client stops reading (it disconnected). Given the Node response
+   * (`outgoing`), events are written to it directly and the adapter is told the response is
+   * sent: a web stream would cost a read, a promise and a copy for every event, most of what a
+   * streamed token costs the proxy. Elsewhere (`app.fetch`), the response's body is a web stream.
+   */
+  constructor(
+    onCancel: () => void,
+    outgoing?: ServerResponse,
+    keepAliveMs = 10_000,
+    headers: Record<string, string> = {},
+  ) {
+    const cancel = () => {
+      if (this.closed) return;
+      this.stop();
+      onCancel();
+    };
+    if (outgoing) {
+      const head = { ...sseHeaders, ...headers };
+      outgoing.on("close", () => {
+        if (!outgoing.writableFinished) cancel();
+      });
+      // Headers go with the first event: a stream closed before any (its request failed as it
+      // opened) leaves the response to the error's answer.
+      this.sink = {
+        write: (text) => {
+          if (!outgoing.headersSent) outgoing.writeHead(200, head);
+          outgoing.write(text);
+        },
+        end: () => {
+          if (outgoing.headersSent) outgoing.end();
+        },
+      };
+      this.response = RESPONSE_ALREADY_SENT;
+    } else {
+      let controller!: ReadableStreamDefaultController<Uint8Array>;
+      const stream = new ReadableStream<Uint8Array>({
+        start: (c) => {
+          controller = c;
+        },
+        cancel,
+      });
+      this.sink = {
+        write: (text) => controller.enqueue(encoder.encode(text)),
+        end: () => controller.close(),
+      };
+      this.response = new Response(stream, { status: 200, headers: { ...sseHeaders, ...headers } });
+    }
     this.heartbeat = setInterval(() => this.comment("keep-alive"), keepAliveMs);
     this.heartbeat.unref();
   }
@@ -64,7 +104,7 @@ export class SseStream {
   close(): void {
     if (this.closed) return;
     this.stop();
-    this.controller.close();
+    this.sink.end();
   }
 
   private stop(): void {
@@ -73,6 +113,6 @@ export class SseStream {
   }
 
   private write(text: string): void {
-    if (!this.closed) this.controller.enqueue(encoder.encode(text));
+    if (!this.closed) this.sink.write(text);
   }
 }

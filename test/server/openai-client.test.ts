@@ -159,6 +159,35 @@ describe("streaming", () => {
     expect((reckon as { tally: unknown }).tally).toEqual(reckonOf(plain).tally);
   });
 
+  it("streams the same events through app.fetch, without a Node server, as over HTTP", async () => {
+    // Served by Node, events go straight to its response; through app.fetch, into a web stream.
+    const request = {
+      model: "self-consistency-3/test-model",
+      messages: [{ role: "user" as const, content: question }],
+      seed: 5,
+      stream: true as const,
+      stream_options: { include_usage: true },
+    };
+    const overFetch = new OpenAI({
+      baseURL: "http://in-process/v1",
+      apiKey: "unused",
+      maxRetries: 0,
+      fetch: async (url, init) => proxy.server.app.fetch(new Request(url, init)),
+    });
+    const collect = async (from: OpenAI) => {
+      const parts: unknown[] = [];
+      // Ids, times and measured latencies differ from one request to the next.
+      const same = (key: string, value: unknown) =>
+        ["id", "created", "latencyMs", "latency_ms"].includes(key) ? 0 : value;
+      for await (const part of await from.chat.completions.create(request))
+        parts.push(JSON.parse(JSON.stringify(part, same)));
+      return parts;
+    };
+    const [http, inProcess] = [await collect(client), await collect(overFetch)];
+    expect(http.length).toBeGreaterThan(2);
+    expect(inProcess).toEqual(http);
+  });
+
   it("sends progress as SSE comments that carry the trace, and ends with [DONE]", async () => {
     const response = await fetch(`${proxy.url}/v1/chat/completions`, {
       method: "POST",
