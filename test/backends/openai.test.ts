@@ -610,6 +610,47 @@ describe("openai backend: event streams", () => {
     return { url, closed, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
   }
 
+  it("reads events however the bytes are cut: mid-line, mid-character, CRLF lines, comments", async () => {
+    const pieces = ["Größe ", "≈ 4 ", "😀 done"];
+    const events = [
+      ": a comment\r\n\r\n",
+      ...pieces.map(
+        (content) =>
+          `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\r\n\r\n`,
+      ),
+      `data:${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }], usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 } })}\n\n`,
+      "data: [DONE]\n\n",
+    ];
+    const bytes = Buffer.from(events.join(""));
+    // Cut every 7 bytes: through lines, and through the multi-byte characters.
+    const server: Server = createServer((req, res) => {
+      req.resume();
+      req.on("end", async () => {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        for (let at = 0; at < bytes.length; at += 7) {
+          res.write(bytes.subarray(at, at + 7));
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+      const backend = createOpenAIBackend({ baseURL: url, model: "test-model", maxRetries: 0 }, {});
+      const streamed: string[] = [];
+      const response = await backend.generate(ask({ onToken: (event) => streamed.push(event.text) }));
+      expect(streamed.join("")).toBe(pieces.join(""));
+      expect(response.completions[0]).toMatchObject({ text: pieces.join(""), finishReason: "eos" });
+      expect(response.usage).toMatchObject({ promptTokens: 2, completionTokens: 3 });
+      await backend.close?.();
+    } finally {
+      // The backend keeps its connection alive for the next request.
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it("answers once its stop string has streamed, and hangs up so that the server stops generating", async () => {
     const server = await endlessStream(["The answer ", "is 4. STOP and more", " text"]);
     try {
