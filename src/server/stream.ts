@@ -9,6 +9,8 @@ import type { ServerResponse } from "node:http";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 
 const encoder = new TextEncoder();
+/** How often an idle stream gets a keep-alive comment. */
+const keepAliveMs = 10_000;
 
 export const sseHeaders = {
   "content-type": "text/event-stream; charset=utf-8",
@@ -31,19 +33,13 @@ export class SseStream {
    * sent: a web stream would cost a read, a promise and a copy for every event (about a seventh
    * of what a streamed token costs the proxy). Elsewhere (`app.fetch`), the body is a web stream.
    */
-  constructor(
-    onCancel: () => void,
-    outgoing?: ServerResponse,
-    keepAliveMs = 10_000,
-    headers: Record<string, string> = {},
-  ) {
+  constructor(onCancel: () => void, outgoing?: ServerResponse) {
     const cancel = () => {
       if (this.closed) return;
       this.stop();
       onCancel();
     };
     if (outgoing) {
-      const head = { ...sseHeaders, ...headers };
       outgoing.on("close", () => {
         if (!outgoing.writableFinished) cancel();
       });
@@ -51,7 +47,7 @@ export class SseStream {
       // opened) leaves the response to the error's answer.
       this.sink = {
         write: (text) => {
-          if (!outgoing.headersSent) outgoing.writeHead(200, head);
+          if (!outgoing.headersSent) outgoing.writeHead(200, sseHeaders);
           outgoing.write(text);
         },
         end: () => {
@@ -71,7 +67,7 @@ export class SseStream {
         write: (text) => controller.enqueue(encoder.encode(text)),
         end: () => controller.close(),
       };
-      this.response = new Response(stream, { status: 200, headers: { ...sseHeaders, ...headers } });
+      this.response = new Response(stream, { status: 200, headers: sseHeaders });
     }
     this.heartbeat = setInterval(() => this.comment("keep-alive"), keepAliveMs);
     this.heartbeat.unref();
